@@ -1,0 +1,103 @@
+//! Weight initialisers: the tutorial's `randn x 0.01`, Xavier/Glorot and He.
+//!
+//! Every initialiser draws from the numpy-compatible [`RandomState`], in row-major order and in
+//! `f64` before rounding to `f32`, so that `Init::Normal { std: 0.01 }` with seed `s` gives exactly
+//! the weights of `np.random.seed(s); np.random.randn(fan_in, fan_out) * 0.01`.
+//!
+//! | initialiser | distribution | use with |
+//! | --- | --- | --- |
+//! | [`Init::Normal`] | `N(0, std^2)` | the tutorial (`std = 0.01`) |
+//! | [`Init::XavierUniform`] | `U(-a, a)`, `a = sqrt(6 / (in + out))` | tanh, sigmoid, softmax |
+//! | [`Init::XavierNormal`] | `N(0, 2 / (in + out))` | tanh, sigmoid, softmax |
+//! | [`Init::HeNormal`] | `N(0, 2 / in)` | ReLU |
+//! | [`Init::HeUniform`] | `U(-a, a)`, `a = sqrt(6 / in)` | ReLU |
+//! | [`Init::Zeros`] | `0` | biases, tests |
+
+use crate::random::RandomState;
+use ndarray::Array2;
+
+/// How to draw a weight matrix of shape `(fan_in, fan_out)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Init {
+    /// Normal with mean 0 and standard deviation `std`; the tutorial uses `std = 0.01`.
+    Normal {
+        /// Standard deviation.
+        std: f64,
+    },
+    /// Glorot & Bengio (2010), uniform.
+    XavierUniform,
+    /// Glorot & Bengio (2010), normal.
+    XavierNormal,
+    /// He et al. (2015), normal: the default for ReLU networks.
+    HeNormal,
+    /// He et al. (2015), uniform.
+    HeUniform,
+    /// All zeros.
+    Zeros,
+}
+
+impl Init {
+    /// The tutorial's initialiser: `np.random.randn(in, out) * 0.01`.
+    pub const TUTORIAL: Init = Init::Normal { std: 0.01 };
+
+    /// Draws a `(fan_in, fan_out)` matrix.
+    pub fn sample(&self, fan_in: usize, fan_out: usize, rng: &mut RandomState) -> Array2<f32> {
+        let (fi, fo) = (fan_in as f64, fan_out as f64);
+        let normal = |std: f64, rng: &mut RandomState| {
+            Array2::from_shape_simple_fn((fan_in, fan_out), || (rng.standard_normal() * std) as f32)
+        };
+        let uniform = |limit: f64, rng: &mut RandomState| {
+            Array2::from_shape_simple_fn((fan_in, fan_out), || rng.uniform(-limit, limit) as f32)
+        };
+        match *self {
+            Init::Normal { std } => normal(std, rng),
+            Init::XavierUniform => uniform((6.0 / (fi + fo)).sqrt(), rng),
+            Init::XavierNormal => normal((2.0 / (fi + fo)).sqrt(), rng),
+            Init::HeNormal => normal((2.0 / fi).sqrt(), rng),
+            Init::HeUniform => uniform((6.0 / fi).sqrt(), rng),
+            Init::Zeros => Array2::zeros((fan_in, fan_out)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tutorial_init_matches_numpy_randn_times_001() {
+        // np.random.seed(42); np.random.randn(2, 3) * 0.01
+        let w = Init::TUTORIAL.sample(2, 3, &mut RandomState::new(42));
+        let expected = [
+            0.4967141530112327,
+            -0.13826430117118466,
+            0.6476885381006925,
+            1.5230298564080254,
+            -0.23415337472333597,
+            -0.23413695694918055,
+        ];
+        for (got, want) in w.iter().zip(expected) {
+            assert_eq!(*got, (want * 0.01) as f32);
+        }
+    }
+
+    #[test]
+    fn he_and_xavier_have_the_right_spread() {
+        let mut rng = RandomState::new(0);
+        let he = Init::HeNormal.sample(400, 300, &mut rng);
+        let var = he.iter().map(|w| (*w as f64).powi(2)).sum::<f64>() / he.len() as f64;
+        assert!(
+            (var - 2.0 / 400.0).abs() < 0.05 * 2.0 / 400.0,
+            "He variance {var}"
+        );
+        let xu = Init::XavierUniform.sample(400, 300, &mut rng);
+        let limit = (6.0f64 / 700.0).sqrt() as f32;
+        assert!(xu.iter().all(|w| w.abs() <= limit));
+        let var = xu.iter().map(|w| (*w as f64).powi(2)).sum::<f64>() / xu.len() as f64;
+        assert!(
+            (var - 2.0 / 700.0).abs() < 0.05 * 2.0 / 700.0,
+            "Xavier variance {var}"
+        );
+        assert!(Init::Zeros.sample(3, 2, &mut rng).iter().all(|w| *w == 0.0));
+    }
+}

@@ -1,0 +1,81 @@
+//! [`Identity`]: the tutorial's activation for linear regression, `Y = X`.
+//!
+//! ```
+//! use feedforward::prelude::*;
+//! use ndarray::array;
+//!
+//! let mut y = ndarray::Array2::zeros((1, 2));
+//! Identity.forward(array![[1.5f32, -2.0]].view(), y.view_mut()).unwrap();
+//! assert_eq!(y, array![[1.5, -2.0]]);
+//! ```
+
+use super::Layer;
+use crate::{Error, Result};
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+/// Passes its input through unchanged; its gradient is the identity too.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Identity;
+
+impl Layer for Identity {
+    fn name(&self) -> &str {
+        "Identity"
+    }
+
+    fn output_width(&self, input_width: usize) -> Result<usize> {
+        Ok(input_width)
+    }
+
+    fn forward(
+        &mut self,
+        input: ArrayView2<'_, f32>,
+        mut output: ArrayViewMut2<'_, f32>,
+    ) -> Result<()> {
+        same_shape("Identity", &input, &output.view())?;
+        output.assign(&input);
+        Ok(())
+    }
+
+    fn backward(
+        &mut self,
+        _input: ArrayView2<'_, f32>,
+        _output: ArrayView2<'_, f32>,
+        grad_output: ArrayView2<'_, f32>,
+        grad_input: Option<ArrayViewMut2<'_, f32>>,
+    ) -> Result<()> {
+        if let Some(mut grad_input) = grad_input {
+            same_shape("Identity gradient", &grad_output, &grad_input.view())?;
+            grad_input.assign(&grad_output);
+        }
+        Ok(())
+    }
+}
+
+/// Checks that two matrices have the same shape, for element-wise layers.
+pub(crate) fn same_shape(
+    context: &str,
+    a: &ArrayView2<'_, f32>,
+    b: &ArrayView2<'_, f32>,
+) -> Result<()> {
+    if a.dim() == b.dim() {
+        Ok(())
+    } else {
+        Err(Error::shape(
+            context,
+            format!("{:?}", a.dim()),
+            format!("{:?}", b.dim()),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gradcheck::check_layer;
+
+    #[test]
+    fn gradients_pass_finite_differences() {
+        let report = check_layer(&mut Identity, 3, 4, 5).unwrap();
+        assert!(report.max_relative_error < 1e-2, "{report}");
+    }
+}

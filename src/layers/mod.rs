@@ -1,0 +1,162 @@
+//! Layers: the [`Layer`] trait and the layers the crate ships.
+//!
+//! A layer maps a batch (one row per sample) forward and a gradient backward. The model owns the
+//! activations and hands each layer its input, its output and the gradients to read or write,
+//! so a layer only keeps what is its own: parameters, their gradients and private caches. That
+//! makes a new layer a few dozen lines (see `examples/custom_layer.rs`) and the training step
+//! allocation-free once warm.
+//!
+//! | layer | formula | parameters |
+//! | --- | --- | --- |
+//! | [`Dense`] | `Y = X.W + b` | `weight (in x out)`, `bias (1 x out)` |
+//! | [`Identity`] | `Y = X` | none |
+//! | [`Softmax`] | `Y_ij = exp(X_ij) / sum_k exp(X_ik)` | none |
+//! | [`Relu`], [`Sigmoid`], [`Tanh`] | element-wise | none |
+
+mod activation;
+mod dense;
+mod identity;
+mod softmax;
+
+pub use activation::{Relu, Sigmoid, Tanh};
+pub use dense::Dense;
+pub use identity::Identity;
+pub use softmax::Softmax;
+
+use crate::Result;
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+/// One trainable parameter of a layer with its gradient, as optimizers see it.
+///
+/// Both matrices have the same shape and are in standard (row-major, contiguous) layout, so an
+/// optimizer may work on `as_slice_mut()` directly.
+#[derive(Debug)]
+pub struct Parameter<'a> {
+    /// The parameter's name within its layer (`"weight"`, `"bias"`), as PyTorch names it.
+    pub name: &'static str,
+    /// The values, updated in place by the optimizer.
+    pub value: ArrayViewMut2<'a, f32>,
+    /// dLoss/dValue from the last backward pass.
+    pub grad: ArrayViewMut2<'a, f32>,
+}
+
+/// What a layer's output means, so that a model can pair it with a loss that has a fused,
+/// numerically stable gradient (softmax followed by cross-entropy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputKind {
+    /// Any other output.
+    Plain,
+    /// Row-wise softmax probabilities of the layer's input (the logits).
+    SoftmaxProbabilities,
+}
+
+/// A differentiable map from a batch of rows to a batch of rows.
+///
+/// The model calls [`forward`](Layer::forward) with an output matrix already shaped
+/// `(rows, output_width(input_width))`, and [`backward`](Layer::backward) with the same input and
+/// output plus dLoss/dOutput. Implement the parameter methods only when the layer has parameters.
+///
+/// # Example: a layer that doubles its input
+/// ```
+/// use feedforward::prelude::*;
+/// use ndarray::{ArrayView2, ArrayViewMut2};
+///
+/// struct Double;
+///
+/// impl Layer for Double {
+///     fn name(&self) -> &str { "Double" }
+///     fn output_width(&self, input_width: usize) -> feedforward::Result<usize> { Ok(input_width) }
+///     fn forward(&mut self, input: ArrayView2<f32>, mut output: ArrayViewMut2<f32>) -> feedforward::Result<()> {
+///         output.zip_mut_with(&input, |y, &x| *y = 2.0 * x);
+///         Ok(())
+///     }
+///     fn backward(
+///         &mut self,
+///         _input: ArrayView2<f32>,
+///         _output: ArrayView2<f32>,
+///         grad_output: ArrayView2<f32>,
+///         grad_input: Option<ArrayViewMut2<f32>>,
+///     ) -> feedforward::Result<()> {
+///         if let Some(mut gi) = grad_input {
+///             gi.zip_mut_with(&grad_output, |g, &go| *g = 2.0 * go);
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// let report = feedforward::gradcheck::check_layer(&mut Double, 3, 4, 7).unwrap();
+/// assert!(report.max_relative_error < 1e-2);
+/// ```
+pub trait Layer: Send {
+    /// A short name for messages and summaries (`"Dense"`, `"Softmax"`).
+    fn name(&self) -> &str;
+
+    /// The width of the output for an input of `input_width` columns, or an error saying why
+    /// the layer cannot take such an input. Called once when a model is built.
+    fn output_width(&self, input_width: usize) -> Result<usize>;
+
+    /// Computes the output for `input`, writing every element of `output`.
+    ///
+    /// # Shapes
+    /// - `input`: `(rows, in)`
+    /// - `output`: `(rows, output_width(in))`
+    fn forward(&mut self, input: ArrayView2<'_, f32>, output: ArrayViewMut2<'_, f32>)
+        -> Result<()>;
+
+    /// Back-propagates `grad_output` = dLoss/dOutput: stores the gradients of the layer's
+    /// parameters (overwriting the previous ones) and, when `grad_input` is given, writes
+    /// dLoss/dInput into it. `input` and `output` are those of the last forward pass.
+    ///
+    /// `grad_input` is `None` for the first layer of a model, whose input gradient nobody needs.
+    ///
+    /// # Shapes
+    /// - `input`, `grad_input`: `(rows, in)`
+    /// - `output`, `grad_output`: `(rows, out)`
+    fn backward(
+        &mut self,
+        input: ArrayView2<'_, f32>,
+        output: ArrayView2<'_, f32>,
+        grad_output: ArrayView2<'_, f32>,
+        grad_input: Option<ArrayViewMut2<'_, f32>>,
+    ) -> Result<()>;
+
+    /// Calls `visit` on each parameter with its gradient, in a fixed order. Optimizers use it.
+    fn visit_parameters_mut(&mut self, visit: &mut dyn FnMut(Parameter<'_>)) {
+        let _ = visit;
+    }
+
+    /// The parameters, read-only, named and in the same order as
+    /// [`visit_parameters_mut`](Layer::visit_parameters_mut). Summaries and checkpoints use it.
+    fn parameters(&self) -> Vec<(&'static str, ArrayView2<'_, f32>)> {
+        Vec::new()
+    }
+
+    /// Switches between training and evaluation behaviour (dropout, for instance). Most layers
+    /// behave the same in both and ignore it.
+    fn set_training(&mut self, training: bool) {
+        let _ = training;
+    }
+
+    /// What the output means; [`Softmax`] says [`OutputKind::SoftmaxProbabilities`] so that a
+    /// model can fuse it with cross-entropy.
+    fn output_kind(&self) -> OutputKind {
+        OutputKind::Plain
+    }
+}
+
+/// Checks that `input` has `expected` columns, for a layer's `forward`.
+pub(crate) fn expect_width(
+    layer: &str,
+    input: &ArrayView2<'_, f32>,
+    expected: usize,
+) -> Result<()> {
+    if input.ncols() == expected {
+        Ok(())
+    } else {
+        Err(crate::Error::shape(
+            layer,
+            format!("(_, {expected})"),
+            format!("{:?}", input.dim()),
+        ))
+    }
+}

@@ -1,0 +1,73 @@
+//! # feedforward
+//!
+//! Feed-forward neural networks on the CPU, grown from the tutorial *Les bases de
+//! l'apprentissage profond*: a perceptron that learns `f(x) = 2x + 1`, then a softmax classifier
+//! on MNIST. A batch is an [`ndarray`] matrix with one row per sample (`f32`); a [`Layer`] maps
+//! it forward and a gradient backward; a [`Loss`] turns the output into a number and the first
+//! gradient; an [`Optimizer`] updates the parameters; a [`Sequential`] chains layers and runs
+//! the tutorial's training loop.
+//!
+//! ## The tour: the tutorial's perceptron in a few lines
+//! ```
+//! use feedforward::prelude::*;
+//! use ndarray::array;
+//!
+//! // np.random.seed(42); X = np.random.rand(2, 1); y = 2 * X + 1
+//! let mut rng = RandomState::new(42);
+//! let x = rng.rand(2, 1);
+//! let y = x.mapv(|v| 2.0 * v + 1.0);
+//! // w = np.random.randn(); b = np.random.randn()
+//! let w = rng.standard_normal() as f32;
+//! let b = rng.standard_normal() as f32;
+//!
+//! let mut model = Sequential::builder(1)
+//!     .push(Dense::from_parameters(array![[w]], array![[b]])?)
+//!     .push(Identity)
+//!     .build()?;
+//! let data = InMemory::new(x, y)?;
+//! let mut sgd = Sgd::new(0.1)?;
+//! let history = model.fit(&data, &HalfMse, &mut sgd, &FitConfig::new(1001), &mut |_| {})?;
+//! assert_eq!(format!("{:.4}", history.epoch_losses[0]), "0.1455"); // Époque 0, Perte : 0.1455
+//! let params = model.parameters();
+//! assert_eq!(format!("{:.4}", params[0].1[[0, 0]]), "1.9961"); // Poids: 1.9961
+//! # Ok::<(), feedforward::Error>(())
+//! ```
+//!
+//! ## Where things are
+//! - [`layers`]: the [`Layer`] trait, [`Dense`](layers::Dense), [`Softmax`](layers::Softmax),
+//!   activations; [`losses`]: [`HalfMse`](losses::HalfMse), [`CrossEntropy`](losses::CrossEntropy);
+//!   [`optim`]: [`Sgd`](optim::Sgd); [`init`]: weight initialisers.
+//! - [`model`]: [`Sequential`], its training loop ([`fit`](Sequential::fit)) and evaluation.
+//! - [`data`]: the [`Dataset`](data::Dataset) trait, in-memory data, MNIST, splits and batches.
+//! - [`random`]: a numpy-compatible generator, so the tutorial's numbers are reproducible.
+//! - [`gradcheck`]: finite-difference checks for anyone writing a layer.
+#![warn(missing_docs)]
+
+pub mod data;
+pub mod error;
+pub mod gradcheck;
+pub mod init;
+pub mod layers;
+pub mod losses;
+pub mod metrics;
+pub mod model;
+pub mod optim;
+pub mod random;
+mod workspace;
+
+pub use error::{Error, Result};
+pub use layers::Layer;
+pub use losses::Loss;
+pub use model::{Evaluation, FitConfig, History, Progress, Sequential};
+pub use optim::Optimizer;
+
+/// Everything a training script needs, in one `use feedforward::prelude::*`.
+pub mod prelude {
+    pub use crate::data::{Dataset, InMemory};
+    pub use crate::init::Init;
+    pub use crate::layers::{Dense, Identity, Layer, Relu, Sigmoid, Softmax, Tanh};
+    pub use crate::losses::{CrossEntropy, HalfMse, Loss};
+    pub use crate::model::{FitConfig, Sequential};
+    pub use crate::optim::{Optimizer, Sgd};
+    pub use crate::random::RandomState;
+}

@@ -1,0 +1,647 @@
+//! [`Sequential`]: layers chained one after the other, and the tutorial's training loop.
+//!
+//! Building a model checks the chain once: each layer is asked for its output width given the
+//! previous one, and a mismatch is an error naming the layer. Training is the tutorial's loop,
+//! per batch: forward, loss, backward, optimizer step; per epoch: the average of the batch
+//! losses. The model owns one activation buffer per layer and two gradient buffers, reused from
+//! step to step, so that a warm training step allocates nothing.
+//!
+//! When the last layer is a [`Softmax`](crate::layers::Softmax) and the loss has a fused softmax
+//! form ([`CrossEntropy`](crate::losses::CrossEntropy)), the model computes the loss from the
+//! logits and starts back-propagation at the logits with `(p - t) / rows`, which is exact even
+//! when the softmax saturates.
+//!
+//! ```
+//! use feedforward::prelude::*;
+//!
+//! let mut rng = RandomState::new(0);
+//! let mut model = Sequential::builder(4)
+//!     .push(Dense::new(4, 8, Init::HeNormal, &mut rng)?)
+//!     .push(Relu)
+//!     .push(Dense::new(8, 3, Init::XavierNormal, &mut rng)?)
+//!     .push(Softmax)
+//!     .build()?;
+//! let x = rng.rand(5, 4);
+//! let y = feedforward::data::one_hot(&[0, 1, 2, 1, 0], 3)?;
+//! let mut sgd = Sgd::new(0.1)?;
+//! let first = model.train_step(x.view(), y.view(), &CrossEntropy, &mut sgd)?;
+//! for _ in 0..50 {
+//!     model.train_step(x.view(), y.view(), &CrossEntropy, &mut sgd)?;
+//! }
+//! assert!(model.train_step(x.view(), y.view(), &CrossEntropy, &mut sgd)? < first);
+//! # Ok::<(), feedforward::Error>(())
+//! ```
+
+use crate::data::{Batches, Dataset, Order};
+use crate::layers::{Layer, OutputKind};
+use crate::losses::Loss;
+use crate::metrics::{argmax, ConfusionMatrix};
+use crate::optim::Optimizer;
+use crate::workspace::Buffer;
+use crate::{Error, Result};
+use ndarray::{ArrayView2, Axis};
+use std::time::{Duration, Instant};
+
+/// A feed-forward model: layers applied in order.
+pub struct Sequential {
+    layers: Vec<Box<dyn Layer>>,
+    /// `widths[0]` is the input width, `widths[i + 1]` the output width of layer `i`.
+    widths: Vec<usize>,
+    /// Output of each layer for the last forward pass.
+    activations: Vec<Buffer>,
+    /// Ping-pong buffers for dLoss/dActivation during backward.
+    gradients: [Buffer; 2],
+    /// A batch copied out of a data set by `fit` and `evaluate`.
+    batch_inputs: Buffer,
+    batch_targets: Buffer,
+    training: Option<bool>,
+    steps: usize,
+}
+
+impl std::fmt::Debug for Sequential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.layers.iter().map(|l| l.name()).collect();
+        f.debug_struct("Sequential")
+            .field("layers", &names)
+            .field("widths", &self.widths)
+            .finish()
+    }
+}
+
+/// Collects layers for a [`Sequential`]; [`build`](SequentialBuilder::build) checks the chain.
+pub struct SequentialBuilder {
+    input_width: usize,
+    layers: Vec<Box<dyn Layer>>,
+}
+
+impl SequentialBuilder {
+    /// Appends a layer.
+    pub fn push(mut self, layer: impl Layer + 'static) -> Self {
+        self.layers.push(Box::new(layer));
+        self
+    }
+
+    /// Appends a boxed layer (a layer chosen at run time).
+    pub fn push_boxed(mut self, layer: Box<dyn Layer>) -> Self {
+        self.layers.push(layer);
+        self
+    }
+
+    /// Builds the model, checking that every layer accepts its predecessor's output.
+    ///
+    /// # Errors
+    /// As [`Sequential::new`].
+    pub fn build(self) -> Result<Sequential> {
+        Sequential::new(self.input_width, self.layers)
+    }
+}
+
+/// What [`Sequential::fit`] reports while it trains.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Progress {
+    /// An epoch starts (`epoch` counts from 0).
+    EpochStart {
+        /// Zero-based epoch.
+        epoch: usize,
+        /// Total number of epochs.
+        epochs: usize,
+        /// Batches in this epoch.
+        batches: usize,
+    },
+    /// A batch was trained on.
+    Batch {
+        /// Zero-based epoch.
+        epoch: usize,
+        /// Zero-based batch within the epoch.
+        batch: usize,
+        /// Batches in the epoch.
+        batches: usize,
+        /// This batch's loss.
+        loss: f32,
+        /// Average batch loss so far in this epoch.
+        running_loss: f32,
+    },
+    /// An epoch ended.
+    EpochEnd {
+        /// Zero-based epoch.
+        epoch: usize,
+        /// Total number of epochs.
+        epochs: usize,
+        /// Mean of the epoch's batch losses (the tutorial's `np.mean(losses)`).
+        average_loss: f32,
+    },
+}
+
+/// How [`Sequential::fit`] trains: epochs, batch size and row order.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FitConfig {
+    /// Passes over the data.
+    pub epochs: usize,
+    /// Rows per batch; `None` trains on the whole data set at once (full batch).
+    pub batch_size: Option<usize>,
+    /// Row order: in order (default) or reshuffled every epoch with a seed.
+    pub order: Order,
+}
+
+impl FitConfig {
+    /// `epochs` passes, full batch, rows in order.
+    pub fn new(epochs: usize) -> Self {
+        FitConfig {
+            epochs,
+            batch_size: None,
+            order: Order::InOrder,
+        }
+    }
+
+    /// Batches of `batch_size` rows (the tutorial uses 32).
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = Some(batch_size);
+        self
+    }
+
+    /// Reshuffles the rows at every epoch with a generator seeded by `seed`.
+    pub fn shuffle(mut self, seed: u32) -> Self {
+        self.order = Order::Shuffled { seed };
+        self
+    }
+}
+
+/// What [`Sequential::fit`] returns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct History {
+    /// Mean batch loss of each epoch.
+    pub epoch_losses: Vec<f32>,
+    /// Wall-clock time spent training.
+    pub training_time: Duration,
+}
+
+/// What [`Sequential::evaluate`] returns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluation {
+    /// Mean loss per sample over the data set.
+    pub loss: f32,
+    /// Fraction of samples whose predicted class (argmax) is right, when the data set has classes.
+    pub accuracy: Option<f32>,
+    /// Actual against predicted classes, when the data set has classes.
+    pub confusion: Option<ConfusionMatrix>,
+}
+
+impl Sequential {
+    /// A model taking rows of `input_width` features through `layers` in order.
+    ///
+    /// # Errors
+    /// [`Error::Empty`] without layers or with a zero input width; [`Error::LayerMismatch`]
+    /// naming the first layer that cannot take its predecessor's output.
+    pub fn new(input_width: usize, layers: Vec<Box<dyn Layer>>) -> Result<Self> {
+        if layers.is_empty() {
+            return Err(Error::Empty {
+                what: "model".into(),
+                hint: "add at least one layer".into(),
+            });
+        }
+        if input_width == 0 {
+            return Err(Error::Empty {
+                what: "model input".into(),
+                hint: "the input width must be at least 1".into(),
+            });
+        }
+        let mut widths = vec![input_width];
+        for (index, layer) in layers.iter().enumerate() {
+            let input = *widths.last().expect("widths starts non-empty");
+            let output = layer
+                .output_width(input)
+                .map_err(|e| Error::LayerMismatch {
+                    index,
+                    layer: layer.name().to_string(),
+                    input_width: input,
+                    reason: e.to_string(),
+                })?;
+            widths.push(output);
+        }
+        Ok(Sequential {
+            activations: vec![Buffer::default(); layers.len()],
+            layers,
+            widths,
+            gradients: Default::default(),
+            batch_inputs: Buffer::default(),
+            batch_targets: Buffer::default(),
+            training: None,
+            steps: 0,
+        })
+    }
+
+    /// Starts a model for rows of `input_width` features; add layers, then `build`.
+    pub fn builder(input_width: usize) -> SequentialBuilder {
+        SequentialBuilder {
+            input_width,
+            layers: Vec::new(),
+        }
+    }
+
+    /// Width of the input rows.
+    pub fn input_width(&self) -> usize {
+        self.widths[0]
+    }
+
+    /// Width of the output rows.
+    pub fn output_width(&self) -> usize {
+        self.widths[self.layers.len()]
+    }
+
+    /// The layers, in order.
+    pub fn layers(&self) -> &[Box<dyn Layer>] {
+        &self.layers
+    }
+
+    /// Training steps taken so far.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// Every parameter, named as PyTorch's `nn.Sequential` names them (`"0.weight"`, `"0.bias"`).
+    pub fn parameters(&self) -> Vec<(String, ArrayView2<'_, f32>)> {
+        self.layers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, layer)| {
+                layer
+                    .parameters()
+                    .into_iter()
+                    .map(move |(name, value)| (format!("{i}.{name}"), value))
+            })
+            .collect()
+    }
+
+    /// Number of trainable scalars.
+    pub fn parameter_count(&self) -> usize {
+        self.layers
+            .iter()
+            .flat_map(|l| l.parameters())
+            .map(|(_, p)| p.len())
+            .sum()
+    }
+
+    /// The model's output for `inputs`, in evaluation mode. The view borrows the model's buffer
+    /// until the next call; `.to_owned()` keeps it.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] when `inputs` has the wrong width, [`Error::Empty`] without rows.
+    pub fn predict(&mut self, inputs: ArrayView2<'_, f32>) -> Result<ArrayView2<'_, f32>> {
+        self.check_inputs(&inputs)?;
+        self.set_training(false);
+        self.forward(inputs)?;
+        Ok(self.activations[self.layers.len() - 1].view())
+    }
+
+    /// One training step on a batch: forward, loss, backward, optimizer step. Returns the
+    /// batch's loss (before the update).
+    ///
+    /// # Errors
+    /// Shape errors for inputs or targets that do not fit the model, and
+    /// [`Error::NonFiniteLoss`] (without touching the parameters) when the loss is NaN or
+    /// infinite.
+    pub fn train_step(
+        &mut self,
+        inputs: ArrayView2<'_, f32>,
+        targets: ArrayView2<'_, f32>,
+        loss: &dyn Loss,
+        optimizer: &mut dyn Optimizer,
+    ) -> Result<f32> {
+        self.check_inputs(&inputs)?;
+        self.check_targets(&inputs, &targets)?;
+        self.set_training(true);
+        self.step(inputs, targets, loss, optimizer)
+    }
+
+    /// Trains for `config.epochs` passes over `data` and returns each epoch's mean batch loss.
+    /// `progress` is called at the start and end of every epoch and after every batch.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for zero epochs or a zero batch size, [`Error::Empty`] for an
+    /// empty data set, [`Error::ShapeMismatch`] when the data's widths do not fit the model, and
+    /// [`Error::NonFiniteLoss`] when training diverges.
+    pub fn fit(
+        &mut self,
+        data: &dyn Dataset,
+        loss: &dyn Loss,
+        optimizer: &mut dyn Optimizer,
+        config: &FitConfig,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<History> {
+        if config.epochs == 0 {
+            return Err(Error::config("epochs", 0, "at least 1"));
+        }
+        self.check_dataset(data)?;
+        let batch_size = config.batch_size.unwrap_or(data.len());
+        let mut batches = Batches::new(data.len(), batch_size, config.order)?;
+        let started = Instant::now();
+        let mut epoch_losses = Vec::with_capacity(config.epochs);
+        self.set_training(true);
+        for epoch in 0..config.epochs {
+            batches.next_epoch();
+            let count = batches.len();
+            progress(&Progress::EpochStart {
+                epoch,
+                epochs: config.epochs,
+                batches: count,
+            });
+            let mut sum = 0.0f64;
+            for (batch, rows) in batches.iter().enumerate() {
+                self.load_batch(data, rows);
+                let (inputs, targets) = (
+                    std::mem::take(&mut self.batch_inputs),
+                    std::mem::take(&mut self.batch_targets),
+                );
+                let result = self.step(inputs.view(), targets.view(), loss, optimizer);
+                self.batch_inputs = inputs;
+                self.batch_targets = targets;
+                let value = result?;
+                sum += value as f64;
+                progress(&Progress::Batch {
+                    epoch,
+                    batch,
+                    batches: count,
+                    loss: value,
+                    running_loss: (sum / (batch + 1) as f64) as f32,
+                });
+            }
+            let average_loss = (sum / count as f64) as f32;
+            epoch_losses.push(average_loss);
+            progress(&Progress::EpochEnd {
+                epoch,
+                epochs: config.epochs,
+                average_loss,
+            });
+        }
+        Ok(History {
+            epoch_losses,
+            training_time: started.elapsed(),
+        })
+    }
+
+    /// Mean loss over `data` and, when the data set has classes, accuracy and confusion matrix;
+    /// forward passes only, in evaluation mode, `batch_size` rows at a time.
+    ///
+    /// # Errors
+    /// As [`Sequential::fit`] for the data and batch size; [`Error::NonFiniteLoss`] is not
+    /// raised: a non-finite loss is reported as it is.
+    pub fn evaluate(
+        &mut self,
+        data: &dyn Dataset,
+        loss: &dyn Loss,
+        batch_size: usize,
+    ) -> Result<Evaluation> {
+        self.check_dataset(data)?;
+        let batches = Batches::new(data.len(), batch_size, Order::InOrder)?;
+        self.set_training(false);
+        let classes = self.output_width();
+        let mut confusion = data.class_of(0).map(|_| ConfusionMatrix::new(classes));
+        let mut sum = 0.0f64;
+        let last = self.layers.len() - 1;
+        for rows in batches.iter() {
+            self.load_batch(data, rows);
+            let (inputs, targets) = (
+                std::mem::take(&mut self.batch_inputs),
+                std::mem::take(&mut self.batch_targets),
+            );
+            let result = self.forward(inputs.view()).and_then(|()| {
+                let fused = self.softmax_loss(loss);
+                match fused {
+                    Some(fused) => {
+                        fused.loss_from_logits(self.logits(inputs.view()), targets.view())
+                    }
+                    None => loss.loss(self.activations[last].view(), targets.view()),
+                }
+            });
+            self.batch_inputs = inputs;
+            self.batch_targets = targets;
+            sum += result? as f64 * rows.len() as f64;
+            if let Some(confusion) = &mut confusion {
+                let outputs = self.activations[last].view();
+                for (row, out) in rows.iter().zip(outputs.axis_iter(Axis(0))) {
+                    if let Some(actual) = data.class_of(*row) {
+                        confusion.add(actual, argmax(out));
+                    }
+                }
+            }
+        }
+        Ok(Evaluation {
+            loss: (sum / data.len() as f64) as f32,
+            accuracy: confusion.as_ref().map(|c| c.accuracy() as f32),
+            confusion,
+        })
+    }
+
+    /// Switches every layer between training and evaluation behaviour.
+    pub fn set_training(&mut self, training: bool) {
+        if self.training != Some(training) {
+            for layer in &mut self.layers {
+                layer.set_training(training);
+            }
+            self.training = Some(training);
+        }
+    }
+
+    /// The step itself, on checked inputs and targets.
+    fn step(
+        &mut self,
+        inputs: ArrayView2<'_, f32>,
+        targets: ArrayView2<'_, f32>,
+        loss: &dyn Loss,
+        optimizer: &mut dyn Optimizer,
+    ) -> Result<f32> {
+        self.forward(inputs)?;
+        let rows = inputs.nrows();
+        let last = self.layers.len() - 1;
+        let fused = self.softmax_loss(loss);
+        // The layer whose output gradient the loss provides.
+        let (value, start) = match fused {
+            Some(fused) => {
+                self.gradients[0].reshape(rows, self.widths[last]);
+                let logits = if last == 0 {
+                    inputs
+                } else {
+                    self.activations[last - 1].view()
+                };
+                let value = fused.loss_and_logit_gradient(
+                    logits,
+                    self.activations[last].view(),
+                    targets,
+                    self.gradients[0].view_mut(),
+                )?;
+                (value, last.checked_sub(1))
+            }
+            None => {
+                self.gradients[0].reshape(rows, self.widths[last + 1]);
+                let value = loss.loss_and_gradient(
+                    self.activations[last].view(),
+                    targets,
+                    self.gradients[0].view_mut(),
+                )?;
+                (value, Some(last))
+            }
+        };
+        if !value.is_finite() {
+            return Err(Error::NonFiniteLoss {
+                value,
+                step: self.steps,
+                learning_rate: optimizer.learning_rate(),
+            });
+        }
+        if let Some(start) = start {
+            self.backward(inputs, start)?;
+        }
+        optimizer.begin_step();
+        let mut index = 0;
+        for layer in &mut self.layers {
+            layer.visit_parameters_mut(&mut |parameter| {
+                optimizer.update(index, parameter);
+                index += 1;
+            });
+        }
+        self.steps += 1;
+        Ok(value)
+    }
+
+    /// The fused softmax form of `loss`, when the last layer is a softmax.
+    fn softmax_loss<'l>(&self, loss: &'l dyn Loss) -> Option<&'l dyn crate::losses::SoftmaxLoss> {
+        let last = self.layers.last()?;
+        if last.output_kind() == OutputKind::SoftmaxProbabilities {
+            loss.with_softmax()
+        } else {
+            None
+        }
+    }
+
+    /// The input of the last layer: the logits when it is a softmax.
+    fn logits<'a>(&'a self, inputs: ArrayView2<'a, f32>) -> ArrayView2<'a, f32> {
+        match self.layers.len() {
+            1 => inputs,
+            n => self.activations[n - 2].view(),
+        }
+    }
+
+    /// Runs every layer forward, filling the activation buffers.
+    fn forward(&mut self, inputs: ArrayView2<'_, f32>) -> Result<()> {
+        let rows = inputs.nrows();
+        for i in 0..self.layers.len() {
+            let (done, rest) = self.activations.split_at_mut(i);
+            let output = &mut rest[0];
+            output.reshape(rows, self.widths[i + 1]);
+            let input = match done.last() {
+                Some(previous) => previous.view(),
+                None => inputs,
+            };
+            self.layers[i].forward(input, output.view_mut())?;
+        }
+        Ok(())
+    }
+
+    /// Back-propagates the gradient in `gradients[0]` (dLoss/dOutput of layer `start`) down to
+    /// the first layer, storing every parameter gradient on the way.
+    fn backward(&mut self, inputs: ArrayView2<'_, f32>, start: usize) -> Result<()> {
+        let rows = inputs.nrows();
+        let [first, second] = &mut self.gradients;
+        let (mut grad_output, mut grad_input) = (first, second);
+        for i in (0..=start).rev() {
+            let input = if i == 0 {
+                inputs
+            } else {
+                self.activations[i - 1].view()
+            };
+            let grad_in = if i == 0 {
+                None
+            } else {
+                grad_input.reshape(rows, self.widths[i]);
+                Some(grad_input.view_mut())
+            };
+            self.layers[i].backward(
+                input,
+                self.activations[i].view(),
+                grad_output.view(),
+                grad_in,
+            )?;
+            std::mem::swap(&mut grad_output, &mut grad_input);
+        }
+        Ok(())
+    }
+
+    /// Copies the rows of a batch out of `data` into the batch buffers.
+    fn load_batch(&mut self, data: &dyn Dataset, rows: &[usize]) {
+        self.batch_inputs.reshape(rows.len(), data.input_width());
+        self.batch_targets.reshape(rows.len(), data.target_width());
+        data.fill_batch(
+            rows,
+            self.batch_inputs.view_mut(),
+            self.batch_targets.view_mut(),
+        );
+    }
+
+    fn check_inputs(&self, inputs: &ArrayView2<'_, f32>) -> Result<()> {
+        if inputs.nrows() == 0 {
+            return Err(Error::Empty {
+                what: "inputs".into(),
+                hint: "give at least one row".into(),
+            });
+        }
+        if inputs.ncols() != self.input_width() {
+            return Err(Error::shape(
+                "model inputs",
+                format!("(_, {}): one row per sample", self.input_width()),
+                format!("{:?}", inputs.dim()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_targets(
+        &self,
+        inputs: &ArrayView2<'_, f32>,
+        targets: &ArrayView2<'_, f32>,
+    ) -> Result<()> {
+        if targets.nrows() != inputs.nrows() {
+            return Err(Error::RowCountMismatch {
+                inputs: inputs.nrows(),
+                targets: targets.nrows(),
+            });
+        }
+        if targets.ncols() != self.output_width() {
+            return Err(Error::shape(
+                "targets",
+                format!("(_, {}) like the model's output", self.output_width()),
+                format!("{:?}", targets.dim()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_dataset(&self, data: &dyn Dataset) -> Result<()> {
+        if data.is_empty() {
+            return Err(Error::Empty {
+                what: "data set".into(),
+                hint: "give at least one row".into(),
+            });
+        }
+        if data.input_width() != self.input_width() {
+            return Err(Error::shape(
+                "data set inputs",
+                format!(
+                    "{} features per row, the model's input width",
+                    self.input_width()
+                ),
+                data.input_width().to_string(),
+            ));
+        }
+        if data.target_width() != self.output_width() {
+            return Err(Error::shape(
+                "data set targets",
+                format!(
+                    "{} values per row, the model's output width",
+                    self.output_width()
+                ),
+                data.target_width().to_string(),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,213 @@
+//! [`Sgd`]: stochastic gradient descent, the tutorial's step `w <- w - lr * grad`.
+//!
+//! With the options off (the default) that is all it does. Optionally, as PyTorch's `optim.SGD`:
+//! weight decay adds `wd * w` to the gradient, momentum keeps a velocity `v <- mu v + g` and
+//! steps along it, and Nesterov momentum steps along `g + mu v` instead.
+//!
+//! ```
+//! use feedforward::optim::{Optimizer, Sgd};
+//! use feedforward::layers::Parameter;
+//! use ndarray::array;
+//!
+//! let mut w = array![[1.0f32, 2.0]];
+//! let mut g = array![[0.5f32, -1.0]];
+//! let mut sgd = Sgd::new(0.1).unwrap();
+//! sgd.update(0, Parameter { name: "weight", value: w.view_mut(), grad: g.view_mut() });
+//! assert_eq!(w, array![[0.95, 2.1]]);
+//! ```
+
+use super::{check_learning_rate, Optimizer};
+use crate::layers::Parameter;
+use crate::{Error, Result};
+
+/// Stochastic gradient descent with optional momentum, Nesterov momentum and weight decay.
+#[derive(Clone, Debug)]
+pub struct Sgd {
+    learning_rate: f32,
+    momentum: f32,
+    nesterov: bool,
+    weight_decay: f32,
+    velocity: Vec<Vec<f32>>,
+}
+
+impl Sgd {
+    /// Plain gradient descent with the given learning rate (the tutorial uses 0.1).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] unless the learning rate is finite and positive.
+    pub fn new(learning_rate: f32) -> Result<Self> {
+        Ok(Sgd {
+            learning_rate: check_learning_rate(learning_rate)?,
+            momentum: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+            velocity: Vec::new(),
+        })
+    }
+
+    /// Adds momentum `mu` in `[0, 1)` (0.9 is usual).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] outside `[0, 1)`.
+    pub fn with_momentum(mut self, momentum: f32) -> Result<Self> {
+        if !(0.0..1.0).contains(&momentum) {
+            return Err(Error::config("momentum", momentum, "a number in [0, 1)"));
+        }
+        self.momentum = momentum;
+        Ok(self)
+    }
+
+    /// Uses Nesterov momentum (needs a momentum above 0 to make a difference).
+    pub fn with_nesterov(mut self, nesterov: bool) -> Self {
+        self.nesterov = nesterov;
+        self
+    }
+
+    /// Adds L2 weight decay `wd >= 0` to the gradient.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when negative or not finite.
+    pub fn with_weight_decay(mut self, weight_decay: f32) -> Result<Self> {
+        if !(weight_decay.is_finite() && weight_decay >= 0.0) {
+            return Err(Error::config(
+                "weight_decay",
+                weight_decay,
+                "a finite number >= 0",
+            ));
+        }
+        self.weight_decay = weight_decay;
+        Ok(self)
+    }
+}
+
+impl Optimizer for Sgd {
+    fn learning_rate(&self) -> f32 {
+        self.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f32) -> Result<()> {
+        self.learning_rate = check_learning_rate(learning_rate)?;
+        Ok(())
+    }
+
+    fn update(&mut self, index: usize, mut parameter: Parameter<'_>) {
+        let lr = self.learning_rate;
+        let wd = self.weight_decay;
+        let (Some(w), Some(g)) = (
+            parameter.value.as_slice_mut(),
+            parameter.grad.as_slice_mut(),
+        ) else {
+            // Layers hand out standard-layout parameters; anything else is updated element-wise.
+            parameter
+                .value
+                .zip_mut_with(&parameter.grad, |w, &g| *w -= lr * (g + wd * *w));
+            return;
+        };
+        if self.momentum == 0.0 {
+            if wd == 0.0 {
+                for (w, &g) in w.iter_mut().zip(g.iter()) {
+                    *w -= lr * g;
+                }
+            } else {
+                for (w, &g) in w.iter_mut().zip(g.iter()) {
+                    *w -= lr * (g + wd * *w);
+                }
+            }
+            return;
+        }
+        if self.velocity.len() <= index {
+            self.velocity.resize_with(index + 1, Vec::new);
+        }
+        let v = &mut self.velocity[index];
+        let first = v.len() != w.len();
+        if first {
+            // PyTorch starts the velocity at the first gradient.
+            v.clear();
+            v.extend(g.iter().zip(w.iter()).map(|(&g, &w)| g + wd * w));
+        }
+        let mu = self.momentum;
+        for ((w, &g), v) in w.iter_mut().zip(g.iter()).zip(v.iter_mut()) {
+            let g = g + wd * *w;
+            if !first {
+                *v = mu * *v + g;
+            }
+            let step = if self.nesterov { g + mu * *v } else { *v };
+            *w -= lr * step;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{array, Array2};
+
+    fn step(sgd: &mut Sgd, w: &mut Array2<f32>, g: &Array2<f32>) {
+        let mut g = g.clone();
+        sgd.update(
+            0,
+            Parameter {
+                name: "w",
+                value: w.view_mut(),
+                grad: g.view_mut(),
+            },
+        );
+    }
+
+    #[test]
+    fn plain_step_is_w_minus_lr_grad() {
+        let mut w = array![[1.0, -1.0]];
+        step(&mut Sgd::new(0.1).unwrap(), &mut w, &array![[2.0, 4.0]]);
+        assert_eq!(w, array![[0.8, -1.4]]);
+    }
+
+    #[test]
+    fn momentum_follows_pytorch() {
+        // torch.optim.SGD([w], lr=0.1, momentum=0.9), constant grad 1 from w = 0:
+        // v1 = 1, w1 = -0.1; v2 = 1.9, w2 = -0.29; v3 = 2.71, w3 = -0.561
+        let mut sgd = Sgd::new(0.1).unwrap().with_momentum(0.9).unwrap();
+        let mut w = array![[0.0f32]];
+        let g = array![[1.0f32]];
+        let mut seen = vec![];
+        for _ in 0..3 {
+            step(&mut sgd, &mut w, &g);
+            seen.push(w[[0, 0]]);
+        }
+        for (got, want) in seen.iter().zip([-0.1, -0.29, -0.561]) {
+            assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn nesterov_and_weight_decay_follow_pytorch() {
+        // nesterov: step = g + mu v. grad 1: v1 = 1, step 1.9 -> w1 = -0.19;
+        // v2 = 1.9, step 2.71 -> w2 = -0.461
+        let mut sgd = Sgd::new(0.1)
+            .unwrap()
+            .with_momentum(0.9)
+            .unwrap()
+            .with_nesterov(true);
+        let mut w = array![[0.0f32]];
+        step(&mut sgd, &mut w, &array![[1.0]]);
+        assert!((w[[0, 0]] + 0.19).abs() < 1e-6);
+        step(&mut sgd, &mut w, &array![[1.0]]);
+        assert!((w[[0, 0]] + 0.461).abs() < 1e-6);
+        // weight decay 0.5, w = 2, g = 0: w <- 2 - 0.1 * (0 + 0.5 * 2) = 1.9
+        let mut sgd = Sgd::new(0.1).unwrap().with_weight_decay(0.5).unwrap();
+        let mut w = array![[2.0f32]];
+        step(&mut sgd, &mut w, &array![[0.0]]);
+        assert!((w[[0, 0]] - 1.9).abs() < 1e-6);
+    }
+
+    #[test]
+    fn rejects_bad_hyper_parameters() {
+        for lr in [0.0, -0.1, f32::NAN, f32::INFINITY] {
+            assert!(matches!(Sgd::new(lr), Err(Error::InvalidConfig { .. })));
+        }
+        assert!(Sgd::new(0.1).unwrap().with_momentum(1.0).is_err());
+        assert!(Sgd::new(0.1).unwrap().with_weight_decay(-1.0).is_err());
+        let mut sgd = Sgd::new(0.1).unwrap();
+        assert!(sgd.set_learning_rate(f32::NAN).is_err());
+        assert_eq!(sgd.learning_rate(), 0.1);
+    }
+}

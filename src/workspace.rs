@@ -1,0 +1,58 @@
+//! [`Buffer`]: a reusable 2-D `f32` matrix that keeps its allocation between batches.
+//!
+//! The model owns one buffer per activation and two for gradients. Each training step reshapes
+//! them to the batch at hand; since a `Vec` never gives back capacity, a warm training step
+//! allocates nothing, even when the last batch of an epoch is smaller.
+
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+/// A row-major `rows x cols` matrix backed by a `Vec<f32>` that only ever grows.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Buffer {
+    data: Vec<f32>,
+    rows: usize,
+    cols: usize,
+}
+
+impl Buffer {
+    /// Reshapes to `rows x cols`, reusing the allocation when it is large enough. The contents
+    /// are unspecified: every user overwrites them.
+    pub(crate) fn reshape(&mut self, rows: usize, cols: usize) {
+        let len = rows * cols;
+        if self.data.len() < len {
+            self.data.resize(len, 0.0);
+        }
+        self.rows = rows;
+        self.cols = cols;
+    }
+
+    /// The matrix, read-only.
+    pub(crate) fn view(&self) -> ArrayView2<'_, f32> {
+        ArrayView2::from_shape((self.rows, self.cols), &self.data[..self.rows * self.cols])
+            .expect("buffer length covers its shape")
+    }
+
+    /// The matrix, writable.
+    pub(crate) fn view_mut(&mut self) -> ArrayViewMut2<'_, f32> {
+        let len = self.rows * self.cols;
+        ArrayViewMut2::from_shape((self.rows, self.cols), &mut self.data[..len])
+            .expect("buffer length covers its shape")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reshape_keeps_capacity() {
+        let mut b = Buffer::default();
+        b.reshape(32, 10);
+        let cap = b.data.capacity();
+        b.reshape(16, 10);
+        assert_eq!(b.view().dim(), (16, 10));
+        b.reshape(32, 10);
+        assert_eq!(b.data.capacity(), cap);
+        assert_eq!(b.view_mut().dim(), (32, 10));
+    }
+}
