@@ -2,6 +2,9 @@
 //! one-hot encoding, the train/test split and batch ordering.
 
 mod batches;
+pub mod download;
+pub mod idx;
+pub mod mnist;
 mod dataset;
 mod encoding;
 mod in_memory;

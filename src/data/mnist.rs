@@ -1,0 +1,633 @@
+//! MNIST (and any labelled image set in the same four-file IDX layout), kept as bytes.
+//!
+//! [`Mnist::load`] reads the four standard files (`train-images-idx3-ubyte`,
+//! `train-labels-idx1-ubyte`, `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`, each raw or
+//! with `.gz`) and checks that they fit together. Pixels stay `u8` (55 MB for all 70,000 images)
+//! and become `f32 / 255.0` only when a batch is filled, so the whole set is never copied to
+//! `f32`. [`load_or_download`] finds the files in a given folder, in `MNIST_DIR`, or in a cache
+//! folder that it fills from public mirrors (see [`crate::data::download`]).
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array2, ArrayViewMut2};
+
+use crate::data::download::{self, DownloadEvent};
+use crate::data::idx::{read_idx, IdxArray};
+use crate::data::Dataset;
+use crate::{Error, Result};
+
+/// File name (without `.gz`) of the 60,000 training images.
+pub const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
+/// File name (without `.gz`) of the 60,000 training labels.
+pub const TRAIN_LABELS: &str = "train-labels-idx1-ubyte";
+/// File name (without `.gz`) of the 10,000 test images.
+pub const TEST_IMAGES: &str = "t10k-images-idx3-ubyte";
+/// File name (without `.gz`) of the 10,000 test labels.
+pub const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
+/// The four standard MNIST file names (without `.gz`), in the order train images, train labels,
+/// test images, test labels.
+pub const FILE_NAMES: [&str; 4] = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS];
+
+/// The environment variable naming a folder that holds the MNIST files.
+pub const MNIST_DIR_VAR: &str = "MNIST_DIR";
+
+/// Labelled grey-scale images: `len()` images of `image_rows() x image_cols()` bytes and one
+/// label per image.
+///
+/// As a [`Dataset`], an input row is the image's pixels divided by 255 (`x as f32 / 255.0`,
+/// row-major) and a target row is the label one-hot encoded over [`classes`](Self::classes)
+/// columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabeledImages {
+    images: Vec<u8>,
+    labels: Vec<u8>,
+    rows: usize,
+    cols: usize,
+    classes: usize,
+}
+
+/// `max(labels) + 1`, or 0 when there is no label.
+fn class_count(labels: &[u8]) -> usize {
+    labels.iter().max().map_or(0, |&m| usize::from(m) + 1)
+}
+
+impl LabeledImages {
+    /// Builds a set from `labels.len()` images of `rows x cols` bytes stored one after the other
+    /// in `images`. The class count is the largest label plus one.
+    ///
+    /// Fails with [`Error::ShapeMismatch`] when `images` does not hold exactly
+    /// `labels.len() * rows * cols` bytes, and with [`Error::InvalidConfig`] when `rows` or
+    /// `cols` is zero.
+    pub fn new(images: Vec<u8>, labels: Vec<u8>, rows: usize, cols: usize) -> Result<Self> {
+        if rows == 0 || cols == 0 {
+            return Err(Error::config(
+                "image size",
+                format!("{rows}x{cols}"),
+                "images of at least 1x1 pixel",
+            ));
+        }
+        let expected = labels
+            .len()
+            .checked_mul(rows)
+            .and_then(|n| n.checked_mul(cols));
+        if expected != Some(images.len()) {
+            return Err(Error::shape(
+                "LabeledImages::new",
+                format!(
+                    "{} pixel bytes ({} images of {rows}x{cols})",
+                    expected.map_or_else(|| "too many".to_string(), |e| e.to_string()),
+                    labels.len()
+                ),
+                format!("{} pixel bytes", images.len()),
+            ));
+        }
+        let classes = class_count(&labels);
+        Ok(LabeledImages {
+            images,
+            labels,
+            rows,
+            cols,
+            classes,
+        })
+    }
+
+    /// Sets the number of classes (the width of the one-hot targets), for instance 10 for MNIST
+    /// even on a subset that lacks some digit.
+    ///
+    /// Fails with [`Error::LabelOutOfRange`] when some label is `classes` or more.
+    pub fn with_classes(mut self, classes: usize) -> Result<Self> {
+        if let Some(row) = self.labels.iter().position(|&l| usize::from(l) >= classes) {
+            return Err(Error::LabelOutOfRange {
+                label: usize::from(self.labels[row]),
+                row,
+                classes,
+            });
+        }
+        self.classes = classes;
+        Ok(self)
+    }
+
+    /// Reads an images file (3-d IDX) and its labels file (1-d IDX), raw or gzip-compressed,
+    /// and checks that they hold as many images as labels.
+    ///
+    /// When `classes` is given, every label must be below it ([`Error::CorruptFile`] naming the
+    /// labels file otherwise) and it becomes the class count; when `None`, the class count is the
+    /// largest label plus one. Errors name the file concerned.
+    pub fn from_files(images: &Path, labels: &Path, classes: Option<usize>) -> Result<Self> {
+        let image_array = read_idx(images)?;
+        let label_array = read_idx(labels)?;
+        Self::from_idx(image_array, label_array, images, labels, classes)
+    }
+
+    /// Builds a set from already-read IDX arrays; the paths only name the files in errors.
+    /// Checks as [`from_files`](Self::from_files) does.
+    pub fn from_idx(
+        images: IdxArray,
+        labels: IdxArray,
+        images_path: &Path,
+        labels_path: &Path,
+        classes: Option<usize>,
+    ) -> Result<Self> {
+        let &[count, rows, cols] = images.dims.as_slice() else {
+            return Err(Error::corrupt(
+                images_path,
+                format!(
+                    "expected 3 dimensions (images x rows x columns) for an images file, found \
+                     {} ({}); is this a labels file?",
+                    images.dims.len(),
+                    images.shape_string()
+                ),
+            ));
+        };
+        let &[label_count] = labels.dims.as_slice() else {
+            return Err(Error::corrupt(
+                labels_path,
+                format!(
+                    "expected 1 dimension for a labels file, found {} ({}); is this an images \
+                     file?",
+                    labels.dims.len(),
+                    labels.shape_string()
+                ),
+            ));
+        };
+        if rows == 0 || cols == 0 {
+            return Err(Error::corrupt(
+                images_path,
+                format!("the images are {rows}x{cols} pixels: expected at least 1x1"),
+            ));
+        }
+        if count == 0 {
+            return Err(Error::corrupt(
+                images_path,
+                "the file holds no image: give a file with at least one image",
+            ));
+        }
+        if count != label_count {
+            return Err(Error::corrupt(
+                labels_path,
+                format!(
+                    "{label_count} labels but {} holds {count} images: give one label per image \
+                     (are the two files from the same set?)",
+                    images_path.display()
+                ),
+            ));
+        }
+        if let Some(classes) = classes {
+            if let Some(row) = labels.data.iter().position(|&l| usize::from(l) >= classes) {
+                return Err(Error::corrupt(
+                    labels_path,
+                    format!(
+                        "label {} at row {row} is out of range: expected a class below \
+                         {classes}; is this the right file, or does the set have more classes?",
+                        labels.data[row]
+                    ),
+                ));
+            }
+        }
+        let mut set = Self::new(images.data, labels.data, rows, cols)?;
+        if let Some(classes) = classes {
+            set.classes = classes;
+        }
+        Ok(set)
+    }
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// `true` when there is no image.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Height of an image in pixels (28 for MNIST).
+    pub fn image_rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Width of an image in pixels (28 for MNIST).
+    pub fn image_cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Pixels per image, `image_rows() * image_cols()` (784 for MNIST).
+    pub fn image_len(&self) -> usize {
+        self.rows * self.cols
+    }
+
+    /// Number of classes: the width of the one-hot targets.
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// The pixels of image `i`, row-major, 0 (black) to 255 (white).
+    ///
+    /// # Panics
+    /// When `i >= len()`, like slice indexing.
+    pub fn image(&self, i: usize) -> &[u8] {
+        let n = self.image_len();
+        &self.images[i * n..(i + 1) * n]
+    }
+
+    /// The label of image `i`.
+    ///
+    /// # Panics
+    /// When `i >= len()`, like slice indexing.
+    pub fn label(&self, i: usize) -> u8 {
+        self.labels[i]
+    }
+
+    /// All labels, one per image.
+    pub fn labels(&self) -> &[u8] {
+        &self.labels
+    }
+
+    /// All pixels, image after image, each row-major.
+    pub fn pixels(&self) -> &[u8] {
+        &self.images
+    }
+
+    /// How many images each class has, indexed by class (`classes()` entries).
+    pub fn label_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.classes];
+        for &l in &self.labels {
+            if let Some(c) = counts.get_mut(usize::from(l)) {
+                *c += 1;
+            }
+        }
+        counts
+    }
+
+    /// The pixels of image `i` in rows `rows` and columns `cols`, as a table: the tutorial prints
+    /// rows 5..25, columns 7..22 of the first training image.
+    ///
+    /// Fails with [`Error::InvalidConfig`] when `i` or a range is outside the image set.
+    pub fn pixel_table(
+        &self,
+        i: usize,
+        rows: Range<usize>,
+        cols: Range<usize>,
+    ) -> Result<Array2<u8>> {
+        if i >= self.len() {
+            return Err(Error::config(
+                "image index",
+                i,
+                format!("an index below {}", self.len()),
+            ));
+        }
+        if rows.start > rows.end || rows.end > self.rows {
+            return Err(Error::config(
+                "row range",
+                format!("{rows:?}"),
+                format!("a range within 0..{}", self.rows),
+            ));
+        }
+        if cols.start > cols.end || cols.end > self.cols {
+            return Err(Error::config(
+                "column range",
+                format!("{cols:?}"),
+                format!("a range within 0..{}", self.cols),
+            ));
+        }
+        let image = self.image(i);
+        let width = self.cols;
+        Ok(Array2::from_shape_fn((rows.len(), cols.len()), |(r, c)| {
+            image[(rows.start + r) * width + cols.start + c]
+        }))
+    }
+
+    /// The images of `self` followed by those of `other` (the tutorial's 70,000 rows are the
+    /// training set then the test set). The class count is the larger of the two.
+    ///
+    /// Fails with [`Error::ShapeMismatch`] when the image sizes differ.
+    pub fn concat(&self, other: &LabeledImages) -> Result<LabeledImages> {
+        if (self.rows, self.cols) != (other.rows, other.cols) {
+            return Err(Error::shape(
+                "LabeledImages::concat",
+                format!("images of {}x{} pixels", self.rows, self.cols),
+                format!("images of {}x{} pixels", other.rows, other.cols),
+            ));
+        }
+        let mut images = Vec::with_capacity(self.images.len() + other.images.len());
+        images.extend_from_slice(&self.images);
+        images.extend_from_slice(&other.images);
+        let mut labels = Vec::with_capacity(self.labels.len() + other.labels.len());
+        labels.extend_from_slice(&self.labels);
+        labels.extend_from_slice(&other.labels);
+        Ok(LabeledImages {
+            images,
+            labels,
+            rows: self.rows,
+            cols: self.cols,
+            classes: self.classes.max(other.classes),
+        })
+    }
+
+    /// The images at `indices`, in that order (an index may repeat), for instance one side of a
+    /// train/test split. The class count is kept.
+    ///
+    /// Fails with [`Error::InvalidConfig`] when an index is `len()` or more.
+    pub fn select(&self, indices: &[usize]) -> Result<LabeledImages> {
+        if let Some((pos, &bad)) = indices.iter().enumerate().find(|(_, &i)| i >= self.len()) {
+            return Err(Error::config(
+                "indices",
+                format!("{bad} at position {pos}"),
+                format!("indices below the number of images, {}", self.len()),
+            ));
+        }
+        let n = self.image_len();
+        let mut images = Vec::with_capacity(indices.len() * n);
+        let mut labels = Vec::with_capacity(indices.len());
+        for &i in indices {
+            images.extend_from_slice(self.image(i));
+            labels.push(self.labels[i]);
+        }
+        Ok(LabeledImages {
+            images,
+            labels,
+            rows: self.rows,
+            cols: self.cols,
+            classes: self.classes,
+        })
+    }
+}
+
+/// Writes `src / 255` into `dst`, element by element.
+#[inline]
+fn normalise_into<'a>(dst: impl Iterator<Item = &'a mut f32>, src: &[u8]) {
+    for (d, &x) in dst.zip(src) {
+        *d = x as f32 / 255.0;
+    }
+}
+
+impl Dataset for LabeledImages {
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    fn input_width(&self) -> usize {
+        self.image_len()
+    }
+
+    fn target_width(&self) -> usize {
+        self.classes
+    }
+
+    fn fill_batch(
+        &self,
+        rows: &[usize],
+        mut inputs: ArrayViewMut2<'_, f32>,
+        mut targets: ArrayViewMut2<'_, f32>,
+    ) {
+        let width = self.image_len();
+        debug_assert_eq!(inputs.dim(), (rows.len(), width));
+        debug_assert_eq!(targets.dim(), (rows.len(), self.classes));
+        if let Some(flat) = inputs.as_slice_mut() {
+            for (dst, &row) in flat.chunks_exact_mut(width).zip(rows) {
+                normalise_into(dst.iter_mut(), self.image(row));
+            }
+        } else {
+            for (mut dst, &row) in inputs.rows_mut().into_iter().zip(rows) {
+                let src = self.image(row);
+                match dst.as_slice_mut() {
+                    Some(slice) => normalise_into(slice.iter_mut(), src),
+                    None => normalise_into(dst.iter_mut(), src),
+                }
+            }
+        }
+        targets.fill(0.0);
+        for (r, &row) in rows.iter().enumerate() {
+            if let Some(t) = targets.get_mut((r, usize::from(self.labels[row]))) {
+                *t = 1.0;
+            }
+        }
+    }
+
+    fn class_of(&self, row: usize) -> Option<usize> {
+        self.labels.get(row).map(|&l| usize::from(l))
+    }
+}
+
+/// The MNIST training and test sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mnist {
+    /// The 60,000 training images.
+    pub train: LabeledImages,
+    /// The 10,000 test images.
+    pub test: LabeledImages,
+}
+
+/// The path of `name` in `dir`, raw or with `.gz` (raw preferred), if either exists.
+pub fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    let raw = dir.join(name);
+    if raw.is_file() {
+        return Some(raw);
+    }
+    let gz = dir.join(format!("{name}.gz"));
+    gz.is_file().then_some(gz)
+}
+
+/// The standard MNIST files (names without `.gz`) found in `dir` neither raw nor gzipped.
+pub fn missing_files(dir: &Path) -> Vec<&'static str> {
+    FILE_NAMES
+        .iter()
+        .copied()
+        .filter(|name| find_file(dir, name).is_none())
+        .collect()
+}
+
+/// The [`Error::MissingData`] for `missing` files in `dir`.
+fn missing_error(dir: &Path, missing: &[&str], hint: String) -> Error {
+    Error::MissingData {
+        what: "MNIST".to_string(),
+        dir: dir.to_path_buf(),
+        missing: missing
+            .iter()
+            .map(|m| format!("{m}[.gz]"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        hint,
+    }
+}
+
+/// The hint given when files are missing from a folder the user chose.
+fn user_folder_hint() -> String {
+    format!(
+        "Put the four MNIST files there (raw or .gz, e.g. from {}), point to another folder with \
+         `--data-dir DIR` or the `{MNIST_DIR_VAR}` environment variable, or give no folder to let \
+         the library download them into its cache",
+        download::MNIST_MIRRORS
+            .first()
+            .copied()
+            .unwrap_or("a public mirror")
+    )
+}
+
+impl Mnist {
+    /// Reads the four standard MNIST files from `dir`, each raw or `.gz`.
+    ///
+    /// Checks that images are 3-d and labels 1-d, that each labels file has one label per
+    /// image, and that training and test images have the same size. Both sets get the same class
+    /// count: the largest label of either plus one (10 for MNIST), so any labelled image set in
+    /// this layout loads. Missing files give one [`Error::MissingData`] listing all of them.
+    pub fn load(dir: &Path) -> Result<Mnist> {
+        Self::load_impl(dir, None)
+    }
+
+    /// Like [`load`](Self::load), but every label must be below `classes`, which becomes the
+    /// class count of both sets ([`Error::CorruptFile`] naming the labels file otherwise).
+    pub fn load_with_classes(dir: &Path, classes: usize) -> Result<Mnist> {
+        Self::load_impl(dir, Some(classes))
+    }
+
+    fn load_impl(dir: &Path, classes: Option<usize>) -> Result<Mnist> {
+        let missing = missing_files(dir);
+        if !missing.is_empty() {
+            return Err(missing_error(dir, &missing, user_folder_hint()));
+        }
+        let path = |name: &str| find_file(dir, name).unwrap_or_else(|| dir.join(name));
+        let train_images = path(TRAIN_IMAGES);
+        let test_images = path(TEST_IMAGES);
+        let mut train = LabeledImages::from_files(&train_images, &path(TRAIN_LABELS), classes)?;
+        let mut test = LabeledImages::from_files(&test_images, &path(TEST_LABELS), classes)?;
+        if (train.rows, train.cols) != (test.rows, test.cols) {
+            return Err(Error::corrupt(
+                &test_images,
+                format!(
+                    "the test images are {}x{} pixels but the training images in {} are {}x{}: \
+                     both sets must have images of the same size",
+                    test.rows,
+                    test.cols,
+                    train_images.display(),
+                    train.rows,
+                    train.cols
+                ),
+            ));
+        }
+        let classes = train.classes.max(test.classes);
+        train.classes = classes;
+        test.classes = classes;
+        Ok(Mnist { train, test })
+    }
+
+    /// All images, the training set followed by the test set: the 70,000 rows, in the order of
+    /// scikit-learn's `fetch_openml("mnist_784")` used by the tutorial.
+    pub fn all(self) -> Result<LabeledImages> {
+        let Mnist { mut train, test } = self;
+        if (train.rows, train.cols) != (test.rows, test.cols) {
+            return train.concat(&test);
+        }
+        train.images.extend_from_slice(&test.images);
+        train.labels.extend_from_slice(&test.labels);
+        train.classes = train.classes.max(test.classes);
+        Ok(train)
+    }
+}
+
+/// The folder where downloaded MNIST files are cached: `$XDG_CACHE_HOME/feedforward/mnist`, else
+/// `~/Library/Caches/feedforward/mnist` on macOS, `%LOCALAPPDATA%\feedforward\mnist` on
+/// Windows and `$HOME/.cache/feedforward/mnist` elsewhere. `None` when none of these variables
+/// is set.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let base = if let Some(xdg) = var("XDG_CACHE_HOME") {
+        xdg
+    } else if cfg!(target_os = "macos") {
+        var("HOME")?.join("Library").join("Caches")
+    } else if cfg!(windows) {
+        var("LOCALAPPDATA")?
+    } else {
+        var("HOME")?.join(".cache")
+    };
+    Some(base.join("feedforward").join("mnist"))
+}
+
+/// Loads MNIST from wherever it is, downloading it if need be.
+///
+/// The folder is, in order: `dir` when given (the files must be there: nothing is downloaded
+/// into a folder the user chose), else the folder in the `MNIST_DIR` environment variable (same
+/// rule), else [`default_cache_dir`], into which missing files are downloaded from
+/// [`download::MNIST_MIRRORS`] with their content checked against known SHA-256 hashes.
+/// `progress` is told about each download (see [`DownloadEvent`]).
+pub fn load_or_download(
+    dir: Option<&Path>,
+    progress: &mut dyn FnMut(DownloadEvent),
+) -> Result<Mnist> {
+    if let Some(dir) = dir {
+        return Mnist::load(dir);
+    }
+    if let Some(env_dir) = std::env::var_os(MNIST_DIR_VAR).filter(|v| !v.is_empty()) {
+        let env_dir = PathBuf::from(env_dir);
+        let missing = missing_files(&env_dir);
+        if !missing.is_empty() {
+            return Err(missing_error(
+                &env_dir,
+                &missing,
+                format!(
+                    "This folder comes from the `{MNIST_DIR_VAR}` environment variable: put the \
+                     four MNIST files there (raw or .gz), or unset it to let the library \
+                     download them into its cache"
+                ),
+            ));
+        }
+        return Mnist::load(&env_dir);
+    }
+    let Some(cache) = default_cache_dir() else {
+        return Err(Error::MissingData {
+            what: "MNIST".to_string(),
+            dir: PathBuf::new(),
+            missing: FILE_NAMES.join(", "),
+            hint: format!(
+                "No folder was given and no cache folder could be found (XDG_CACHE_HOME, HOME \
+                 and LOCALAPPDATA are unset): pass `--data-dir DIR` or set `{MNIST_DIR_VAR}`"
+            ),
+        });
+    };
+    download_mnist(&cache, download::MNIST_MIRRORS, progress)
+}
+
+/// Makes sure the four MNIST files are in `cache_dir` (creating it), downloading each missing
+/// one from the first of `mirrors` that serves it with the right content, then loads them.
+///
+/// This is the part of [`load_or_download`] that uses the cache; the folder and the mirror list
+/// are parameters so that a program (or a test) can choose them. Without the `download` feature,
+/// missing files give [`Error::MissingData`].
+pub fn download_mnist(
+    cache_dir: &Path,
+    mirrors: &[&str],
+    progress: &mut dyn FnMut(DownloadEvent),
+) -> Result<Mnist> {
+    let missing = missing_files(cache_dir);
+    if !missing.is_empty() && !cfg!(feature = "download") {
+        return Err(missing_error(
+            cache_dir,
+            &missing,
+            format!(
+                "This build of feedforward has no `download` feature: enable it, or put the \
+                 files there yourself (e.g. from {}), or pass `--data-dir DIR` or set \
+                 `{MNIST_DIR_VAR}`",
+                mirrors.first().copied().unwrap_or("a public mirror")
+            ),
+        ));
+    }
+    for name in missing {
+        let remote = download::MNIST_FILES
+            .iter()
+            .find(|f| f.name.strip_suffix(".gz") == Some(name))
+            .ok_or_else(|| {
+                missing_error(
+                    cache_dir,
+                    &[name],
+                    "no known source for this file".to_string(),
+                )
+            })?;
+        download::download_file(mirrors, remote.name, remote.sha256, cache_dir, progress)?;
+    }
+    Mnist::load(cache_dir)
+}
