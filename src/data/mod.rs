@@ -2,12 +2,12 @@
 //! one-hot encoding, the train/test split and batch ordering.
 
 mod batches;
-pub mod download;
-pub mod idx;
-pub mod mnist;
 mod dataset;
+pub mod download;
 mod encoding;
+pub mod idx;
 mod in_memory;
+pub mod mnist;
 mod split;
 
 pub use batches::{Batches, Order};
