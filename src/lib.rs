@@ -71,3 +71,8 @@ pub mod prelude {
     pub use crate::optim::{Optimizer, Sgd};
     pub use crate::random::RandomState;
 }
+
+/// The README's Rust snippets, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
