@@ -1,0 +1,656 @@
+//! The tutorial's section 4: a softmax classifier that reads handwritten digits (MNIST).
+//!
+//! `cargo run --release --example mnist` (add `-- --help` for the options)
+//!
+//! The network is the tutorial's: 784 inputs (one per pixel), 10 outputs (one per digit), no
+//! hidden layer. Each output is a weighted sum of the pixels, `Z = X.W + b`, turned into
+//! probabilities by a softmax and trained with the cross-entropy loss by plain gradient descent,
+//! 32 images at a time, for 20 passes over the 56,000 training images. The walkthrough follows
+//! the tutorial's sections:
+//! - 4.1.1 data: all 70,000 images, pixels scaled to [0, 1], an 80/20 split (seed 42);
+//! - 4.1.2 softmax and 4.1.3 cross-entropy: the model's last layer and its loss;
+//! - 4.1.4 backpropagation: `fit`'s loop, forward, loss, gradient, update;
+//! - 4.1.5 results: the loss per epoch, the test accuracy, the confusion matrix and figures.
+//!
+//! With the default `--seed 0` the initial weights are those of `np.random.seed(0)` followed by
+//! `np.random.randn(784, 10) * 0.01`, so the printed losses follow the tutorial's numpy run.
+//!
+//! `--data-dir DIR` takes any data set stored in the four MNIST files (Fashion-MNIST, for
+//! instance): the input width and the number of classes come from the files.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::io::IsTerminal;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::time::Instant;
+
+use feedforward::data::download::DownloadEvent;
+use feedforward::data::mnist::{self, LabeledImages};
+use feedforward::data::train_test_split;
+use feedforward::metrics::ConfusionMatrix;
+use feedforward::prelude::*;
+use feedforward::{History, Progress};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use ndarray::Array2;
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+const USAGE: &str = "\
+Trains the tutorial's softmax classifier on MNIST (section 4) and evaluates it.
+
+Usage: cargo run --release --example mnist -- [OPTIONS]
+
+Options:
+  --data-dir DIR    folder with the four MNIST files, raw or .gz (default: $MNIST_DIR, else
+                    the cache folder, downloading the files if needed); any data set in the
+                    MNIST file format works, e.g. Fashion-MNIST
+  --epochs N        passes over the training set [default: 20]
+  --batch-size N    images per gradient step [default: 32]
+  --lr X            learning rate [default: 0.1]
+  --seed N          seed of the initial weights, as np.random.seed [default: 0]
+  --out DIR         folder for the SVG figures [default: target/figures/mnist]
+  --quiet           print only the losses, the accuracy and the timings
+  -h, --help        print this help
+";
+
+/// The command-line options, checked.
+#[derive(Debug)]
+struct Options {
+    data_dir: Option<PathBuf>,
+    epochs: usize,
+    batch_size: usize,
+    learning_rate: f32,
+    seed: u32,
+    out: PathBuf,
+    quiet: bool,
+}
+
+/// What the command line asks for.
+enum Command {
+    Run(Options),
+    Help,
+}
+
+fn main() -> ExitCode {
+    let options = match parse_args() {
+        Ok(Command::Run(options)) => options,
+        Ok(Command::Help) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("error: {message}\nRun with --help for the options.");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The walkthrough, section by section.
+fn run(options: &Options) -> Result<(), Failure> {
+    // 4.1.1 Data: load, scale to [0, 1] (the data set does `x / 255` batch by batch), split.
+    let started = Instant::now();
+    let data = load_data(options)?;
+    let load_time = started.elapsed();
+    if !options.quiet {
+        println!("{}", pixel_table(&data.first)?);
+    }
+
+    // 4.1.2 Softmax and 4.1.3 cross-entropy: Z = X.W + b, then softmax, scored by cross-entropy.
+    // W is drawn as np.random.randn(inputs, classes) * 0.01 after np.random.seed(seed); b = 0.
+    let (inputs, classes) = (data.train.image_len(), data.train.classes());
+    let mut rng = RandomState::new(options.seed);
+    let mut model = Sequential::builder(inputs)
+        .push(Dense::new(inputs, classes, Init::TUTORIAL, &mut rng)?)
+        .push(Softmax)
+        .build()?;
+
+    // 4.1.4 Backpropagation: fit runs the tutorial's loop over batches taken in order:
+    // forward, loss, gradient (Y_hat - Y) / n, then W -= lr * dW and b -= lr * db.
+    let mut sgd = Sgd::new(options.learning_rate)?;
+    let config = FitConfig::new(options.epochs).batch_size(options.batch_size);
+    let mut report = EpochReport::new(!options.quiet && std::io::stdout().is_terminal());
+    let started = Instant::now();
+    let history = model.fit(&data.train, &CrossEntropy, &mut sgd, &config, &mut |p| {
+        report.on(p)
+    })?;
+    let training_time = started.elapsed();
+
+    // 4.1.5 Results: accuracy on the 20% of images the model never saw.
+    let evaluation = model.evaluate(&data.test, &CrossEntropy, 1000)?;
+    let confusion = evaluation.confusion.ok_or(Failure::NoClasses)?;
+    println!("Accuracy on test set: {:.4}", confusion.accuracy());
+    println!(
+        "Training time: {:.2} s ({} on {} training images)",
+        training_time.as_secs_f64(),
+        plural(options.epochs, "epoch"),
+        data.train.len()
+    );
+    println!("Load and split time: {:.2} s", load_time.as_secs_f64());
+    if !options.quiet {
+        println!("\nConfusion matrix (rows: actual class, columns: predicted class):");
+        print!("{confusion}");
+        println!("\n{}", class_rates(&confusion));
+    }
+    let figures = write_figures(&options.out, &data.first, &history, &confusion)?;
+    println!("Figures written to {}:", options.out.display());
+    for figure in figures {
+        println!("  {}", figure.display());
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4.1.1 Data
+
+/// The training and test images of the split, and the first image of the data set.
+struct Data {
+    train: LabeledImages,
+    test: LabeledImages,
+    /// The tutorial's `mnist.data.iloc[0]`: the first image of the training file.
+    first: LabeledImages,
+}
+
+/// Loads the 70,000 images (training file then test file, as `fetch_openml("mnist_784")`) and
+/// splits them as `train_test_split(X, y, test_size=0.2, random_state=42)`.
+fn load_data(options: &Options) -> Result<Data, Failure> {
+    let mut downloads = DownloadReport::new(std::io::stderr().is_terminal());
+    let all = mnist::load_or_download(options.data_dir.as_deref(), &mut |event| {
+        downloads.on(event)
+    })?
+    .all()?;
+    let split = train_test_split(all.len(), 0.2, 42)?;
+    Ok(Data {
+        train: all.select(&split.train)?,
+        test: all.select(&split.test)?,
+        first: all.select(&[0])?,
+    })
+}
+
+/// The tutorial's `print(pd.DataFrame(image_data[5:25, 7:22]))` of the first image of `images`,
+/// under a heading, laid out as pandas prints it; the whole image when it is smaller than that.
+fn pixel_table(images: &LabeledImages) -> feedforward::Result<String> {
+    let (height, width) = (images.image_rows(), images.image_cols());
+    let (rows, cols) = if height >= 25 && width >= 22 {
+        (5..25, 7..22)
+    } else {
+        (0..height, 0..width)
+    };
+    let heading = format!(
+        "The first image (label {}), rows {}-{} and columns {}-{}:",
+        images.label(0),
+        rows.start,
+        rows.end - 1,
+        cols.start,
+        cols.end - 1
+    );
+    let window = images.pixel_table(0, rows, cols)?;
+    Ok(format!("{heading}\n{}", pandas_layout(&window)))
+}
+
+/// A table as pandas prints a DataFrame: a header of column numbers, a left-aligned row number,
+/// values right-aligned, columns two spaces apart.
+fn pandas_layout(table: &Array2<u8>) -> String {
+    let index_width = table.nrows().saturating_sub(1).to_string().len();
+    let widths: Vec<usize> = table
+        .columns()
+        .into_iter()
+        .enumerate()
+        .map(|(c, column)| {
+            let widest = column.iter().map(|v| v.to_string().len()).max();
+            widest.unwrap_or(0).max(c.to_string().len())
+        })
+        .collect();
+    let mut text = " ".repeat(index_width);
+    for (c, width) in widths.iter().enumerate() {
+        text += &format!("  {c:>width$}");
+    }
+    for (r, row) in table.rows().into_iter().enumerate() {
+        text += &format!("\n{r:<index_width$}");
+        for (value, width) in row.iter().zip(&widths) {
+            text += &format!("  {value:>width$}");
+        }
+    }
+    text
+}
+
+/// Shows download progress on stderr: a bar on a terminal, plain lines otherwise.
+struct DownloadReport {
+    draw_bars: bool,
+    bar: Option<ProgressBar>,
+}
+
+impl DownloadReport {
+    fn new(draw_bars: bool) -> Self {
+        DownloadReport {
+            draw_bars,
+            bar: None,
+        }
+    }
+
+    fn on(&mut self, event: DownloadEvent) {
+        match event {
+            DownloadEvent::Started {
+                file,
+                url,
+                total_bytes,
+            } => {
+                if self.draw_bars {
+                    let bar =
+                        ProgressBar::with_draw_target(total_bytes, ProgressDrawTarget::stderr())
+                            .with_style(bar_style(
+                                "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec})",
+                            ))
+                            .with_message(file);
+                    self.bar = Some(bar);
+                } else {
+                    eprintln!("Downloading {file} from {url}");
+                }
+            }
+            DownloadEvent::Progress { bytes, .. } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_position(bytes);
+                }
+            }
+            DownloadEvent::Finished { file } => {
+                self.clear_bar();
+                eprintln!("Downloaded {file}");
+            }
+            DownloadEvent::MirrorFailed { file, url, reason } => {
+                self.clear_bar();
+                eprintln!("Could not get {file} from {url}: {reason}");
+            }
+            _ => {}
+        }
+    }
+
+    fn clear_bar(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4.1.4 Training progress
+
+/// Prints `Epoch k/n, Average Loss: x` after each epoch and, on a terminal, draws a bar with the
+/// running loss during the epoch.
+struct EpochReport {
+    draw_bars: bool,
+    bar: Option<ProgressBar>,
+}
+
+impl EpochReport {
+    /// Batches between two updates of the bar: enough to look live, few enough to cost nothing.
+    const BAR_STEP: usize = 25;
+
+    fn new(draw_bars: bool) -> Self {
+        EpochReport {
+            draw_bars,
+            bar: None,
+        }
+    }
+
+    fn on(&mut self, progress: &Progress) {
+        match *progress {
+            Progress::EpochStart {
+                epoch,
+                epochs,
+                batches,
+            } if self.draw_bars => {
+                let bar = ProgressBar::with_draw_target(
+                    Some(batches as u64),
+                    ProgressDrawTarget::stdout(),
+                )
+                .with_style(bar_style(
+                    "{prefix} [{bar:30}] {pos}/{len} batches, loss {msg}",
+                ))
+                .with_prefix(format!("Epoch {}/{epochs}", epoch + 1));
+                self.bar = Some(bar);
+            }
+            Progress::Batch {
+                batch,
+                batches,
+                running_loss,
+                ..
+            } => {
+                if let Some(bar) = &self.bar {
+                    if batch % Self::BAR_STEP == 0 || batch + 1 == batches {
+                        bar.set_position(batch as u64 + 1);
+                        bar.set_message(format!("{running_loss:.4}"));
+                    }
+                }
+            }
+            Progress::EpochEnd {
+                epoch,
+                epochs,
+                average_loss,
+            } => {
+                // Clear the bar first, so that the line is printed on a clean terminal line.
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
+                println!(
+                    "Epoch {}/{epochs}, Average Loss: {average_loss:.4}",
+                    epoch + 1
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A progress-bar style from a template, or indicatif's default if the template were invalid.
+fn bar_style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .map(|style| style.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4.1.5 Results
+
+/// `1 epoch`, `20 epochs`.
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// Precision and recall of each class, one line per class.
+fn class_rates(confusion: &ConfusionMatrix) -> String {
+    let mut text = String::from("class  precision  recall");
+    for class in 0..confusion.classes() {
+        text += &format!(
+            "\n{class:>5}  {:>9.4}  {:>6.4}",
+            confusion.precision(class),
+            confusion.recall(class)
+        );
+    }
+    text
+}
+
+/// Writes the three figures into `out` (created if need be) and returns their paths.
+fn write_figures(
+    out: &Path,
+    first: &LabeledImages,
+    history: &History,
+    confusion: &ConfusionMatrix,
+) -> Result<Vec<PathBuf>, Failure> {
+    std::fs::create_dir_all(out).map_err(|e| Failure::Output {
+        path: out.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let figures = [
+        ("fig11_first_image.svg", first_image_figure(first)),
+        ("loss_per_epoch.svg", loss_figure(&history.epoch_losses)),
+        ("confusion_matrix.svg", confusion_figure(confusion)),
+    ];
+    let mut paths = Vec::new();
+    for (name, figure) in figures {
+        let path = out.join(name);
+        figure.draw(&path).map_err(|e| Failure::Output {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        paths.push(path);
+    }
+    Ok(paths)
+}
+
+/// The chart type of every figure: two numeric axes.
+type Chart<'a, 'p> = ChartContext<'a, SVGBackend<'p>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// What a figure draws on its chart.
+type Painter<'f> = Box<dyn Fn(&mut Chart<'_, '_>) -> Result<(), Box<dyn StdError>> + 'f>;
+
+/// A figure: the chart boilerplate (size, title, axes), and a painter for its content.
+struct Figure<'f> {
+    size: (u32, u32),
+    title: &'static str,
+    x: Range<f64>,
+    y: Range<f64>,
+    paint: Painter<'f>,
+}
+
+impl Figure<'_> {
+    /// Draws the figure into an SVG file at `path`.
+    fn draw(&self, path: &Path) -> Result<(), Box<dyn StdError>> {
+        let root = SVGBackend::new(path, self.size).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(self.title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(self.x.clone(), self.y.clone())?;
+        (self.paint)(&mut chart)?;
+        root.present()?;
+        Ok(())
+    }
+}
+
+/// `v` as a whole number, or nothing between whole numbers (axis labels of cells and epochs).
+fn whole(v: &f64) -> String {
+    if (v - v.round()).abs() < 1e-6 {
+        format!("{v:.0}")
+    } else {
+        String::new()
+    }
+}
+
+/// The tutorial's figure 11: `plt.imshow(image_data, cmap="gray")`, row 0 at the top.
+fn first_image_figure(images: &LabeledImages) -> Figure<'_> {
+    let (height, width) = (images.image_rows(), images.image_cols());
+    Figure {
+        size: (420, 440),
+        title: "Image MNIST",
+        x: -0.5..width as f64 - 0.5,
+        y: height as f64 - 0.5..-0.5,
+        paint: Box::new(move |chart| {
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_label_formatter(&whole)
+                .y_label_formatter(&whole)
+                .draw()?;
+            let pixels = images.image(0);
+            chart.draw_series((0..height * width).map(|i| {
+                let (r, c) = ((i / width) as f64, (i % width) as f64);
+                let grey = RGBColor(pixels[i], pixels[i], pixels[i]);
+                Rectangle::new([(c - 0.5, r - 0.5), (c + 0.5, r + 0.5)], grey.filled())
+            }))?;
+            Ok(())
+        }),
+    }
+}
+
+/// The average loss of each epoch, as the tutorial's training printed it.
+fn loss_figure(losses: &[f32]) -> Figure<'_> {
+    let low = losses.iter().copied().fold(f32::INFINITY, f32::min) as f64;
+    let high = losses.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let pad = ((high - low) * 0.1).max(1e-3);
+    Figure {
+        size: (640, 420),
+        title: "Average loss per epoch",
+        x: 0.5..losses.len() as f64 + 0.5,
+        y: low - pad..high + pad,
+        paint: Box::new(move |chart| {
+            chart
+                .configure_mesh()
+                .x_desc("epoch")
+                .y_desc("cross-entropy")
+                .x_labels(losses.len().min(20))
+                .x_label_formatter(&whole)
+                .y_label_formatter(&|v| format!("{v:.3}"))
+                .draw()?;
+            let points = losses
+                .iter()
+                .enumerate()
+                .map(|(e, &l)| (e as f64 + 1.0, l as f64));
+            chart.draw_series(LineSeries::new(points.clone(), &BLUE))?;
+            chart.draw_series(points.map(|p| Circle::new(p, 3, BLUE.filled())))?;
+            Ok(())
+        }),
+    }
+}
+
+/// The confusion matrix as a heat map: actual classes down, predicted classes across, counts in
+/// the cells.
+fn confusion_figure(confusion: &ConfusionMatrix) -> Figure<'_> {
+    let classes = confusion.classes();
+    let n = classes as f64;
+    Figure {
+        size: (600, 600),
+        title: "Confusion matrix (test set)",
+        x: -0.5..n - 0.5,
+        y: n - 0.5..-0.5,
+        paint: Box::new(move |chart| {
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_desc("predicted class")
+                .y_desc("actual class")
+                .x_labels(classes)
+                .y_labels(classes)
+                .x_label_formatter(&whole)
+                .y_label_formatter(&whole)
+                .draw()?;
+            let counts = confusion.counts();
+            let max = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
+            let cells = counts.indexed_iter().map(|((actual, predicted), &count)| {
+                let (x, y, share) = (predicted as f64, actual as f64, count as f64 / max);
+                (x, y, count, share)
+            });
+            chart.draw_series(cells.clone().map(|(x, y, _, share)| {
+                let colour = ViridisRGB::get_color(share);
+                Rectangle::new([(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)], colour.filled())
+            }))?;
+            chart.draw_series(cells.map(|(x, y, count, share)| {
+                let ink = if share > 0.6 { &BLACK } else { &WHITE };
+                let style = ("sans-serif", 13)
+                    .into_font()
+                    .color(ink)
+                    .pos(Pos::new(HPos::Center, VPos::Center));
+                Text::new(count.to_string(), (x, y), style)
+            }))?;
+            Ok(())
+        }),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command line and errors
+
+/// Reads the options; `Err` holds a message for a usage error.
+fn parse_args() -> Result<Command, String> {
+    use lexopt::prelude::*;
+    let mut options = Options {
+        data_dir: None,
+        epochs: 20,
+        batch_size: 32,
+        learning_rate: 0.1,
+        seed: 0,
+        out: PathBuf::from("target/figures/mnist"),
+        quiet: false,
+    };
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+        match arg {
+            Long("data-dir") => options.data_dir = Some(value(&mut parser, "--data-dir")?.into()),
+            Long("out") => options.out = value(&mut parser, "--out")?.into(),
+            Long("epochs") => options.epochs = at_least_one(&mut parser, "--epochs")?,
+            Long("batch-size") => options.batch_size = at_least_one(&mut parser, "--batch-size")?,
+            Long("lr") => {
+                let lr: f32 = number(&mut parser, "--lr", "a positive number such as 0.1")?;
+                if !(lr.is_finite() && lr > 0.0) {
+                    return Err(format!(
+                        "invalid --lr {lr}: expected a positive number such as 0.1"
+                    ));
+                }
+                options.learning_rate = lr;
+            }
+            Long("seed") => {
+                options.seed = number(&mut parser, "--seed", "a whole number from 0 to 4294967295")?
+            }
+            Long("quiet") => options.quiet = true,
+            Short('h') | Long("help") => return Ok(Command::Help),
+            other => return Err(other.unexpected().to_string()),
+        }
+    }
+    Ok(Command::Run(options))
+}
+
+/// The value of option `name`.
+fn value(parser: &mut lexopt::Parser, name: &str) -> Result<std::ffi::OsString, String> {
+    parser.value().map_err(|_| format!("{name} needs a value"))
+}
+
+/// The value of option `name` parsed as a `T`; `expected` says what is valid.
+fn number<T: FromStr>(
+    parser: &mut lexopt::Parser,
+    name: &str,
+    expected: &str,
+) -> Result<T, String> {
+    let raw = value(parser, name)?;
+    let text = raw.to_string_lossy();
+    text.trim()
+        .parse()
+        .map_err(|_| format!("invalid {name} {text:?}: expected {expected}"))
+}
+
+/// The value of option `name` as a whole number of at least 1.
+fn at_least_one(parser: &mut lexopt::Parser, name: &str) -> Result<usize, String> {
+    let expected = "a whole number of at least 1";
+    match number(parser, name, expected)? {
+        0 => Err(format!("invalid {name} 0: expected {expected}")),
+        n => Ok(n),
+    }
+}
+
+/// Why the walkthrough stopped.
+#[derive(Debug)]
+enum Failure {
+    /// The library refused something (missing or corrupt files, a bad setting, ...); its
+    /// message says what to change.
+    Library(feedforward::Error),
+    /// A figure or the figures folder could not be written.
+    Output { path: PathBuf, reason: String },
+    /// The data set has no class labels (cannot happen with MNIST files).
+    NoClasses,
+}
+
+impl From<feedforward::Error> for Failure {
+    fn from(e: feedforward::Error) -> Self {
+        Failure::Library(e)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Library(e) => write!(f, "{e}"),
+            Failure::Output { path, reason } => write!(
+                f,
+                "cannot write {}: {reason}; choose another folder with --out DIR",
+                path.display()
+            ),
+            Failure::NoClasses => write!(f, "the test set has no class labels to score"),
+        }
+    }
+}
+
+impl StdError for Failure {}
