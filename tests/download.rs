@@ -4,37 +4,25 @@
 //!
 //! The files served are the real MNIST files, found through `MNIST_DIR`, else
 //! `<crate>/../shared/data/mnist`; when neither holds them the tests fail (never skip).
+
 #![cfg(feature = "download")]
+
+mod common;
+use common::mnist_dir;
 
 use std::collections::HashMap;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use feedforward::data::download::{download_file, DownloadEvent, MNIST_FILES};
-use feedforward::data::mnist::{self, download_mnist};
+use feedforward::data::mnist::download_mnist;
 use feedforward::Error;
 use flate2::write::GzEncoder;
 use flate2::Compression;
-
-/// The folder holding the real MNIST files; panics (never skips) when it cannot be found.
-fn mnist_dir() -> PathBuf {
-    let dir = match std::env::var_os("MNIST_DIR").filter(|v| !v.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist"),
-    };
-    let missing = mnist::missing_files(&dir);
-    assert!(
-        missing.is_empty(),
-        "the real MNIST files {missing:?} are not in {}: set MNIST_DIR to the folder holding the \
-         four *-ubyte(.gz) files (shared/data/mnist)",
-        dir.display()
-    );
-    dir
-}
 
 /// The gzip bytes of the real MNIST file `gz_name` (`*.gz`), as a mirror would serve them.
 fn real_gz(gz_name: &str) -> Vec<u8> {

@@ -4,6 +4,9 @@
 //! Damaged files are made from the real MNIST files (found through `MNIST_DIR`, else
 //! `<crate>/../shared/data/mnist`) in a temporary folder.
 
+mod common;
+use common::mnist_dir;
+
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -14,22 +17,6 @@ use feedforward::Error;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
-
-/// The folder holding the real MNIST files; panics (never skips) when it cannot be found.
-fn mnist_dir() -> PathBuf {
-    let dir = match std::env::var_os("MNIST_DIR").filter(|v| !v.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist"),
-    };
-    assert!(
-        dir.join("train-labels-idx1-ubyte.gz").is_file()
-            || dir.join("train-labels-idx1-ubyte").is_file(),
-        "the real MNIST files are not in {}: set MNIST_DIR to the folder holding the four \
-         *-ubyte(.gz) files (shared/data/mnist)",
-        dir.display()
-    );
-    dir
-}
 
 /// The decompressed content of the real file `name` (without `.gz`).
 fn real_content(name: &str) -> Vec<u8> {

@@ -11,9 +11,10 @@
 //! ```
 //! whose output is `shared/reference/linear_regression_trace.txt`.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 use feedforward::prelude::*;
 use feedforward::Progress;
@@ -59,74 +60,8 @@ fn reference_trace() -> Vec<String> {
     lines
 }
 
-/// The compiled example, next to this test: `target/<profile>/deps/<test>` ->
-/// `target/<profile>/examples/linear_regression`. Plain `cargo test` builds the examples, but
-/// `cargo test --test linear_regression_walkthrough` does not: build it (or bring it up to
-/// date) with the cargo that runs the tests, for the same profile and target directory.
-fn example_binary() -> PathBuf {
-    static BUILD: OnceLock<PathBuf> = OnceLock::new();
-    BUILD
-        .get_or_init(|| {
-            let exe = std::env::current_exe().expect("the test binary's path");
-            let profile_dir = exe
-                .parent()
-                .and_then(Path::parent)
-                .expect("the test binary lives in target/<profile>/deps");
-            let target_dir = profile_dir.parent().expect("target/<profile>");
-            // `cargo test` builds into target/debug with the `test` profile, `cargo test
-            // --release` into target/release with `release`, and a custom profile into its name.
-            let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-                Some("debug") | None => "test",
-                Some(other) => other,
-            };
-            let mut cargo = Command::new(env!("CARGO"));
-            // Without the variables cargo sets for this test: build scripts that read them
-            // (ring's reads CARGO_MANIFEST_DIR) would otherwise rebuild on every other run.
-            for (name, _) in std::env::vars_os() {
-                let name = name.to_string_lossy();
-                let set_for_tests = [
-                    "CARGO_MANIFEST_",
-                    "CARGO_PKG_",
-                    "CARGO_CRATE_NAME",
-                    "CARGO_PRIMARY_PACKAGE",
-                    "CARGO_TARGET_TMPDIR",
-                    "CARGO_BIN_",
-                    "CARGO_RUSTC_CURRENT_DIR",
-                ];
-                if set_for_tests.iter().any(|prefix| name.starts_with(prefix)) {
-                    cargo.env_remove(name.as_ref());
-                }
-            }
-            let status = cargo
-                .args([
-                    "build",
-                    "--quiet",
-                    "--example",
-                    "linear_regression",
-                    "--profile",
-                ])
-                .arg(profile)
-                .arg("--manifest-path")
-                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-                .arg("--target-dir")
-                .arg(target_dir)
-                .status()
-                .expect("cargo runs");
-            assert!(
-                status.success(),
-                "cargo build --example linear_regression failed"
-            );
-            let binary = profile_dir
-                .join("examples")
-                .join(format!("linear_regression{}", std::env::consts::EXE_SUFFIX));
-            assert!(binary.is_file(), "{} is missing", binary.display());
-            binary
-        })
-        .clone()
-}
-
 fn run_example(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(example_binary())
+    Command::new(common::example_binary("linear_regression"))
         .args(args)
         .output()
         .expect("the example runs")

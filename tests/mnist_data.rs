@@ -4,7 +4,9 @@
 //! The files are found through `MNIST_DIR`, else `<crate>/../shared/data/mnist`; when neither
 //! holds them the tests fail (they are never skipped).
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::mnist_dir;
+
 use std::sync::OnceLock;
 
 use feedforward::data::download::{content_sha256, MNIST_FILES};
@@ -12,22 +14,6 @@ use feedforward::data::mnist::{self, find_file, LabeledImages, Mnist};
 use feedforward::data::Dataset;
 use feedforward::Error;
 use ndarray::{s, Array2};
-
-/// The folder holding the real MNIST files; panics (never skips) when it cannot be found.
-fn mnist_dir() -> PathBuf {
-    let dir = match std::env::var_os("MNIST_DIR").filter(|v| !v.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist"),
-    };
-    let missing = mnist::missing_files(&dir);
-    assert!(
-        missing.is_empty(),
-        "the real MNIST files {missing:?} are not in {}: set MNIST_DIR to the folder holding the \
-         four *-ubyte(.gz) files (shared/data/mnist)",
-        dir.display()
-    );
-    dir
-}
 
 /// MNIST, loaded once for all the tests of this file.
 fn mnist() -> &'static Mnist {

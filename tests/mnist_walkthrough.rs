@@ -5,7 +5,10 @@
 //! holds them the tests fail (they are never skipped). The loader itself (counts, the pixel
 //! table, bad files) is tested in `mnist_data.rs`.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::mnist_dir;
+
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
@@ -13,22 +16,6 @@ use feedforward::data::mnist::{self, LabeledImages, Mnist};
 use feedforward::data::{train_test_split, Split};
 use feedforward::prelude::*;
 use feedforward::{Evaluation, History};
-
-/// The folder holding the real MNIST files; panics (never skips) when it cannot be found.
-fn mnist_dir() -> PathBuf {
-    let dir = match std::env::var_os("MNIST_DIR").filter(|v| !v.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist"),
-    };
-    let missing = mnist::missing_files(&dir);
-    assert!(
-        missing.is_empty(),
-        "the real MNIST files {missing:?} are not in {}: set MNIST_DIR to the folder holding the \
-         four *-ubyte(.gz) files (shared/data/mnist)",
-        dir.display()
-    );
-    dir
-}
 
 /// The tutorial's data: the split of the 70,000 images, and both sides selected.
 struct Walkthrough {
@@ -189,29 +176,9 @@ fn one_epoch_on_10000_images_reaches_88_percent() {
     );
 }
 
-/// The `mnist` example built beside this test: `target/<profile>/deps/<test>` →
-/// `target/<profile>/examples/mnist`.
-fn example_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's own path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test runs from target/<profile>/deps");
-    let binary = profile_dir
-        .join("examples")
-        .join(format!("mnist{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        binary.is_file(),
-        "the mnist example is not built at {}: `cargo test` builds it, unless the targets are \
-         filtered (then run `cargo build --example mnist` with the same profile first)",
-        binary.display()
-    );
-    binary
-}
-
 /// Runs the example with `args` and returns what it did.
 fn run_example(args: &[&str]) -> Output {
-    Command::new(example_binary())
+    Command::new(common::example_binary("mnist"))
         .args(args)
         .env_remove("MNIST_DIR")
         .output()
@@ -326,7 +293,7 @@ fn the_example_takes_any_data_set_in_the_mnist_format() {
     // pixels, so the example must take both from the files.
     let (rows, cols, classes) = (6usize, 5usize, 3usize);
     let dir = tempfile::tempdir().unwrap();
-    let mut write_set = |images: &str, labels: &str, count: usize| {
+    let write_set = |images: &str, labels: &str, count: usize| {
         let labels_data: Vec<u8> = (0..count).map(|i| (i % classes) as u8).collect();
         let mut pixels = Vec::with_capacity(count * rows * cols);
         for (i, &label) in labels_data.iter().enumerate() {
