@@ -105,7 +105,8 @@ pub fn check_layer(
     check_layer_at(layer, input.view(), seed)
 }
 
-/// Checks `layer` at the given input, with a random projection drawn with `seed`.
+/// Checks `layer` at the given input, with a random projection drawn with `seed`, in evaluation
+/// mode.
 ///
 /// # Errors
 /// Whatever the layer's `output_width`, `forward` or `backward` return, or
@@ -114,6 +115,39 @@ pub fn check_layer_at(
     layer: &mut dyn Layer,
     input: ArrayView2<'_, f32>,
     seed: u32,
+) -> Result<GradCheckReport> {
+    check_layer_in_mode(layer, input, seed, false)
+}
+
+/// Checks `layer` at the given input, with a random projection drawn with `seed`, in training
+/// mode (`training = true`) or evaluation mode, and leaves the layer in that mode.
+///
+/// [`check_layer`] and [`check_layer_at`] check evaluation mode; use this for layers whose
+/// training behaviour differs, such as [`BatchNorm1d`](crate::layers::BatchNorm1d), whose
+/// training-mode gradient flows through the batch statistics. The layer's forward pass must be
+/// deterministic in the mode checked: [`Dropout`](crate::layers::Dropout) draws a new mask on
+/// every training-mode pass, so test its training gradient against its mask instead.
+///
+/// ```
+/// use feedforward::gradcheck::check_layer_in_mode;
+/// use feedforward::layers::BatchNorm1d;
+/// use feedforward::random::RandomState;
+///
+/// let mut bn = BatchNorm1d::new(3)?;
+/// let input = RandomState::new(0).randn(4, 3);
+/// let report = check_layer_in_mode(&mut bn, input.view(), 1, true)?;
+/// assert!(report.max_relative_error < 1e-2, "{report}");
+/// # Ok::<(), feedforward::Error>(())
+/// ```
+///
+/// # Errors
+/// Whatever the layer's `output_width`, `forward` or `backward` return, or
+/// [`Error::Empty`] for an empty input.
+pub fn check_layer_in_mode(
+    layer: &mut dyn Layer,
+    input: ArrayView2<'_, f32>,
+    seed: u32,
+    training: bool,
 ) -> Result<GradCheckReport> {
     if input.is_empty() {
         return Err(Error::Empty {
@@ -125,7 +159,7 @@ pub fn check_layer_at(
     let mut rng = RandomState::new(seed.wrapping_add(1));
     let projection = rng.randn(input.nrows(), out_width);
     let mut output = Array2::zeros((input.nrows(), out_width));
-    layer.set_training(false);
+    layer.set_training(training);
 
     // Analytic gradients.
     layer.forward(input, output.view_mut())?;

@@ -65,10 +65,15 @@ pub use optim::Optimizer;
 pub mod prelude {
     pub use crate::data::{Dataset, InMemory};
     pub use crate::init::Init;
-    pub use crate::layers::{Dense, Identity, Layer, Relu, Sigmoid, Softmax, Tanh};
+    pub use crate::layers::{
+        BatchNorm1d, Dense, Dropout, Elu, Gelu, GeluTanh, Identity, Layer, LayerNorm, LeakyRelu,
+        Relu, Sigmoid, Softmax, Tanh,
+    };
     pub use crate::losses::{CrossEntropy, HalfMse, Loss};
     pub use crate::model::{FitConfig, Sequential};
-    pub use crate::optim::{Optimizer, Sgd};
+    pub use crate::optim::{
+        Adam, AdamW, Constant, Cosine, Optimizer, Schedule, Sgd, StepDecay, Warmup,
+    };
     pub use crate::random::RandomState;
 }
 

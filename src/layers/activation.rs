@@ -1,19 +1,38 @@
-//! Element-wise activations: [`Relu`], [`Sigmoid`], [`Tanh`].
+//! Element-wise activations: [`Relu`], [`LeakyRelu`], [`Elu`], [`Gelu`], [`GeluTanh`],
+//! [`Sigmoid`], [`Tanh`].
 //!
 //! The tutorial's section 1 explains why they matter: without a non-linearity between them, any
 //! stack of [`Dense`](super::Dense) layers collapses into a single linear map. Each applies `f`
 //! to every element and back-propagates `dX = G * f'(X)`, where `f'` is written in terms of the
-//! input `x` or the output `y`, whichever is cheaper.
+//! input `x` or the output `y`, whichever is cheaper. They follow PyTorch's definitions (`nn.ReLU`,
+//! `nn.LeakyReLU`, `nn.ELU`, `nn.GELU()`, `nn.GELU(approximate='tanh')`, ...), derivatives at the
+//! kinks included.
 //!
 //! | layer | `f(x)` | `f'` |
 //! | --- | --- | --- |
 //! | [`Relu`] | `max(x, 0)` | `1 if x > 0 else 0` |
+//! | [`LeakyRelu`] | `x if x > 0 else slope x` | `1 if x > 0 else slope` |
+//! | [`Elu`] | `x if x > 0 else alpha (exp(x) - 1)` | `1 if x > 0 else alpha exp(x)` |
+//! | [`Gelu`] | `x Phi(x)`, `Phi(x) = (1 + erf(x / sqrt 2)) / 2` | `Phi(x) + x phi(x)` |
+//! | [`GeluTanh`] | `x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2` | by the chain rule |
 //! | [`Sigmoid`] | `1 / (1 + exp(-x))` | `y (1 - y)` |
 //! | [`Tanh`] | `tanh(x)` | `1 - y^2` |
+//!
+//! ```
+//! use feedforward::prelude::*;
+//! use ndarray::array;
+//!
+//! let mut y = ndarray::Array2::zeros((1, 3));
+//! LeakyRelu::new(0.1)?.forward(array![[-2.0f32, 0.0, 3.0]].view(), y.view_mut())?;
+//! assert_eq!(y, array![[-0.2, 0.0, 3.0]]);
+//! Gelu.forward(array![[-1.0f32, 0.0, 1.0]].view(), y.view_mut())?;
+//! assert!((y[[0, 2]] - 0.841_344_75).abs() < 1e-6); // 1 * Phi(1)
+//! # Ok::<(), feedforward::Error>(())
+//! ```
 
 use super::identity::same_shape;
 use super::Layer;
-use crate::Result;
+use crate::{Error, Result};
 use ndarray::{ArrayView2, ArrayViewMut2, Zip};
 
 /// Writes `f(x)` into `output` for every element of `input`.
@@ -51,9 +70,21 @@ fn map_backward(
     Ok(())
 }
 
-/// Implements [`Layer`] for a parameter-free element-wise activation.
+/// Implements [`Layer`] for an element-wise activation.
+///
+/// A parameter-free activation gives `f` and `f'` as closures of `x` (and `y` for `f'`); one
+/// with hyper-parameters names a binding to the layer first (`layer => |x| ...`) and reads its
+/// fields through it in both closures.
 macro_rules! elementwise_layer {
     ($ty:ident, $name:literal, |$x:ident| $f:expr, |$dx:ident, $dy:ident| $df:expr) => {
+        elementwise_layer!($ty, $name, _layer => |$x| $f, |$dx, $dy| $df);
+    };
+    (
+        $ty:ident,
+        $name:literal,
+        $this:ident => |$x:ident| $f:expr,
+        |$dx:ident, $dy:ident| $df:expr
+    ) => {
         impl Layer for $ty {
             fn name(&self) -> &str {
                 $name
@@ -68,6 +99,7 @@ macro_rules! elementwise_layer {
                 input: ArrayView2<'_, f32>,
                 output: ArrayViewMut2<'_, f32>,
             ) -> Result<()> {
+                let $this = &*self;
                 map_forward($name, input, output, |$x: f32| $f)
             }
 
@@ -78,6 +110,7 @@ macro_rules! elementwise_layer {
                 grad_output: ArrayView2<'_, f32>,
                 grad_input: Option<ArrayViewMut2<'_, f32>>,
             ) -> Result<()> {
+                let $this = &*self;
                 map_backward(
                     $name,
                     input,
@@ -110,6 +143,200 @@ elementwise_layer!(Sigmoid, "Sigmoid", |x| 1.0 / (1.0 + (-x).exp()), |_x, y| y
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Tanh;
 elementwise_layer!(Tanh, "Tanh", |x| x.tanh(), |_x, y| 1.0 - y * y);
+
+/// Leaky ReLU, `x if x > 0 else slope * x`: a ReLU whose negative side keeps a small gradient,
+/// so that units cannot die (PyTorch's `nn.LeakyReLU(negative_slope)`).
+#[derive(Clone, Copy, Debug)]
+pub struct LeakyRelu {
+    slope: f32,
+}
+
+impl LeakyRelu {
+    /// A leaky ReLU with the given negative slope (PyTorch's default is 0.01, see
+    /// [`LeakyRelu::default`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when `slope` is not finite.
+    pub fn new(slope: f32) -> Result<Self> {
+        if !slope.is_finite() {
+            return Err(Error::config(
+                "LeakyRelu slope",
+                slope,
+                "a finite number, typically 0.01 to 0.3",
+            ));
+        }
+        Ok(LeakyRelu { slope })
+    }
+
+    /// The slope of the negative side.
+    pub fn slope(&self) -> f32 {
+        self.slope
+    }
+}
+
+impl Default for LeakyRelu {
+    /// Slope 0.01, as PyTorch.
+    fn default() -> Self {
+        LeakyRelu { slope: 0.01 }
+    }
+}
+
+elementwise_layer!(LeakyRelu, "LeakyRelu", layer => |x| if x > 0.0 {
+    x
+} else {
+    layer.slope * x
+}, |x, _y| if x > 0.0 { 1.0 } else { layer.slope });
+
+/// Exponential linear unit, `x if x > 0 else alpha (exp(x) - 1)` (PyTorch's `nn.ELU(alpha)`):
+/// smooth for `alpha = 1`, saturating at `-alpha` for very negative inputs.
+#[derive(Clone, Copy, Debug)]
+pub struct Elu {
+    alpha: f32,
+}
+
+impl Elu {
+    /// An ELU with the given `alpha` (PyTorch's default is 1.0, see [`Elu::default`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when `alpha` is not finite.
+    pub fn new(alpha: f32) -> Result<Self> {
+        if !alpha.is_finite() {
+            return Err(Error::config(
+                "Elu alpha",
+                alpha,
+                "a finite number, typically 1.0",
+            ));
+        }
+        Ok(Elu { alpha })
+    }
+
+    /// The value the negative side saturates at, negated.
+    pub fn alpha(&self) -> f32 {
+        self.alpha
+    }
+}
+
+impl Default for Elu {
+    /// Alpha 1.0, as PyTorch.
+    fn default() -> Self {
+        Elu { alpha: 1.0 }
+    }
+}
+
+elementwise_layer!(Elu, "Elu", layer => |x| if x > 0.0 {
+    x
+} else {
+    layer.alpha * x.exp_m1()
+}, |x, _y| if x > 0.0 {
+    1.0
+} else {
+    layer.alpha * x.exp()
+});
+
+/// Gaussian error linear unit, exact form: `x Phi(x)`, where `Phi` is the standard normal
+/// distribution function, `Phi(x) = (1 + erf(x / sqrt 2)) / 2` (PyTorch's default
+/// `nn.GELU()`, `approximate='none'`).
+///
+/// `erf` is not in `std`: `Phi` is computed in `f64` from `erfc` (a power series below 2.5, a
+/// continued fraction above), to a relative error below `1e-10`, far under `f32`'s rounding.
+/// [`GeluTanh`] is the cheaper tanh approximation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Gelu;
+elementwise_layer!(
+    Gelu,
+    "Gelu",
+    |x| (x as f64 * normal_cdf(x as f64)) as f32,
+    |x, _y| {
+        let x = x as f64;
+        (normal_cdf(x) + x * normal_pdf(x)) as f32
+    }
+);
+
+/// Gaussian error linear unit, tanh approximation:
+/// `x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2` (PyTorch's
+/// `nn.GELU(approximate='tanh')`, the form of BERT and GPT-2). Within `1e-3` of [`Gelu`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GeluTanh;
+
+/// `sqrt(2 / pi)`.
+const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+/// The cubic coefficient of the tanh approximation.
+const GELU_KAPPA: f32 = 0.044_715;
+
+elementwise_layer!(
+    GeluTanh,
+    "GeluTanh",
+    |x| 0.5 * x * (1.0 + (SQRT_2_OVER_PI * (x + GELU_KAPPA * x * x * x)).tanh()),
+    |x, _y| {
+        let t = (SQRT_2_OVER_PI * (x + GELU_KAPPA * x * x * x)).tanh();
+        0.5 * (1.0 + t)
+            + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_KAPPA * x * x)
+    }
+);
+
+/// The standard normal distribution function `Phi(x) = erfc(-x / sqrt 2) / 2`.
+fn normal_cdf(x: f64) -> f64 {
+    0.5 * erfc(-x * std::f64::consts::FRAC_1_SQRT_2)
+}
+
+/// The standard normal density `phi(x) = exp(-x^2 / 2) / sqrt(2 pi)`.
+fn normal_pdf(x: f64) -> f64 {
+    // 1 / sqrt(2 pi)
+    const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
+    FRAC_1_SQRT_2PI * (-0.5 * x * x).exp()
+}
+
+/// The complementary error function `erfc(z) = 1 - erf(z)`, to a relative error below `1e-10`
+/// (checked against Python's `math.erfc` over `[-10, 30]`).
+///
+/// Below 2.5, `1 - erf(z)` with erf's Maclaurin series
+/// `erf(z) = 2/sqrt(pi) sum_n (-1)^n z^(2n+1) / (n! (2n+1))` (at most 50 terms); above, the
+/// continued fraction `erfc(z) = exp(-z^2)/sqrt(pi) / (z + (1/2)/(z + 1/(z + (3/2)/(z + ...))))`
+/// evaluated with the modified Lentz method, which keeps full relative accuracy in the tail.
+fn erfc(z: f64) -> f64 {
+    const FRAC_1_SQRT_PI: f64 = 0.564_189_583_547_756_3;
+    if z.is_nan() {
+        return z;
+    }
+    if z < 0.0 {
+        return 2.0 - erfc(-z);
+    }
+    if z < 2.5 {
+        let z2 = z * z;
+        let mut power = z; // (-1)^n z^(2n+1) / n!
+        let mut sum = z;
+        for n in 1..100 {
+            power *= -z2 / n as f64;
+            let term = power / (2 * n + 1) as f64;
+            sum += term;
+            if term.abs() <= 1e-17 * sum.abs() {
+                break;
+            }
+        }
+        return 1.0 - 2.0 * FRAC_1_SQRT_PI * sum;
+    }
+    if z > 27.0 {
+        return 0.0; // below f64's smallest subnormal
+    }
+    // Modified Lentz for b0 + a1/(b1 + a2/(b2 + ...)) with b = z, a_n = n/2.
+    let tiny = 1e-300;
+    let (mut f, mut c, mut d) = (z, z, 0.0);
+    for n in 1..200 {
+        let a = n as f64 * 0.5;
+        d = z + a * d;
+        d = if d == 0.0 { 1.0 / tiny } else { 1.0 / d };
+        c = z + a / c;
+        if c == 0.0 {
+            c = tiny;
+        }
+        let delta = c * d;
+        f *= delta;
+        if (delta - 1.0).abs() < 1e-16 {
+            break;
+        }
+    }
+    (-z * z).exp() * FRAC_1_SQRT_PI / f
+}
 
 #[cfg(test)]
 mod tests {
@@ -147,5 +374,143 @@ mod tests {
             let report = check_layer(layer, 4, 6, seed).unwrap();
             assert!(report.max_relative_error < 1e-2, "{report}");
         }
+    }
+
+    /// Asserts `got` is within `tolerance` of `want`, element by element.
+    fn assert_close(got: &Array2<f32>, want: &[f64], tolerance: f64) {
+        for (g, w) in got.iter().zip(want) {
+            assert!((*g as f64 - w).abs() <= tolerance, "{got} vs {want:?}");
+        }
+    }
+
+    /// dLoss/dX for dLoss/dY = 1 at `x`.
+    fn derivative(layer: &mut dyn Layer, x: Array2<f32>) -> Array2<f32> {
+        let y = apply(layer, x.clone());
+        let mut dx = Array2::zeros(x.dim());
+        let ones = Array2::ones(x.dim());
+        layer
+            .backward(x.view(), y.view(), ones.view(), Some(dx.view_mut()))
+            .unwrap();
+        dx
+    }
+
+    #[test]
+    fn leaky_relu_and_elu_values() {
+        let x = array![[-2.0, -1.0, 0.0, 3.0]];
+        assert_eq!(
+            apply(&mut LeakyRelu::default(), x.clone()),
+            array![[-0.02, -0.01, 0.0, 3.0]]
+        );
+        assert_eq!(
+            derivative(&mut LeakyRelu::new(0.2).unwrap(), x.clone()),
+            array![[0.2, 0.2, 0.2, 1.0]] // PyTorch: slope at x = 0 too
+        );
+        // math.expm1(-1) = -0.6321205588285577; 0.5 * math.expm1(-2) = -0.43233235838169365
+        let y = apply(&mut Elu::default(), x.clone());
+        assert_close(
+            &y,
+            &[-0.8646647167633873, -0.6321205588285577, 0.0, 3.0],
+            1e-7,
+        );
+        let y = apply(&mut Elu::new(0.5).unwrap(), x.clone());
+        assert!((y[[0, 0]] as f64 + 0.43233235838169365).abs() < 1e-7);
+        // d/dx alpha (exp(x) - 1) = alpha exp(x): exp(-1) = 0.36787944117144233
+        let dx = derivative(&mut Elu::default(), x);
+        assert_close(
+            &dx,
+            &[0.1353352832366127, 0.36787944117144233, 1.0, 1.0],
+            1e-7,
+        );
+        assert!(LeakyRelu::new(f32::NAN).is_err());
+        assert!(matches!(
+            Elu::new(f32::INFINITY),
+            Err(Error::InvalidConfig { .. })
+        ));
+        assert_eq!(
+            (LeakyRelu::default().slope(), Elu::default().alpha()),
+            (0.01, 1.0)
+        );
+    }
+
+    #[test]
+    fn gelu_values_match_pytorch_definitions() {
+        // Python: Phi = lambda x: 0.5 * math.erfc(-x / math.sqrt(2)); x * Phi(x)
+        let x = array![[-3.0, -1.0, 0.5, 1.0, 2.0]];
+        let y = apply(&mut Gelu, x.clone());
+        let want = [
+            -0.004049694094890287,
+            -0.15865525393145707,
+            0.34573123063700656,
+            0.8413447460685429,
+            1.9544997361036416,
+        ];
+        assert_close(&y, &want, 2e-7);
+        // Phi(x) + x * math.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+        let dx = derivative(&mut Gelu, x.clone());
+        let want = [
+            -0.011945647204183927,
+            -0.08331547058768629,
+            0.8674951246561629,
+            1.0833154705876864,
+            1.085231801078197,
+        ];
+        assert_close(&dx, &want, 2e-7);
+        // 0.5 * x * (1 + math.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+        let y = apply(&mut GeluTanh, x);
+        let want = [
+            -0.0036373920817729943,
+            -0.15880800939172324,
+            0.34571400982514394,
+            0.8411919906082768,
+            1.954597694087775,
+        ];
+        assert_close(&y, &want, 2e-7);
+    }
+
+    #[test]
+    fn erfc_matches_python() {
+        // math.erfc(z) for z in (0.1, 1, 2.4, 2.6, 5) and math.erfc(-1)
+        for (z, want) in [
+            (0.1, 0.8875370839817152),
+            (1.0, 0.15729920705028513),
+            (2.4, 0.0006885138966450789),
+            (2.6, 0.00023603441652934908),
+            (5.0, 1.5374597944280351e-12),
+            (-1.0, 1.842700792949715),
+            (0.0, 1.0),
+        ] {
+            let got = erfc(z);
+            assert!(
+                (got - want).abs() <= 1e-10 * want,
+                "erfc({z}) = {got}, want {want}"
+            );
+        }
+        assert_eq!(erfc(40.0), 0.0);
+        assert_eq!(erfc(-40.0), 2.0);
+        assert!(erfc(f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn new_activations_pass_finite_differences() {
+        for (layer, seed) in [
+            (&mut LeakyRelu::new(0.1).unwrap() as &mut dyn Layer, 31),
+            (&mut Elu::default(), 32),
+            (&mut Gelu, 33),
+            (&mut GeluTanh, 34),
+        ] {
+            let report = check_layer(layer, 4, 6, seed).unwrap();
+            assert!(report.max_relative_error < 1e-2, "{report}");
+        }
+    }
+
+    #[test]
+    fn shape_mismatches_are_errors() {
+        let mut y = Array2::zeros((1, 2));
+        let r = Gelu.forward(Array2::zeros((1, 3)).view(), y.view_mut());
+        assert!(matches!(r, Err(Error::ShapeMismatch { .. })));
+        let mut dx = Array2::zeros((2, 3));
+        let z = Array2::zeros((1, 3));
+        let r = LeakyRelu::default().backward(z.view(), z.view(), z.view(), Some(dx.view_mut()));
+        assert!(matches!(r, Err(Error::ShapeMismatch { .. })));
     }
 }

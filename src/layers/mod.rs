@@ -11,16 +11,25 @@
 //! | [`Dense`] | `Y = X.W + b` | `weight (in x out)`, `bias (1 x out)` |
 //! | [`Identity`] | `Y = X` | none |
 //! | [`Softmax`] | `Y_ij = exp(X_ij) / sum_k exp(X_ik)` | none |
-//! | [`Relu`], [`Sigmoid`], [`Tanh`] | element-wise | none |
+//! | [`Relu`], [`LeakyRelu`], [`Elu`], [`Gelu`], [`GeluTanh`], [`Sigmoid`], [`Tanh`] | element-wise | none |
+//! | [`Dropout`] | `Y = X * M / (1 - p)` in training, `Y = X` in evaluation | none |
+//! | [`BatchNorm1d`] | `Y = (X - mean) / sqrt(var + eps) * gamma + beta`, per column | `weight`, `bias` `(1 x features)`; running mean and variance (buffers) |
+//! | [`LayerNorm`] | `Y = (X - mean) / sqrt(var + eps) * gamma + beta`, per row | `weight`, `bias` `(1 x features)` |
 
 mod activation;
+mod batch_norm;
 mod dense;
+mod dropout;
 mod identity;
+mod layer_norm;
 mod softmax;
 
-pub use activation::{Relu, Sigmoid, Tanh};
+pub use activation::{Elu, Gelu, GeluTanh, LeakyRelu, Relu, Sigmoid, Tanh};
+pub use batch_norm::BatchNorm1d;
 pub use dense::Dense;
+pub use dropout::Dropout;
 pub use identity::Identity;
+pub use layer_norm::LayerNorm;
 pub use softmax::Softmax;
 
 use crate::Result;
@@ -28,8 +37,11 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 
 /// One trainable parameter of a layer with its gradient, as optimizers see it.
 ///
-/// Both matrices have the same shape and are in standard (row-major, contiguous) layout, so an
-/// optimizer may work on `as_slice_mut()` directly.
+/// Both matrices have the same shape and the same memory layout, contiguous but not necessarily
+/// row-major ([`Dense`] shows its weights, stored `(out, in)`, as an `(in, out)` transposed
+/// view), so an optimizer may work on both `as_slice_memory_order_mut()` element for element.
+/// An optimizer that keeps state per element (momentum) indexes it in that memory order, which
+/// stays the same from step to step.
 #[derive(Debug)]
 pub struct Parameter<'a> {
     /// The parameter's name within its layer (`"weight"`, `"bias"`), as PyTorch names it.

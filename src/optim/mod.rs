@@ -1,12 +1,17 @@
-//! Optimizers: the [`Optimizer`] trait and [`Sgd`].
+//! Optimizers: the [`Optimizer`] trait, [`Sgd`], [`Adam`] and [`AdamW`]; learning-rate
+//! [schedules](schedule).
 //!
 //! After each backward pass the model walks over every parameter, in a fixed order, and hands it
 //! with its gradient to [`Optimizer::update`] together with its position in that order, so that
-//! an optimizer with state (momentum) can keep one buffer per parameter. State is created on the
-//! first step; later steps allocate nothing.
+//! an optimizer with state (momentum, Adam's moments) can keep one buffer per parameter. State is
+//! created on the first step; later steps allocate nothing.
 
+mod adam;
+pub mod schedule;
 mod sgd;
 
+pub use adam::{Adam, AdamW};
+pub use schedule::{Constant, Cosine, Schedule, StepDecay, Warmup};
 pub use sgd::Sgd;
 
 use crate::layers::Parameter;
