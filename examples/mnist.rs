@@ -336,6 +336,7 @@ impl EpochReport {
                 epoch,
                 epochs,
                 average_loss,
+                ..
             } => {
                 // Clear the bar first, so that the line is printed on a clean terminal line.
                 if let Some(bar) = self.bar.take() {

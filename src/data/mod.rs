@@ -9,9 +9,11 @@ pub mod idx;
 mod in_memory;
 pub mod mnist;
 mod split;
+mod subset;
 
 pub use batches::{Batches, Order};
 pub use dataset::Dataset;
 pub use encoding::one_hot;
 pub use in_memory::InMemory;
 pub use split::{train_test_split, Split};
+pub use subset::Subset;

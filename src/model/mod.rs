@@ -32,6 +32,14 @@
 //! # Ok::<(), feedforward::Error>(())
 //! ```
 
+mod callbacks;
+mod fit;
+mod summary;
+
+pub use callbacks::{Callback, Control, EarlyStopping, Monitor};
+pub use fit::{EpochLog, FitConfig, History, Progress, Validation};
+pub use summary::Summary;
+
 use crate::data::{Batches, Dataset, Order};
 use crate::layers::{Layer, OutputKind};
 use crate::losses::Loss;
@@ -39,8 +47,7 @@ use crate::metrics::{argmax, ConfusionMatrix};
 use crate::optim::Optimizer;
 use crate::workspace::Buffer;
 use crate::{Error, Result};
-use ndarray::{ArrayView2, Axis};
-use std::time::{Duration, Instant};
+use ndarray::{Array2, ArrayView2, Axis};
 
 /// A feed-forward model: layers applied in order.
 pub struct Sequential {
@@ -96,84 +103,9 @@ impl SequentialBuilder {
     }
 }
 
-/// What [`Sequential::fit`] reports while it trains.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Progress {
-    /// An epoch starts (`epoch` counts from 0).
-    EpochStart {
-        /// Zero-based epoch.
-        epoch: usize,
-        /// Total number of epochs.
-        epochs: usize,
-        /// Batches in this epoch.
-        batches: usize,
-    },
-    /// A batch was trained on.
-    Batch {
-        /// Zero-based epoch.
-        epoch: usize,
-        /// Zero-based batch within the epoch.
-        batch: usize,
-        /// Batches in the epoch.
-        batches: usize,
-        /// This batch's loss.
-        loss: f32,
-        /// Average batch loss so far in this epoch.
-        running_loss: f32,
-    },
-    /// An epoch ended.
-    EpochEnd {
-        /// Zero-based epoch.
-        epoch: usize,
-        /// Total number of epochs.
-        epochs: usize,
-        /// Mean of the epoch's batch losses (the tutorial's `np.mean(losses)`).
-        average_loss: f32,
-    },
-}
-
-/// How [`Sequential::fit`] trains: epochs, batch size and row order.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct FitConfig {
-    /// Passes over the data.
-    pub epochs: usize,
-    /// Rows per batch; `None` trains on the whole data set at once (full batch).
-    pub batch_size: Option<usize>,
-    /// Row order: in order (default) or reshuffled every epoch with a seed.
-    pub order: Order,
-}
-
-impl FitConfig {
-    /// `epochs` passes, full batch, rows in order.
-    pub fn new(epochs: usize) -> Self {
-        FitConfig {
-            epochs,
-            batch_size: None,
-            order: Order::InOrder,
-        }
-    }
-
-    /// Batches of `batch_size` rows (the tutorial uses 32).
-    pub fn batch_size(mut self, batch_size: usize) -> Self {
-        self.batch_size = Some(batch_size);
-        self
-    }
-
-    /// Reshuffles the rows at every epoch with a generator seeded by `seed`.
-    pub fn shuffle(mut self, seed: u32) -> Self {
-        self.order = Order::Shuffled { seed };
-        self
-    }
-}
-
-/// What [`Sequential::fit`] returns.
+/// A copy of a model's parameters, from [`Sequential::snapshot`].
 #[derive(Clone, Debug, PartialEq)]
-pub struct History {
-    /// Mean batch loss of each epoch.
-    pub epoch_losses: Vec<f32>,
-    /// Wall-clock time spent training.
-    pub training_time: Duration,
-}
+pub struct Snapshot(Vec<Array2<f32>>);
 
 /// What [`Sequential::evaluate`] returns.
 #[derive(Clone, Debug, PartialEq)]
@@ -313,72 +245,6 @@ impl Sequential {
         self.step(inputs, targets, loss, optimizer)
     }
 
-    /// Trains for `config.epochs` passes over `data` and returns each epoch's mean batch loss.
-    /// `progress` is called at the start and end of every epoch and after every batch.
-    ///
-    /// # Errors
-    /// [`Error::InvalidConfig`] for zero epochs or a zero batch size, [`Error::Empty`] for an
-    /// empty data set, [`Error::ShapeMismatch`] when the data's widths do not fit the model, and
-    /// [`Error::NonFiniteLoss`] when training diverges.
-    pub fn fit(
-        &mut self,
-        data: &dyn Dataset,
-        loss: &dyn Loss,
-        optimizer: &mut dyn Optimizer,
-        config: &FitConfig,
-        progress: &mut dyn FnMut(&Progress),
-    ) -> Result<History> {
-        if config.epochs == 0 {
-            return Err(Error::config("epochs", 0, "at least 1"));
-        }
-        self.check_dataset(data)?;
-        let batch_size = config.batch_size.unwrap_or(data.len());
-        let mut batches = Batches::new(data.len(), batch_size, config.order)?;
-        let started = Instant::now();
-        let mut epoch_losses = Vec::with_capacity(config.epochs);
-        self.set_training(true);
-        for epoch in 0..config.epochs {
-            batches.next_epoch();
-            let count = batches.len();
-            progress(&Progress::EpochStart {
-                epoch,
-                epochs: config.epochs,
-                batches: count,
-            });
-            let mut sum = 0.0f64;
-            for (batch, rows) in batches.iter().enumerate() {
-                self.load_batch(data, rows);
-                let (inputs, targets) = (
-                    std::mem::take(&mut self.batch_inputs),
-                    std::mem::take(&mut self.batch_targets),
-                );
-                let result = self.step(inputs.view(), targets.view(), loss, optimizer);
-                self.batch_inputs = inputs;
-                self.batch_targets = targets;
-                let value = result?;
-                sum += value as f64;
-                progress(&Progress::Batch {
-                    epoch,
-                    batch,
-                    batches: count,
-                    loss: value,
-                    running_loss: (sum / (batch + 1) as f64) as f32,
-                });
-            }
-            let average_loss = (sum / count as f64) as f32;
-            epoch_losses.push(average_loss);
-            progress(&Progress::EpochEnd {
-                epoch,
-                epochs: config.epochs,
-                average_loss,
-            });
-        }
-        Ok(History {
-            epoch_losses,
-            training_time: started.elapsed(),
-        })
-    }
-
     /// Mean loss over `data` and, when the data set has classes, accuracy and confusion matrix;
     /// forward passes only, in evaluation mode, `batch_size` rows at a time.
     ///
@@ -430,6 +296,43 @@ impl Sequential {
             accuracy: confusion.as_ref().map(|c| c.accuracy() as f32),
             confusion,
         })
+    }
+
+    /// A copy of every parameter, to [`restore`](Sequential::restore) later (early stopping
+    /// keeps the best epoch's this way). Layer buffers that are not parameters (batch-norm
+    /// running statistics) are not included.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot(
+            self.parameters()
+                .into_iter()
+                .map(|(_, value)| value.to_owned())
+                .collect(),
+        )
+    }
+
+    /// Puts back the parameters of a [`snapshot`](Sequential::snapshot) of this model.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] (and nothing changed) when the snapshot comes from a model with
+    /// other parameters.
+    pub fn restore(&mut self, snapshot: &Snapshot) -> Result<()> {
+        let shapes: Vec<(usize, usize)> = self.parameters().iter().map(|(_, p)| p.dim()).collect();
+        let saved: Vec<(usize, usize)> = snapshot.0.iter().map(|p| p.dim()).collect();
+        if shapes != saved {
+            return Err(Error::shape(
+                "snapshot",
+                format!("parameters of shapes {shapes:?}"),
+                format!("{saved:?}"),
+            ));
+        }
+        let mut index = 0;
+        for layer in &mut self.layers {
+            layer.visit_parameters_mut(&mut |mut parameter| {
+                parameter.value.assign(&snapshot.0[index]);
+                index += 1;
+            });
+        }
+        Ok(())
     }
 
     /// Switches every layer between training and evaluation behaviour.

@@ -1,0 +1,376 @@
+//! [`Sequential::fit`]: the tutorial's training loop, grown up.
+//!
+//! Per epoch: set the learning rate from the schedule, take the batches (in order or
+//! reshuffled), run a training step on each, average the batch losses (the tutorial's
+//! `np.mean(losses)`), then evaluate the validation data if there is any and let the callbacks
+//! decide whether to go on. Everything is reported through [`Progress`] events and returned as a
+//! [`History`].
+
+use super::callbacks::{Callback, Control};
+use super::Sequential;
+use crate::data::{Batches, Dataset, Order, Subset};
+use crate::losses::Loss;
+use crate::optim::{Optimizer, Schedule};
+use crate::{Error, Result};
+use std::time::{Duration, Instant};
+
+/// Where validation data comes from.
+#[derive(Clone, Copy, Default)]
+pub enum Validation<'a> {
+    /// No validation.
+    #[default]
+    None,
+    /// A separate data set, evaluated after every epoch.
+    Data(&'a dyn Dataset),
+    /// The last `fraction` of the training rows (as Keras' `validation_split`: the rows are set
+    /// aside before any shuffling), held out from training.
+    Fraction(f64),
+}
+
+impl std::fmt::Debug for Validation<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Validation::None => write!(f, "None"),
+            Validation::Data(d) => write!(f, "Data({} rows)", d.len()),
+            Validation::Fraction(x) => write!(f, "Fraction({x})"),
+        }
+    }
+}
+
+/// How [`Sequential::fit`] trains: epochs, batches, order, validation and learning-rate schedule.
+///
+/// ```
+/// use feedforward::FitConfig;
+/// use feedforward::model::Validation;
+/// let config = FitConfig::new(10).batch_size(32).shuffle(0).validation(Validation::Fraction(0.1));
+/// assert_eq!(config.batch_size, Some(32));
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct FitConfig<'a> {
+    /// Passes over the data.
+    pub epochs: usize,
+    /// Rows per batch; `None` trains on the whole data set at once (full batch).
+    pub batch_size: Option<usize>,
+    /// Row order: in order (default, as the tutorial) or reshuffled every epoch with a seed.
+    pub order: Order,
+    /// Validation data evaluated after every epoch (none by default).
+    pub validation: Validation<'a>,
+    /// Rows per batch when evaluating the validation data (default 1,000).
+    pub validation_batch_size: usize,
+    /// Learning rate per epoch, from the optimizer's initial one (constant by default).
+    pub schedule: Option<&'a dyn Schedule>,
+}
+
+impl<'a> FitConfig<'a> {
+    /// `epochs` passes, full batch, rows in order, no validation, constant learning rate.
+    pub fn new(epochs: usize) -> Self {
+        FitConfig {
+            epochs,
+            batch_size: None,
+            order: Order::InOrder,
+            validation: Validation::None,
+            validation_batch_size: 1000,
+            schedule: None,
+        }
+    }
+
+    /// Batches of `batch_size` rows (the tutorial uses 32).
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = Some(batch_size);
+        self
+    }
+
+    /// Reshuffles the rows at every epoch with a generator seeded by `seed`.
+    pub fn shuffle(mut self, seed: u32) -> Self {
+        self.order = Order::Shuffled { seed };
+        self
+    }
+
+    /// Evaluates validation data after every epoch.
+    pub fn validation(mut self, validation: Validation<'a>) -> Self {
+        self.validation = validation;
+        self
+    }
+
+    /// Sets the learning rate of every epoch from `schedule`.
+    pub fn schedule(mut self, schedule: &'a dyn Schedule) -> Self {
+        self.schedule = Some(schedule);
+        self
+    }
+
+    /// Checks every setting, so that a bad one fails before any training.
+    fn check(&self) -> Result<()> {
+        if self.epochs == 0 {
+            return Err(Error::config("epochs", 0, "at least 1"));
+        }
+        if self.batch_size == Some(0) {
+            return Err(Error::config(
+                "batch_size",
+                0,
+                "at least 1 (the tutorial uses 32)",
+            ));
+        }
+        if self.validation_batch_size == 0 {
+            return Err(Error::config("validation_batch_size", 0, "at least 1"));
+        }
+        if let Validation::Fraction(f) = self.validation {
+            if !(f > 0.0 && f < 1.0) {
+                return Err(Error::config(
+                    "validation fraction",
+                    f,
+                    "a fraction strictly between 0 and 1, such as 0.1",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What [`Sequential::fit`] reports while it trains.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Progress {
+    /// An epoch starts (`epoch` counts from 0).
+    EpochStart {
+        /// Zero-based epoch.
+        epoch: usize,
+        /// Total number of epochs.
+        epochs: usize,
+        /// Batches in this epoch.
+        batches: usize,
+    },
+    /// A batch was trained on.
+    Batch {
+        /// Zero-based epoch.
+        epoch: usize,
+        /// Zero-based batch within the epoch.
+        batch: usize,
+        /// Batches in the epoch.
+        batches: usize,
+        /// This batch's loss.
+        loss: f32,
+        /// Average batch loss so far in this epoch.
+        running_loss: f32,
+    },
+    /// An epoch ended.
+    EpochEnd {
+        /// Zero-based epoch.
+        epoch: usize,
+        /// Total number of epochs.
+        epochs: usize,
+        /// Mean of the epoch's batch losses (the tutorial's `np.mean(losses)`).
+        average_loss: f32,
+        /// Loss on the validation data, when there is some.
+        validation_loss: Option<f32>,
+        /// Accuracy on the validation data, when there is some and it has classes.
+        validation_accuracy: Option<f32>,
+    },
+}
+
+/// One epoch's results, as callbacks see them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpochLog {
+    /// Zero-based epoch.
+    pub epoch: usize,
+    /// Mean batch loss.
+    pub loss: f32,
+    /// Validation loss, when there is validation data.
+    pub validation_loss: Option<f32>,
+    /// Validation accuracy, when there is validation data with classes.
+    pub validation_accuracy: Option<f32>,
+    /// The learning rate used.
+    pub learning_rate: f32,
+    /// Wall-clock time of the epoch, validation included.
+    pub duration: Duration,
+}
+
+/// What [`Sequential::fit`] returns: one entry per epoch trained.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct History {
+    /// Mean batch loss of each epoch.
+    pub epoch_losses: Vec<f32>,
+    /// Validation loss of each epoch (empty without validation data).
+    pub validation_losses: Vec<f32>,
+    /// Validation accuracy of each epoch (empty without validation data with classes).
+    pub validation_accuracies: Vec<f32>,
+    /// Learning rate of each epoch.
+    pub learning_rates: Vec<f32>,
+    /// Wall-clock time of each epoch.
+    pub epoch_times: Vec<Duration>,
+    /// Wall-clock time of the whole call.
+    pub training_time: Duration,
+    /// The epoch after which a callback stopped training, if one did.
+    pub stopped_at: Option<usize>,
+}
+
+/// Lets a plain progress closure take part as a [`Callback`].
+struct ProgressFn<'f>(&'f mut dyn FnMut(&Progress));
+
+impl Callback for ProgressFn<'_> {
+    fn on_progress(&mut self, progress: &Progress) {
+        (self.0)(progress);
+    }
+}
+
+impl Sequential {
+    /// Trains for `config.epochs` passes over `data` and returns each epoch's results.
+    /// `progress` is called at the start and end of every epoch and after every batch.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for a bad setting, [`Error::Empty`] for an empty data set,
+    /// [`Error::ShapeMismatch`] when the data's widths do not fit the model, and
+    /// [`Error::NonFiniteLoss`] when training diverges.
+    pub fn fit(
+        &mut self,
+        data: &dyn Dataset,
+        loss: &dyn Loss,
+        optimizer: &mut dyn Optimizer,
+        config: &FitConfig<'_>,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<History> {
+        self.fit_with_callbacks(
+            data,
+            loss,
+            optimizer,
+            config,
+            &mut [&mut ProgressFn(progress)],
+        )
+    }
+
+    /// [`fit`](Sequential::fit) with callbacks that may stop training early or act on the model
+    /// (see [`EarlyStopping`](super::EarlyStopping)). Callbacks are called in order.
+    ///
+    /// # Errors
+    /// As [`fit`](Sequential::fit), and whatever a callback returns.
+    pub fn fit_with_callbacks(
+        &mut self,
+        data: &dyn Dataset,
+        loss: &dyn Loss,
+        optimizer: &mut dyn Optimizer,
+        config: &FitConfig<'_>,
+        callbacks: &mut [&mut dyn Callback],
+    ) -> Result<History> {
+        config.check()?;
+        self.check_dataset(data)?;
+        // Hold out the validation fraction: the last rows, before any shuffling.
+        let (train_part, held_out);
+        let (train, validation): (&dyn Dataset, Option<&dyn Dataset>) = match config.validation {
+            Validation::None => (data, None),
+            Validation::Data(v) => {
+                self.check_dataset(v)?;
+                (data, Some(v))
+            }
+            Validation::Fraction(f) => {
+                let n = data.len();
+                let n_val = (f * n as f64).ceil() as usize;
+                if n_val == 0 || n_val >= n {
+                    return Err(Error::config(
+                        "validation fraction",
+                        f,
+                        format!("a fraction leaving rows for both training and validation among {n}"),
+                    ));
+                }
+                train_part = Subset::new(data, (0..n - n_val).collect())?;
+                held_out = Subset::new(data, (n - n_val..n).collect())?;
+                (&train_part, Some(&held_out))
+            }
+        };
+        let batch_size = config.batch_size.unwrap_or(train.len());
+        let mut batches = Batches::new(train.len(), batch_size, config.order)?;
+        let base_lr = optimizer.learning_rate();
+        let started = Instant::now();
+        let mut history = History::default();
+        for epoch in 0..config.epochs {
+            let epoch_started = Instant::now();
+            if let Some(schedule) = config.schedule {
+                optimizer.set_learning_rate(schedule.learning_rate(base_lr, epoch))?;
+            }
+            batches.next_epoch();
+            let count = batches.len();
+            report(
+                callbacks,
+                &Progress::EpochStart {
+                    epoch,
+                    epochs: config.epochs,
+                    batches: count,
+                },
+            );
+            self.set_training(true);
+            let mut sum = 0.0f64;
+            for (batch, rows) in batches.iter().enumerate() {
+                self.load_batch(train, rows);
+                let (inputs, targets) = (
+                    std::mem::take(&mut self.batch_inputs),
+                    std::mem::take(&mut self.batch_targets),
+                );
+                let result = self.step(inputs.view(), targets.view(), loss, optimizer);
+                self.batch_inputs = inputs;
+                self.batch_targets = targets;
+                let value = result?;
+                sum += value as f64;
+                report(
+                    callbacks,
+                    &Progress::Batch {
+                        epoch,
+                        batch,
+                        batches: count,
+                        loss: value,
+                        running_loss: (sum / (batch + 1) as f64) as f32,
+                    },
+                );
+            }
+            let average_loss = (sum / count as f64) as f32;
+            let evaluation = match validation {
+                Some(v) => Some(self.evaluate(v, loss, config.validation_batch_size)?),
+                None => None,
+            };
+            let log = EpochLog {
+                epoch,
+                loss: average_loss,
+                validation_loss: evaluation.as_ref().map(|e| e.loss),
+                validation_accuracy: evaluation.as_ref().and_then(|e| e.accuracy),
+                learning_rate: optimizer.learning_rate(),
+                duration: epoch_started.elapsed(),
+            };
+            history.record(&log);
+            report(
+                callbacks,
+                &Progress::EpochEnd {
+                    epoch,
+                    epochs: config.epochs,
+                    average_loss,
+                    validation_loss: log.validation_loss,
+                    validation_accuracy: log.validation_accuracy,
+                },
+            );
+            let mut stop = false;
+            for callback in callbacks.iter_mut() {
+                stop |= callback.on_epoch_end(self, &log)? == Control::Stop;
+            }
+            if stop {
+                history.stopped_at = Some(epoch);
+                break;
+            }
+        }
+        history.training_time = started.elapsed();
+        for callback in callbacks.iter_mut() {
+            callback.on_train_end(self, &history)?;
+        }
+        Ok(history)
+    }
+}
+
+fn report(callbacks: &mut [&mut dyn Callback], progress: &Progress) {
+    for callback in callbacks.iter_mut() {
+        callback.on_progress(progress);
+    }
+}
+
+impl History {
+    fn record(&mut self, log: &EpochLog) {
+        self.epoch_losses.push(log.loss);
+        self.validation_losses.extend(log.validation_loss);
+        self.validation_accuracies.extend(log.validation_accuracy);
+        self.learning_rates.push(log.learning_rate);
+        self.epoch_times.push(log.duration);
+    }
+}
