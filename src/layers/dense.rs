@@ -4,6 +4,11 @@
 //! `(1, out)` row added to every sample. Gradients, for `G = dLoss/dY`:
 //! `dW = X^T.G`, `db = sum of G's rows`, `dX = G.W^T`.
 //!
+//! The layer stores `W` transposed, `(out, in)` row-major as PyTorch's `nn.Linear` does, so that
+//! the forward pass and both gradients read their operands along contiguous rows of 784 pixels
+//! (see the `kernels` module). [`Dense::weight`] and [`Layer::parameters`] still show `W` as
+//! `(in, out)`: a transposed view of that storage, column-major in memory.
+//!
 //! ```
 //! use feedforward::prelude::*;
 //! use ndarray::array;
@@ -12,22 +17,42 @@
 //! let mut y = ndarray::Array2::zeros((1, 1));
 //! dense.forward(array![[1.0f32, 1.0]].view(), y.view_mut()).unwrap();
 //! assert_eq!(y[[0, 0]], 6.0); // 1*2 + 1*3 + 1
+//! assert_eq!(dense.weight(), array![[2.0f32], [3.0]]);
 //! ```
+
+mod kernels;
 
 use super::{expect_width, Layer, Parameter};
 use crate::init::Init;
 use crate::random::RandomState;
 use crate::{Error, Result};
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
+use kernels::Isa;
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 /// A fully connected layer: `Y = X.W + b`, weights `(in, out)`, bias `(1, out)`.
 #[derive(Clone, Debug)]
 pub struct Dense {
-    weight: Array2<f32>,
+    /// `W^T`, `(out, in)`, standard layout: row `j` holds the weights of output `j`.
+    weight_t: Array2<f32>,
+    /// `b`, `(1, out)`, standard layout.
     bias: Array2<f32>,
-    weight_grad: Array2<f32>,
+    /// `dW^T`, `(out, in)`, standard layout.
+    weight_t_grad: Array2<f32>,
+    /// `db`, `(1, out)`, standard layout.
     bias_grad: Array2<f32>,
+    /// Row-major copies of operands given in another layout (never used by a `Sequential`,
+    /// whose buffers are row-major); they keep their capacity.
+    staging: Staging,
+    /// Training mode (the default): one thread, no allocation. In evaluation mode, forward
+    /// passes over large batches split their rows between threads.
+    training: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Staging {
+    input: Vec<f32>,
+    grad_output: Vec<f32>,
+    output: Vec<f32>,
 }
 
 impl Dense {
@@ -72,26 +97,30 @@ impl Dense {
             ));
         }
         Ok(Dense {
-            weight_grad: Array2::zeros(weight.raw_dim()),
-            bias_grad: Array2::zeros(bias.raw_dim()),
-            weight: weight.as_standard_layout().into_owned(),
+            weight_t: weight.t().as_standard_layout().into_owned(),
             bias: bias.as_standard_layout().into_owned(),
+            weight_t_grad: Array2::zeros((outputs, inputs)),
+            bias_grad: Array2::zeros((1, outputs)),
+            staging: Staging::default(),
+            training: true,
         })
     }
 
     /// Number of input features.
     pub fn inputs(&self) -> usize {
-        self.weight.nrows()
+        self.weight_t.ncols()
     }
 
     /// Number of output features.
     pub fn outputs(&self) -> usize {
-        self.weight.ncols()
+        self.weight_t.nrows()
     }
 
-    /// The weights, `(in, out)`.
+    /// The weights, `(in, out)`. The view is the transpose of the `(out, in)` row-major
+    /// storage, so it is column-major: `.t()` gives the `(out, in)` matrix in standard layout
+    /// (PyTorch's `nn.Linear.weight`), `.as_standard_layout()` a row-major `(in, out)` copy.
     pub fn weight(&self) -> ArrayView2<'_, f32> {
-        self.weight.view()
+        self.weight_t.t()
     }
 
     /// The bias, `(1, out)`.
@@ -99,9 +128,10 @@ impl Dense {
         self.bias.view()
     }
 
-    /// dLoss/dW from the last backward pass.
+    /// dLoss/dW from the last backward pass, `(in, out)`, column-major like
+    /// [`weight`](Dense::weight).
     pub fn weight_grad(&self) -> ArrayView2<'_, f32> {
-        self.weight_grad.view()
+        self.weight_t_grad.t()
     }
 
     /// dLoss/db from the last backward pass.
@@ -134,9 +164,25 @@ impl Layer for Dense {
     ) -> Result<()> {
         expect_width("Dense input", &input, self.inputs())?;
         check_rows(&input, &output.view(), self.outputs())?;
-        // Y = b (broadcast), then Y = X.W + Y: one pass over Y.
-        output.assign(&self.bias);
-        general_mat_mul(1.0, &input, &self.weight, 1.0, &mut output);
+        let (m, k, n) = (input.nrows(), self.inputs(), self.outputs());
+        let Dense {
+            weight_t,
+            bias,
+            staging,
+            training,
+            ..
+        } = self;
+        let x = row_major(&input, &mut staging.input);
+        let (wt, b) = (standard(weight_t), standard(bias));
+        let isa = Isa::detect();
+        // Threads only for inference: starting them allocates, and a training step must not.
+        let threads = match training {
+            true => 1,
+            false => kernels::threads_for(m * k * n),
+        };
+        write_row_major(&mut output, &mut staging.output, |y| {
+            kernels::forward_parallel(isa, x, wt, b, y, m, k, n, threads)
+        });
         Ok(())
     }
 
@@ -149,13 +195,7 @@ impl Layer for Dense {
     ) -> Result<()> {
         expect_width("Dense input", &input, self.inputs())?;
         check_rows(&input, &grad_output, self.outputs())?;
-        general_mat_mul(1.0, &input.t(), &grad_output, 0.0, &mut self.weight_grad);
-        let mut bias_grad = self.bias_grad.row_mut(0);
-        bias_grad.fill(0.0);
-        for row in grad_output.axis_iter(Axis(0)) {
-            bias_grad += &row;
-        }
-        if let Some(mut grad_input) = grad_input {
+        if let Some(grad_input) = &grad_input {
             if grad_input.dim() != input.dim() {
                 return Err(Error::shape(
                     "Dense input gradient",
@@ -163,16 +203,39 @@ impl Layer for Dense {
                     format!("{:?}", grad_input.dim()),
                 ));
             }
-            general_mat_mul(1.0, &grad_output, &self.weight.t(), 0.0, &mut grad_input);
+        }
+        let (m, k, n) = (input.nrows(), self.inputs(), self.outputs());
+        let isa = Isa::detect();
+        let Dense {
+            weight_t,
+            weight_t_grad,
+            bias_grad,
+            staging,
+            ..
+        } = self;
+        let x = row_major(&input, &mut staging.input);
+        let g = row_major(&grad_output, &mut staging.grad_output);
+        kernels::weight_grad(isa, x, g, standard_mut(weight_t_grad), m, k, n);
+        kernels::bias_grad(g, standard_mut(bias_grad), m, n);
+        if let Some(mut grad_input) = grad_input {
+            let wt = standard(weight_t);
+            write_row_major(&mut grad_input, &mut staging.output, |dx| {
+                kernels::input_grad(isa, g, wt, dx, m, k, n)
+            });
         }
         Ok(())
     }
 
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+
     fn visit_parameters_mut(&mut self, visit: &mut dyn FnMut(Parameter<'_>)) {
+        // `(in, out)` views of the `(out, in)` storage: value and gradient share one layout.
         visit(Parameter {
             name: "weight",
-            value: self.weight.view_mut(),
-            grad: self.weight_grad.view_mut(),
+            value: self.weight_t.view_mut().reversed_axes(),
+            grad: self.weight_t_grad.view_mut().reversed_axes(),
         });
         visit(Parameter {
             name: "bias",
@@ -182,8 +245,52 @@ impl Layer for Dense {
     }
 
     fn parameters(&self) -> Vec<(&'static str, ArrayView2<'_, f32>)> {
-        vec![("weight", self.weight.view()), ("bias", self.bias.view())]
+        vec![("weight", self.weight()), ("bias", self.bias.view())]
     }
+}
+
+/// The elements of an owned matrix that the layer keeps in standard layout.
+fn standard(a: &Array2<f32>) -> &[f32] {
+    a.as_slice()
+        .expect("Dense keeps its matrices in standard layout")
+}
+
+/// As [`standard`], writable.
+fn standard_mut(a: &mut Array2<f32>) -> &mut [f32] {
+    a.as_slice_mut()
+        .expect("Dense keeps its matrices in standard layout")
+}
+
+/// The elements of `view` in row-major order: its own memory when it is in standard layout,
+/// otherwise a copy in `buffer`.
+fn row_major<'a>(view: &'a ArrayView2<'_, f32>, buffer: &'a mut Vec<f32>) -> &'a [f32] {
+    match view.as_slice() {
+        Some(slice) => slice,
+        None => {
+            buffer.clear();
+            buffer.extend(view.iter());
+            buffer
+        }
+    }
+}
+
+/// Lets `write` fill `view` in row-major order: in place when it is in standard layout,
+/// otherwise through `buffer`.
+fn write_row_major(
+    view: &mut ArrayViewMut2<'_, f32>,
+    buffer: &mut Vec<f32>,
+    write: impl FnOnce(&mut [f32]),
+) {
+    if let Some(slice) = view.as_slice_mut() {
+        write(slice);
+        return;
+    }
+    buffer.clear();
+    buffer.resize(view.len(), 0.0);
+    write(buffer);
+    let rows = ArrayView2::from_shape(view.raw_dim(), buffer.as_slice())
+        .expect("the buffer has the view's shape");
+    view.assign(&rows);
 }
 
 /// Checks that `other` has the rows of `input` and `width` columns.
@@ -236,6 +343,73 @@ mod tests {
         assert_eq!(d.weight_grad(), x.t().dot(&g));
         assert_eq!(d.bias_grad(), array![[0.4, 0.2]]);
         assert_eq!(gx, g.dot(&d.weight().t()));
+    }
+
+    #[test]
+    fn any_memory_layout_gives_the_same_numbers() {
+        let mut rng = RandomState::new(3);
+        let mut d = Dense::new(19, 7, Init::XavierNormal, &mut rng).unwrap();
+        let x = rng.rand(5, 19);
+        let g = rng.rand(5, 7);
+        let (mut y, mut gx) = (Array2::zeros((5, 7)), Array2::zeros((5, 19)));
+        d.forward(x.view(), y.view_mut()).unwrap();
+        d.backward(x.view(), y.view(), g.view(), Some(gx.view_mut()))
+            .unwrap();
+        let (dw, db) = (d.weight_grad().to_owned(), d.bias_grad().to_owned());
+        // The same operands, column-major, and column-major outputs.
+        let x_f = x.t().as_standard_layout().into_owned().reversed_axes();
+        let g_f = g.t().as_standard_layout().into_owned().reversed_axes();
+        let mut y_f = Array2::zeros((7, 5));
+        let mut gx_f = Array2::zeros((19, 5));
+        d.forward(x_f.view(), y_f.view_mut().reversed_axes())
+            .unwrap();
+        d.backward(
+            x_f.view(),
+            y.view(),
+            g_f.view(),
+            Some(gx_f.view_mut().reversed_axes()),
+        )
+        .unwrap();
+        assert_eq!(y_f.t(), y);
+        assert_eq!(gx_f.t(), gx);
+        assert_eq!(d.weight_grad(), dw);
+        assert_eq!(d.bias_grad(), db);
+    }
+
+    #[test]
+    fn evaluation_mode_gives_the_same_numbers_on_threads() {
+        // 2,200 x 784 x 10 multiply-adds: over the threshold for threads.
+        let mut rng = RandomState::new(4);
+        let mut d = Dense::new(784, 10, Init::XavierNormal, &mut rng).unwrap();
+        let x = rng.rand(2_200, 784);
+        if kernels::threads_for(x.len() * 10) < 2 {
+            eprintln!("one thread only on this machine: comparing one thread with itself");
+        }
+        let (mut alone, mut split) = (Array2::zeros((2_200, 10)), Array2::zeros((2_200, 10)));
+        d.forward(x.view(), alone.view_mut()).unwrap();
+        d.set_training(false);
+        d.forward(x.view(), split.view_mut()).unwrap();
+        assert_eq!(alone, split);
+    }
+
+    #[test]
+    fn weights_read_back_as_given() {
+        let w = array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+        let mut d = Dense::from_parameters(w.clone(), array![[0.0, 0.0, 0.0]]).unwrap();
+        assert_eq!(d.weight(), w);
+        assert_eq!(d.parameters()[0].1, w);
+        assert_eq!(d.weight_grad().dim(), (2, 3));
+        let mut shapes = vec![];
+        d.visit_parameters_mut(&mut |p| {
+            assert_eq!(p.value.strides(), p.grad.strides());
+            shapes.push((p.name, p.value.dim()));
+        });
+        assert_eq!(shapes, [("weight", (2, 3)), ("bias", (1, 3))]);
+        // PyTorch's `nn.Linear.weight`, `(out, in)`, is the standard-layout transpose.
+        assert_eq!(
+            d.weight().t().as_slice(),
+            Some(&[1.0, 4.0, 2.0, 5.0, 3.0, 6.0][..])
+        );
     }
 
     #[test]

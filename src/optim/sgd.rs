@@ -93,11 +93,15 @@ impl Optimizer for Sgd {
     fn update(&mut self, index: usize, mut parameter: Parameter<'_>) {
         let lr = self.learning_rate;
         let wd = self.weight_decay;
-        let (Some(w), Some(g)) = (
-            parameter.value.as_slice_mut(),
-            parameter.grad.as_slice_mut(),
+        // Layers hand out value and gradient contiguous and in the same memory order (not
+        // necessarily row-major: `Dense` shows its `(out, in)` weights as `(in, out)`), so both
+        // are walked in memory order, element for element. Anything else is updated element-wise.
+        let same_order = parameter.value.strides() == parameter.grad.strides();
+        let (true, Some(w), Some(g)) = (
+            same_order,
+            parameter.value.as_slice_memory_order_mut(),
+            parameter.grad.as_slice_memory_order_mut(),
         ) else {
-            // Layers hand out standard-layout parameters; anything else is updated element-wise.
             parameter
                 .value
                 .zip_mut_with(&parameter.grad, |w, &g| *w -= lr * (g + wd * *w));
@@ -159,6 +163,26 @@ mod tests {
         let mut w = array![[1.0, -1.0]];
         step(&mut Sgd::new(0.1).unwrap(), &mut w, &array![[2.0, 4.0]]);
         assert_eq!(w, array![[0.8, -1.4]]);
+    }
+
+    #[test]
+    fn transposed_parameters_are_updated_in_place() {
+        // A `Dense` weight: `(in, out)` views of `(out, in)` storage.
+        let mut w = array![[1.0f32, 2.0, 3.0], [4.0, 5.0, 6.0]];
+        let mut g = array![[1.0f32, 0.0, 0.0], [0.0, 0.0, 10.0]];
+        let mut sgd = Sgd::new(0.1).unwrap().with_momentum(0.5).unwrap();
+        for _ in 0..2 {
+            sgd.update(
+                0,
+                Parameter {
+                    name: "weight",
+                    value: w.view_mut().reversed_axes(),
+                    grad: g.view_mut().reversed_axes(),
+                },
+            );
+        }
+        // v1 = g, v2 = 1.5 g: w - 0.1 * 2.5 g
+        assert_eq!(w, array![[0.75, 2.0, 3.0], [4.0, 5.0, 3.5]]);
     }
 
     #[test]

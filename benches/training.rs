@@ -1,0 +1,171 @@
+//! Training and inference speed: one training step, one epoch of the tutorial's MNIST model,
+//! and inference throughput.
+//!
+//! ```text
+//! cargo bench --bench training              # everything
+//! cargo bench --bench training -- step      # only the training steps
+//! ```
+//!
+//! The data are the tutorial's: the 70,000 MNIST images split 56,000 / 14,000 with seed 42, read
+//! from `MNIST_DIR` or `../shared/data/mnist` next to the crate. Without them the benchmarks run
+//! on random images of the same shape (the speed is the same; the numbers are not the
+//! tutorial's), and say so.
+//!
+//! Timings are only worth comparing on an otherwise idle machine.
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use feedforward::data::mnist::{LabeledImages, Mnist};
+use feedforward::data::train_test_split;
+use feedforward::prelude::*;
+use ndarray::{s, Array2};
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The tutorial's 56,000 training and 14,000 test images.
+struct Data {
+    train: LabeledImages,
+    test: LabeledImages,
+}
+
+fn load() -> Data {
+    let dir = std::env::var_os("MNIST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist"));
+    let all = match Mnist::load(&dir).and_then(Mnist::all) {
+        Ok(all) => all,
+        Err(error) => {
+            eprintln!("MNIST not found ({error}): benchmarking on random images of its shape");
+            synthetic(70_000)
+        }
+    };
+    let split = train_test_split(all.len(), 0.2, 42).expect("70,000 rows split");
+    Data {
+        train: all.select(&split.train).expect("rows in range"),
+        test: all.select(&split.test).expect("rows in range"),
+    }
+}
+
+/// `rows` random 28 x 28 images with random labels 0 to 9.
+fn synthetic(rows: usize) -> LabeledImages {
+    let mut rng = RandomState::new(7);
+    let pixels = rng.rand(rows, 28 * 28).mapv(|v| (v * 256.0) as u8);
+    let labels = rng.rand(rows, 1).mapv(|v| (v * 10.0) as u8);
+    LabeledImages::new(
+        pixels.into_raw_vec_and_offset().0,
+        labels.into_raw_vec_and_offset().0,
+        28,
+        28,
+    )
+    .and_then(|images| images.with_classes(10))
+    .expect("valid images")
+}
+
+/// `rows` rows of `data` as (inputs, one-hot targets).
+fn batch(data: &LabeledImages, rows: std::ops::Range<usize>) -> (Array2<f32>, Array2<f32>) {
+    let rows: Vec<usize> = rows.collect();
+    let mut x = Array2::zeros((rows.len(), data.input_width()));
+    let mut y = Array2::zeros((rows.len(), data.target_width()));
+    data.fill_batch(&rows, x.view_mut(), y.view_mut());
+    (x, y)
+}
+
+/// The tutorial's model: 784 -> 10, softmax.
+fn softmax_model() -> Sequential {
+    let mut rng = RandomState::new(0);
+    Sequential::builder(784)
+        .push(Dense::new(784, 10, Init::TUTORIAL, &mut rng).unwrap())
+        .push(Softmax)
+        .build()
+        .unwrap()
+}
+
+/// A multi-layer perceptron: 784 -> 256 -> 128 -> 10, ReLU, softmax.
+fn mlp_model() -> Sequential {
+    let mut rng = RandomState::new(0);
+    Sequential::builder(784)
+        .push(Dense::new(784, 256, Init::HeNormal, &mut rng).unwrap())
+        .push(Relu)
+        .push(Dense::new(256, 128, Init::HeNormal, &mut rng).unwrap())
+        .push(Relu)
+        .push(Dense::new(128, 10, Init::XavierNormal, &mut rng).unwrap())
+        .push(Softmax)
+        .build()
+        .unwrap()
+}
+
+fn benchmarks(c: &mut Criterion) {
+    let data = load();
+
+    // One training step on the first batch of 32 rows: forward, loss, backward, SGD update.
+    let (x, y) = batch(&data.train, 0..32);
+    let mut group = c.benchmark_group("step");
+    for (name, mut model) in [
+        ("softmax 784-10, batch 32", softmax_model()),
+        ("mlp 784-256-128-10, batch 32", mlp_model()),
+    ] {
+        let mut sgd = Sgd::new(0.01).unwrap();
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                model
+                    .train_step(black_box(x.view()), y.view(), &CrossEntropy, &mut sgd)
+                    .unwrap()
+            })
+        });
+    }
+    group.finish();
+
+    // One epoch of the tutorial's training: 56,000 rows in batches of 32, in order, with the
+    // conversion of every batch from bytes; 20 epochs take 20 times as long.
+    let mut group = c.benchmark_group("epoch");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(8));
+    group.throughput(Throughput::Elements(data.train.len() as u64));
+    let config = FitConfig::new(1).batch_size(32);
+    group.bench_function("softmax 784-10, 56,000 rows, batch 32", |b| {
+        b.iter_batched_ref(
+            || (softmax_model(), Sgd::new(0.1).unwrap()),
+            |(model, sgd)| {
+                model
+                    .fit(&data.train, &CrossEntropy, sgd, &config, &mut |_| {})
+                    .unwrap()
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+
+    // Inference on the 14,000 test rows, 1,000 at a time: on rows already in f32 (`predict`), and
+    // from the bytes with loss, accuracy and confusion matrix (`evaluate`).
+    let (test_x, _) = batch(&data.test, 0..data.test.len());
+    let mut group = c.benchmark_group("inference");
+    group.throughput(Throughput::Elements(data.test.len() as u64));
+    for (name, mut model) in [
+        ("softmax 784-10", softmax_model()),
+        ("mlp 784-256-128-10", mlp_model()),
+    ] {
+        group.bench_function(format!("predict {name}, 14,000 rows, batch 1,000"), |b| {
+            b.iter(|| {
+                let mut first = 0.0;
+                for start in (0..test_x.nrows()).step_by(1000) {
+                    let end = (start + 1000).min(test_x.nrows());
+                    let out = model.predict(test_x.slice(s![start..end, ..])).unwrap();
+                    first += out[[0, 0]];
+                }
+                first
+            })
+        });
+        group.bench_function(format!("evaluate {name}, 14,000 rows, batch 1,000"), |b| {
+            b.iter(|| {
+                model
+                    .evaluate(&data.test, &CrossEntropy, 1000)
+                    .unwrap()
+                    .loss
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, benchmarks);
+criterion_main!(benches);

@@ -1,0 +1,451 @@
+//! Register-blocked kernels: [`forward`](super::forward), [`weight_grad`](super::weight_grad)
+//! and [`input_grad`](super::input_grad) written once, generic over [`Simd`] (a vector type and
+//! its operations) and over the size of the block of results kept in registers:
+//!
+//! - `forward` holds `R x J` dot products (rows by outputs) as vector accumulators along `k` and
+//!   sums each accumulator's lanes at the end;
+//! - `weight_grad` holds `J` outputs by `C` vectors of `k` of `dwt` while it runs over the rows;
+//! - `input_grad` holds `R` rows by `C` vectors of `k` of `dx` while it runs over the outputs.
+//!
+//! The operands are read in place, never packed or copied, and nothing is allocated. This module
+//! also has the portable vectors, [`Portable`], for processors without a specialised module
+//! (`avx2`); another instruction set (AVX-512 once the crate requires Rust 1.89, NEON) is one
+//! more `Simd` implementation with three wrappers that choose block sizes.
+
+/// A vector of `LANES` `f32` lanes and the operations the kernels need. A value of the type is a
+/// token: holding one proves the processor can run its operations.
+pub(super) trait Simd: Copy {
+    /// One vector.
+    type V: Copy;
+    /// Lanes per vector.
+    const LANES: usize;
+    /// All lanes zero.
+    fn zero(self) -> Self::V;
+    /// All lanes `v`.
+    fn splat(self, v: f32) -> Self::V;
+    /// The first `LANES` values of `src`.
+    fn load(self, src: &[f32]) -> Self::V;
+    /// Writes the lanes into the first `LANES` values of `dst`.
+    fn store(self, v: Self::V, dst: &mut [f32]);
+    /// `a * b + c`, lane by lane.
+    fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// The sum of the lanes, in a fixed order.
+    fn sum(self, v: Self::V) -> f32;
+    /// `a * b + c` on one value, rounded as `mul_add` rounds each lane.
+    fn mul_add_scalar(self, a: f32, b: f32, c: f32) -> f32;
+    /// Asks for the cache line of `value` to be loaded into the L1 cache.
+    fn prefetch(self, value: &f32);
+}
+
+/// Portable vectors: 8-lane arrays that the compiler vectorises for the target, multiply then
+/// add (no fused multiply-add: without hardware support it is a slow library call).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Portable;
+
+impl Simd for Portable {
+    type V = [f32; 8];
+    const LANES: usize = 8;
+
+    #[inline(always)]
+    fn zero(self) -> [f32; 8] {
+        [0.0; 8]
+    }
+
+    #[inline(always)]
+    fn splat(self, v: f32) -> [f32; 8] {
+        [v; 8]
+    }
+
+    #[inline(always)]
+    fn load(self, src: &[f32]) -> [f32; 8] {
+        src[..8].try_into().expect("8 values")
+    }
+
+    #[inline(always)]
+    fn store(self, v: [f32; 8], dst: &mut [f32]) {
+        dst[..8].copy_from_slice(&v);
+    }
+
+    #[inline(always)]
+    fn mul_add(self, a: [f32; 8], b: [f32; 8], c: [f32; 8]) -> [f32; 8] {
+        let mut r = c;
+        for l in 0..8 {
+            r[l] += a[l] * b[l];
+        }
+        r
+    }
+
+    #[inline(always)]
+    fn sum(self, v: [f32; 8]) -> f32 {
+        // Lanes l and l + 4, then l and l + 2, then 0 and 1.
+        let mut q = [0.0; 4];
+        for l in 0..4 {
+            q[l] = v[l] + v[l + 4];
+        }
+        (q[0] + q[2]) + (q[1] + q[3])
+    }
+
+    #[inline(always)]
+    fn mul_add_scalar(self, a: f32, b: f32, c: f32) -> f32 {
+        c + a * b
+    }
+
+    #[inline(always)]
+    fn prefetch(self, _value: &f32) {}
+}
+
+/// [`forward`](super::forward) with portable vectors, for `m = x.len() / k` rows.
+pub(super) fn forward(x: &[f32], wt: &[f32], bias: &[f32], y: &mut [f32], k: usize, n: usize) {
+    forward_body::<_, 1, 8>(Portable, x, wt, bias, y, k, n)
+}
+
+/// [`weight_grad`](super::weight_grad) with portable vectors.
+pub(super) fn weight_grad(x: &[f32], g: &[f32], dwt: &mut [f32], m: usize, k: usize, n: usize) {
+    weight_grad_body::<_, 2, 2>(Portable, x, g, dwt, m, k, n)
+}
+
+/// [`input_grad`](super::input_grad) with portable vectors.
+pub(super) fn input_grad(g: &[f32], wt: &[f32], dx: &mut [f32], m: usize, k: usize, n: usize) {
+    input_grad_body::<_, 2, 2>(Portable, g, wt, dx, m, k, n)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernel bodies, generic over the vector type and the register block. They call the vector
+// operations from plain loops, never from closures: a closure that the compiler does not inline
+// is compiled without AVX2, and the operations in it become calls. Leftover rows, outputs or
+// vectors that do not fill a block run with a block of one; leftover values of `k` that do not
+// fill a vector are added one by one.
+
+/// Inputs larger than this are prefetched row block by row block in [`forward_body`]: half the
+/// L2 cache of a core on current x86-64 processors.
+const PREFETCH_ABOVE_BYTES: usize = 512 << 10;
+
+/// [`forward`](super::forward) in blocks of `R` rows by `J` outputs.
+#[inline(always)]
+pub(super) fn forward_body<S: Simd, const R: usize, const J: usize>(
+    s: S,
+    x: &[f32],
+    wt: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    k: usize,
+    n: usize,
+) {
+    let mut x_rows = x.chunks_exact(k);
+    let mut y_rows = y.chunks_exact_mut(n);
+    // Large batches come from memory, not the cache: prefetch the next block's rows. (A
+    // training batch was just written and sits in the cache.)
+    let prefetch = std::mem::size_of_val(x) > PREFETCH_ABOVE_BYTES;
+    let mut done = 0;
+    while let Some(block) = first_n::<R>(&mut x_rows, &mut y_rows) {
+        done += R;
+        if prefetch {
+            let ahead = &x[(done * k).min(x.len())..((done + R) * k).min(x.len())];
+            forward_rows::<S, R, J, true>(s, block, ahead, wt, bias, k, n);
+        } else {
+            forward_rows::<S, R, J, false>(s, block, &[], wt, bias, k, n);
+        }
+    }
+    for pair in x_rows.zip(y_rows) {
+        forward_rows::<S, 1, J, false>(s, [pair], &[], wt, bias, k, n);
+    }
+}
+
+/// The next `R` rows of `x` and `y`, or `None` (consuming nothing) when fewer are left.
+#[inline(always)]
+fn first_n<'a, 'b, const R: usize>(
+    x_rows: &mut std::slice::ChunksExact<'a, f32>,
+    y_rows: &mut std::slice::ChunksExactMut<'b, f32>,
+) -> Option<[(&'a [f32], &'b mut [f32]); R]> {
+    if x_rows.len() < R || y_rows.len() < R {
+        return None;
+    }
+    Some(std::array::from_fn(|_| {
+        (
+            x_rows.next().expect("counted"),
+            y_rows.next().expect("counted"),
+        )
+    }))
+}
+
+/// [`forward`](super::forward) for the rows in `block`, every output; with `PREFETCH`, asks for
+/// the rows in `ahead` on the way.
+#[inline(always)]
+fn forward_rows<S: Simd, const R: usize, const J: usize, const PREFETCH: bool>(
+    s: S,
+    block: [(&[f32], &mut [f32]); R],
+    ahead: &[f32],
+    wt: &[f32],
+    bias: &[f32],
+    k: usize,
+    n: usize,
+) {
+    let xr: [&[f32]; R] = std::array::from_fn(|i| block[i].0);
+    let mut j0 = 0;
+    if PREFETCH && J <= n {
+        let sums = dot_block::<S, R, J, true>(s, &xr, ahead, wt, j0, k);
+        for (i, row) in sums.iter().enumerate() {
+            for (jj, &v) in row.iter().enumerate() {
+                block[i].1[j0 + jj] = v + bias[j0 + jj];
+            }
+        }
+        j0 += J;
+    }
+    while j0 + J <= n {
+        let sums = dot_block::<S, R, J, false>(s, &xr, &[], wt, j0, k);
+        for (i, row) in sums.iter().enumerate() {
+            for (jj, &v) in row.iter().enumerate() {
+                block[i].1[j0 + jj] = v + bias[j0 + jj];
+            }
+        }
+        j0 += J;
+    }
+    while j0 < n {
+        let sums = dot_block::<S, R, 1, false>(s, &xr, &[], wt, j0, k);
+        for (i, row) in sums.iter().enumerate() {
+            block[i].1[j0] = row[0] + bias[j0];
+        }
+        j0 += 1;
+    }
+}
+
+/// `sum_t x[i][t] * wt[j0 + j][t]` for `R` rows and `J` outputs; prefetches `ahead` (`R` rows
+/// of `k` values, or fewer) on the way when `PREFETCH` is on.
+#[inline(always)]
+fn dot_block<S: Simd, const R: usize, const J: usize, const PREFETCH: bool>(
+    s: S,
+    xr: &[&[f32]; R],
+    ahead: &[f32],
+    wt: &[f32],
+    j0: usize,
+    k: usize,
+) -> [[f32; J]; R] {
+    let lanes = S::LANES;
+    let kv = k / lanes * lanes;
+    let wr: [&[f32]; J] = std::array::from_fn(|j| &wt[(j0 + j) * k..(j0 + j + 1) * k]);
+    // Cut every row to the vector part, so that the loop's bound checks fold away.
+    let xv_rows: [&[f32]; R] = std::array::from_fn(|i| &xr[i][..kv]);
+    let wv_rows: [&[f32]; J] = std::array::from_fn(|j| &wr[j][..kv]);
+    let mut acc = [[s.zero(); J]; R];
+    let mut t = 0;
+    while t + lanes <= kv {
+        let mut xv = [s.zero(); R];
+        for i in 0..R {
+            xv[i] = s.load(&xv_rows[i][t..]);
+            if PREFETCH {
+                if let Some(value) = ahead.get(i * k + t) {
+                    s.prefetch(value);
+                }
+            }
+        }
+        for j in 0..J {
+            let wv = s.load(&wv_rows[j][t..]);
+            for i in 0..R {
+                acc[i][j] = s.mul_add(xv[i], wv, acc[i][j]);
+            }
+        }
+        t += lanes;
+    }
+    let mut sums = [[0.0; J]; R];
+    for i in 0..R {
+        for j in 0..J {
+            let mut sum = s.sum(acc[i][j]);
+            for t in kv..k {
+                sum = s.mul_add_scalar(xr[i][t], wr[j][t], sum);
+            }
+            sums[i][j] = sum;
+        }
+    }
+    sums
+}
+
+/// [`weight_grad`](super::weight_grad) in blocks of `J` outputs by `C` vectors of `k`.
+#[inline(always)]
+pub(super) fn weight_grad_body<S: Simd, const J: usize, const C: usize>(
+    s: S,
+    x: &[f32],
+    g: &[f32],
+    dwt: &mut [f32],
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    let lanes = S::LANES;
+    let vectors = k / lanes;
+    // Column panels of `x`, `C` vectors wide: a panel of 32 rows stays in the L1 cache while
+    // every output block runs over it.
+    let mut c0 = 0;
+    while c0 + C <= vectors {
+        weight_grad_panel::<S, J, C>(s, x, g, dwt, m, k, n, c0 * lanes);
+        c0 += C;
+    }
+    while c0 < vectors {
+        weight_grad_panel::<S, J, 1>(s, x, g, dwt, m, k, n, c0 * lanes);
+        c0 += 1;
+    }
+    for t in vectors * lanes..k {
+        for j in 0..n {
+            let mut sum = 0.0;
+            for r in 0..m {
+                sum = s.mul_add_scalar(g[r * n + j], x[r * k + t], sum);
+            }
+            dwt[j * k + t] = sum;
+        }
+    }
+}
+
+/// [`weight_grad`](super::weight_grad) for columns `t0 .. t0 + C * LANES`, every output.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn weight_grad_panel<S: Simd, const J: usize, const C: usize>(
+    s: S,
+    x: &[f32],
+    g: &[f32],
+    dwt: &mut [f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    t0: usize,
+) {
+    let mut j0 = 0;
+    while j0 + J <= n {
+        weight_grad_block::<S, J, C>(s, x, g, dwt, m, k, n, t0, j0);
+        j0 += J;
+    }
+    while j0 < n {
+        weight_grad_block::<S, 1, C>(s, x, g, dwt, m, k, n, t0, j0);
+        j0 += 1;
+    }
+}
+
+/// `dwt[j0 + j][t0 ..]` for `J` outputs and `C` vectors, summed over the rows in order.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn weight_grad_block<S: Simd, const J: usize, const C: usize>(
+    s: S,
+    x: &[f32],
+    g: &[f32],
+    dwt: &mut [f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    t0: usize,
+    j0: usize,
+) {
+    let lanes = S::LANES;
+    let mut acc = [[s.zero(); C]; J];
+    for r in 0..m {
+        let x_part = &x[r * k + t0..r * k + t0 + C * lanes];
+        let g_part = &g[r * n + j0..r * n + j0 + J];
+        let mut xv = [s.zero(); C];
+        for c in 0..C {
+            xv[c] = s.load(&x_part[c * lanes..]);
+        }
+        for j in 0..J {
+            let gj = s.splat(g_part[j]);
+            for c in 0..C {
+                acc[j][c] = s.mul_add(gj, xv[c], acc[j][c]);
+            }
+        }
+    }
+    for (j, vectors) in acc.iter().enumerate() {
+        let row = &mut dwt[(j0 + j) * k + t0..(j0 + j) * k + t0 + C * lanes];
+        for (c, &v) in vectors.iter().enumerate() {
+            s.store(v, &mut row[c * lanes..]);
+        }
+    }
+}
+
+/// [`input_grad`](super::input_grad) in blocks of `R` rows by `C` vectors of `k`.
+#[inline(always)]
+pub(super) fn input_grad_body<S: Simd, const R: usize, const C: usize>(
+    s: S,
+    g: &[f32],
+    wt: &[f32],
+    dx: &mut [f32],
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    let lanes = S::LANES;
+    let vectors = k / lanes;
+    let mut c0 = 0;
+    while c0 + C <= vectors {
+        input_grad_panel::<S, R, C>(s, g, wt, dx, m, k, n, c0 * lanes);
+        c0 += C;
+    }
+    while c0 < vectors {
+        input_grad_panel::<S, R, 1>(s, g, wt, dx, m, k, n, c0 * lanes);
+        c0 += 1;
+    }
+    for r in 0..m {
+        for t in vectors * lanes..k {
+            let mut sum = 0.0;
+            for j in 0..n {
+                sum = s.mul_add_scalar(g[r * n + j], wt[j * k + t], sum);
+            }
+            dx[r * k + t] = sum;
+        }
+    }
+}
+
+/// [`input_grad`](super::input_grad) for columns `t0 .. t0 + C * LANES`, every row.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn input_grad_panel<S: Simd, const R: usize, const C: usize>(
+    s: S,
+    g: &[f32],
+    wt: &[f32],
+    dx: &mut [f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    t0: usize,
+) {
+    let mut r0 = 0;
+    while r0 + R <= m {
+        input_grad_block::<S, R, C>(s, g, wt, dx, k, n, t0, r0);
+        r0 += R;
+    }
+    while r0 < m {
+        input_grad_block::<S, 1, C>(s, g, wt, dx, k, n, t0, r0);
+        r0 += 1;
+    }
+}
+
+/// `dx[r0 + i][t0 ..]` for `R` rows and `C` vectors, summed over the outputs in order.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn input_grad_block<S: Simd, const R: usize, const C: usize>(
+    s: S,
+    g: &[f32],
+    wt: &[f32],
+    dx: &mut [f32],
+    k: usize,
+    n: usize,
+    t0: usize,
+    r0: usize,
+) {
+    let lanes = S::LANES;
+    let g_rows: [&[f32]; R] = std::array::from_fn(|i| &g[(r0 + i) * n..(r0 + i + 1) * n]);
+    let mut acc = [[s.zero(); C]; R];
+    for j in 0..n {
+        let w_part = &wt[j * k + t0..j * k + t0 + C * lanes];
+        let mut wv = [s.zero(); C];
+        for c in 0..C {
+            wv[c] = s.load(&w_part[c * lanes..]);
+        }
+        for i in 0..R {
+            let gi = s.splat(g_rows[i][j]);
+            for c in 0..C {
+                acc[i][c] = s.mul_add(gi, wv[c], acc[i][c]);
+            }
+        }
+    }
+    for (i, vectors) in acc.iter().enumerate() {
+        let row = &mut dx[(r0 + i) * k + t0..(r0 + i) * k + t0 + C * lanes];
+        for (c, &v) in vectors.iter().enumerate() {
+            s.store(v, &mut row[c * lanes..]);
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! A warm training step allocates nothing: checked with a counting global allocator.
+//!
+//! The allocator counts the allocations (and reallocations) made by the current thread while
+//! it is switched on, so that tests running in parallel do not count each other's. After a
+//! warm-up epoch (buffers sized for the full batches and for the smaller last one), `train_step`
+//! and every batch of `fit` must allocate exactly zero times, for the tutorial's softmax model
+//! and for an MLP.
+
+use feedforward::data::mnist::LabeledImages;
+use feedforward::data::Order;
+use feedforward::prelude::*;
+use feedforward::Progress;
+use ndarray::Array2;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+struct CountingAllocator;
+
+thread_local! {
+    // `const` thread-locals without destructors never allocate when accessed.
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn record() {
+    // `try_with`: the thread-locals may be gone while a thread exits.
+    let _ = COUNTING.try_with(|counting| {
+        if counting.get() {
+            let _ = ALLOCATIONS.try_with(|a| a.set(a.get() + 1));
+        }
+    });
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; counting touches only
+// `Cell`s of this thread.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        record();
+        System.alloc(layout)
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        record();
+        System.alloc_zeroed(layout)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        record();
+        System.realloc(ptr, layout, new_size)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// Switches counting on or off for this thread; switching it off returns the count.
+fn counting(on: bool) -> usize {
+    COUNTING.with(|c| c.set(on));
+    if on {
+        ALLOCATIONS.with(|a| a.set(0));
+    }
+    ALLOCATIONS.with(|a| a.get())
+}
+
+/// The allocations `f` makes on this thread.
+fn allocations_of(f: impl FnOnce()) -> usize {
+    counting(true);
+    f();
+    counting(false)
+}
+
+/// `rows` random 28 x 28 images labelled 0 to 9: the MNIST example's data set type, which
+/// converts bytes to `f32` batch by batch.
+fn images(rows: usize) -> LabeledImages {
+    let mut rng = RandomState::new(5);
+    let pixels = rng.rand(rows, 784).mapv(|v| (v * 256.0) as u8);
+    let labels = (0..rows).map(|i| (i % 10) as u8).collect();
+    LabeledImages::new(pixels.into_raw_vec_and_offset().0, labels, 28, 28)
+        .and_then(|images| images.with_classes(10))
+        .unwrap()
+}
+
+fn softmax_model() -> Sequential {
+    let mut rng = RandomState::new(0);
+    Sequential::builder(784)
+        .push(Dense::new(784, 10, Init::TUTORIAL, &mut rng).unwrap())
+        .push(Softmax)
+        .build()
+        .unwrap()
+}
+
+fn mlp_model() -> Sequential {
+    let mut rng = RandomState::new(0);
+    Sequential::builder(784)
+        .push(Dense::new(784, 256, Init::HeNormal, &mut rng).unwrap())
+        .push(Relu)
+        .push(Dense::new(256, 128, Init::HeNormal, &mut rng).unwrap())
+        .push(Relu)
+        .push(Dense::new(128, 10, Init::XavierNormal, &mut rng).unwrap())
+        .push(Softmax)
+        .build()
+        .unwrap()
+}
+
+fn models() -> [(&'static str, Sequential); 2] {
+    [("softmax", softmax_model()), ("mlp", mlp_model())]
+}
+
+/// Rows `start..start + rows` of `data` as (inputs, one-hot targets).
+fn batch(data: &LabeledImages, start: usize, rows: usize) -> (Array2<f32>, Array2<f32>) {
+    let indices: Vec<usize> = (start..start + rows).collect();
+    let mut x = Array2::zeros((rows, 784));
+    let mut y = Array2::zeros((rows, 10));
+    data.fill_batch(&indices, x.view_mut(), y.view_mut());
+    (x, y)
+}
+
+#[test]
+fn warm_train_steps_allocate_nothing() {
+    let data = images(1_000);
+    let (x, y) = batch(&data, 0, 32);
+    let (small_x, small_y) = batch(&data, 32, 8);
+    for (name, mut model) in models() {
+        let mut sgd = Sgd::new(0.01).unwrap();
+        // Warm-up: the buffers grow to a full batch; a smaller batch reuses them.
+        model
+            .train_step(x.view(), y.view(), &CrossEntropy, &mut sgd)
+            .unwrap();
+        let count = allocations_of(|| {
+            for _ in 0..100 {
+                model
+                    .train_step(x.view(), y.view(), &CrossEntropy, &mut sgd)
+                    .unwrap();
+                model
+                    .train_step(small_x.view(), small_y.view(), &CrossEntropy, &mut sgd)
+                    .unwrap();
+            }
+        });
+        assert_eq!(
+            count, 0,
+            "{name}: 200 warm train_step calls allocated {count} times"
+        );
+    }
+}
+
+#[test]
+fn warm_fit_epochs_allocate_nothing() {
+    // 1,000 rows in batches of 32: 31 full batches and a last one of 8.
+    let data = images(1_000);
+    for order in [Order::InOrder, Order::Shuffled { seed: 3 }] {
+        for (name, mut model) in models() {
+            let mut sgd = Sgd::new(0.01).unwrap();
+            let config = FitConfig {
+                order,
+                ..FitConfig::new(3).batch_size(32)
+            };
+            // Count from the start of epoch 1 (after a warm-up epoch) to the end of epoch 2.
+            let mut batches = 0;
+            let mut counted = None;
+            model
+                .fit(
+                    &data,
+                    &CrossEntropy,
+                    &mut sgd,
+                    &config,
+                    &mut |progress| match *progress {
+                        Progress::EpochStart { epoch: 1, .. } => {
+                            counting(true);
+                        }
+                        Progress::Batch { epoch, .. } if epoch >= 1 => batches += 1,
+                        Progress::EpochEnd { epoch: 2, .. } => counted = Some(counting(false)),
+                        _ => {}
+                    },
+                )
+                .unwrap();
+            counting(false);
+            assert_eq!(batches, 64, "{name}: two epochs of 32 batches");
+            assert_eq!(
+                counted,
+                Some(0),
+                "{name}, {order:?}: {batches} warm fit batches allocated"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_allocator_counts_this_threads_allocations() {
+    let count = allocations_of(|| {
+        std::hint::black_box(vec![0u8; 64]);
+        std::hint::black_box(softmax_model());
+    });
+    assert!(count >= 2, "counted {count}");
+    assert_eq!(allocations_of(|| {}), 0);
+}
