@@ -18,26 +18,26 @@
 //! `--data-dir DIR` takes any data set stored in the four MNIST files (Fashion-MNIST, for
 //! instance): the input width and the number of classes come from the files.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::error::Error as StdError;
-use std::fmt;
 use std::io::IsTerminal;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::str::FromStr;
 use std::time::Instant;
 
-use feedforward::data::download::DownloadEvent;
-use feedforward::data::mnist::{self, LabeledImages};
+use feedforward::data::mnist::LabeledImages;
 use feedforward::data::train_test_split;
 use feedforward::metrics::ConfusionMatrix;
 use feedforward::prelude::*;
-use feedforward::{History, Progress};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use feedforward::History;
 use ndarray::Array2;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use support::{class_rates, EpochReport, Failure, TrainingOptions};
 
 const USAGE: &str = "\
 Trains the tutorial's softmax classifier on MNIST (section 4) and evaluates it.
@@ -57,47 +57,29 @@ Options:
   -h, --help        print this help
 ";
 
-/// The command-line options, checked.
-#[derive(Debug)]
-struct Options {
-    data_dir: Option<PathBuf>,
-    epochs: usize,
-    batch_size: usize,
-    learning_rate: f32,
-    seed: u32,
-    out: PathBuf,
-    quiet: bool,
-}
-
-/// What the command line asks for.
-enum Command {
-    Run(Options),
-    Help,
-}
-
 fn main() -> ExitCode {
-    let options = match parse_args() {
-        Ok(Command::Run(options)) => options,
-        Ok(Command::Help) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("error: {message}\nRun with --help for the options.");
-            return ExitCode::from(2);
-        }
+    let defaults = TrainingOptions {
+        data_dir: None,
+        epochs: 20,
+        batch_size: 32,
+        learning_rate: 0.1,
+        seed: 0,
+        quiet: false,
     };
-    match run(&options) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
-            eprintln!("error: {failure}");
-            ExitCode::FAILURE
+    // The example's own option: where the figures go.
+    let mut out = PathBuf::from("target/figures/mnist");
+    let parsed = support::parse_args(defaults, &mut |name, parser| match name {
+        "out" => {
+            out = support::value(parser, "--out")?.into();
+            Ok(true)
         }
-    }
+        _ => Ok(false),
+    });
+    support::main_with(USAGE, parsed, |options| run(options, &out))
 }
 
 /// The walkthrough, section by section.
-fn run(options: &Options) -> Result<(), Failure> {
+fn run(options: &TrainingOptions, out: &Path) -> Result<(), Failure> {
     // 4.1.1 Data: load, scale to [0, 1] (the data set does `x / 255` batch by batch), split.
     let started = Instant::now();
     let data = load_data(options)?;
@@ -131,10 +113,8 @@ fn run(options: &Options) -> Result<(), Failure> {
     let confusion = evaluation.confusion.ok_or(Failure::NoClasses)?;
     println!("Accuracy on test set: {:.4}", confusion.accuracy());
     println!(
-        "Training time: {:.2} s ({} on {} training images)",
-        training_time.as_secs_f64(),
-        plural(options.epochs, "epoch"),
-        data.train.len()
+        "{}",
+        support::training_time_line(training_time, options.epochs, data.train.len())
     );
     println!("Load and split time: {:.2} s", load_time.as_secs_f64());
     if !options.quiet {
@@ -142,8 +122,8 @@ fn run(options: &Options) -> Result<(), Failure> {
         print!("{confusion}");
         println!("\n{}", class_rates(&confusion));
     }
-    let figures = write_figures(&options.out, &data.first, &history, &confusion)?;
-    println!("Figures written to {}:", options.out.display());
+    let figures = write_figures(out, &data.first, &history, &confusion)?;
+    println!("Figures written to {}:", out.display());
     for figure in figures {
         println!("  {}", figure.display());
     }
@@ -163,12 +143,8 @@ struct Data {
 
 /// Loads the 70,000 images (training file then test file, as `fetch_openml("mnist_784")`) and
 /// splits them as `train_test_split(X, y, test_size=0.2, random_state=42)`.
-fn load_data(options: &Options) -> Result<Data, Failure> {
-    let mut downloads = DownloadReport::new(std::io::stderr().is_terminal());
-    let all = mnist::load_or_download(options.data_dir.as_deref(), &mut |event| {
-        downloads.on(event)
-    })?
-    .all()?;
+fn load_data(options: &TrainingOptions) -> Result<Data, Failure> {
+    let all = support::load_mnist(options.data_dir.as_deref())?.all()?;
     let split = train_test_split(all.len(), 0.2, 42)?;
     Ok(Data {
         train: all.select(&split.train)?,
@@ -224,165 +200,8 @@ fn pandas_layout(table: &Array2<u8>) -> String {
     text
 }
 
-/// Shows download progress on stderr: a bar on a terminal, plain lines otherwise.
-struct DownloadReport {
-    draw_bars: bool,
-    bar: Option<ProgressBar>,
-}
-
-impl DownloadReport {
-    fn new(draw_bars: bool) -> Self {
-        DownloadReport {
-            draw_bars,
-            bar: None,
-        }
-    }
-
-    fn on(&mut self, event: DownloadEvent) {
-        match event {
-            DownloadEvent::Started {
-                file,
-                url,
-                total_bytes,
-            } => {
-                if self.draw_bars {
-                    let bar =
-                        ProgressBar::with_draw_target(total_bytes, ProgressDrawTarget::stderr())
-                            .with_style(bar_style(
-                                "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec})",
-                            ))
-                            .with_message(file);
-                    self.bar = Some(bar);
-                } else {
-                    eprintln!("Downloading {file} from {url}");
-                }
-            }
-            DownloadEvent::Progress { bytes, .. } => {
-                if let Some(bar) = &self.bar {
-                    bar.set_position(bytes);
-                }
-            }
-            DownloadEvent::Finished { file } => {
-                self.clear_bar();
-                eprintln!("Downloaded {file}");
-            }
-            DownloadEvent::MirrorFailed { file, url, reason } => {
-                self.clear_bar();
-                eprintln!("Could not get {file} from {url}: {reason}");
-            }
-            _ => {}
-        }
-    }
-
-    fn clear_bar(&mut self) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// 4.1.4 Training progress
-
-/// Prints `Epoch k/n, Average Loss: x` after each epoch and, on a terminal, draws a bar with the
-/// running loss during the epoch.
-struct EpochReport {
-    draw_bars: bool,
-    bar: Option<ProgressBar>,
-}
-
-impl EpochReport {
-    /// Batches between two updates of the bar: enough to look live, few enough to cost nothing.
-    const BAR_STEP: usize = 25;
-
-    fn new(draw_bars: bool) -> Self {
-        EpochReport {
-            draw_bars,
-            bar: None,
-        }
-    }
-
-    fn on(&mut self, progress: &Progress) {
-        match *progress {
-            Progress::EpochStart {
-                epoch,
-                epochs,
-                batches,
-            } if self.draw_bars => {
-                let bar = ProgressBar::with_draw_target(
-                    Some(batches as u64),
-                    ProgressDrawTarget::stdout(),
-                )
-                .with_style(bar_style(
-                    "{prefix} [{bar:30}] {pos}/{len} batches, loss {msg}",
-                ))
-                .with_prefix(format!("Epoch {}/{epochs}", epoch + 1));
-                self.bar = Some(bar);
-            }
-            Progress::Batch {
-                batch,
-                batches,
-                running_loss,
-                ..
-            } => {
-                if let Some(bar) = &self.bar {
-                    if batch % Self::BAR_STEP == 0 || batch + 1 == batches {
-                        bar.set_position(batch as u64 + 1);
-                        bar.set_message(format!("{running_loss:.4}"));
-                    }
-                }
-            }
-            Progress::EpochEnd {
-                epoch,
-                epochs,
-                average_loss,
-                ..
-            } => {
-                // Clear the bar first, so that the line is printed on a clean terminal line.
-                if let Some(bar) = self.bar.take() {
-                    bar.finish_and_clear();
-                }
-                println!(
-                    "Epoch {}/{epochs}, Average Loss: {average_loss:.4}",
-                    epoch + 1
-                );
-            }
-            _ => {}
-        }
-    }
-}
-
-/// A progress-bar style from a template, or indicatif's default if the template were invalid.
-fn bar_style(template: &str) -> ProgressStyle {
-    ProgressStyle::with_template(template)
-        .map(|style| style.progress_chars("=> "))
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-}
-
 // ---------------------------------------------------------------------------------------------
 // 4.1.5 Results
-
-/// `1 epoch`, `20 epochs`.
-fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("{n} {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-/// Precision and recall of each class, one line per class.
-fn class_rates(confusion: &ConfusionMatrix) -> String {
-    let mut text = String::from("class  precision  recall");
-    for class in 0..confusion.classes() {
-        text += &format!(
-            "\n{class:>5}  {:>9.4}  {:>6.4}",
-            confusion.precision(class),
-            confusion.recall(class)
-        );
-    }
-    text
-}
 
 /// Writes the three figures into `out` (created if need be) and returns their paths.
 fn write_figures(
@@ -552,106 +371,3 @@ fn confusion_figure(confusion: &ConfusionMatrix) -> Figure<'_> {
         }),
     }
 }
-
-// ---------------------------------------------------------------------------------------------
-// Command line and errors
-
-/// Reads the options; `Err` holds a message for a usage error.
-fn parse_args() -> Result<Command, String> {
-    use lexopt::prelude::*;
-    let mut options = Options {
-        data_dir: None,
-        epochs: 20,
-        batch_size: 32,
-        learning_rate: 0.1,
-        seed: 0,
-        out: PathBuf::from("target/figures/mnist"),
-        quiet: false,
-    };
-    let mut parser = lexopt::Parser::from_env();
-    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
-        match arg {
-            Long("data-dir") => options.data_dir = Some(value(&mut parser, "--data-dir")?.into()),
-            Long("out") => options.out = value(&mut parser, "--out")?.into(),
-            Long("epochs") => options.epochs = at_least_one(&mut parser, "--epochs")?,
-            Long("batch-size") => options.batch_size = at_least_one(&mut parser, "--batch-size")?,
-            Long("lr") => {
-                let lr: f32 = number(&mut parser, "--lr", "a positive number such as 0.1")?;
-                if !(lr.is_finite() && lr > 0.0) {
-                    return Err(format!(
-                        "invalid --lr {lr}: expected a positive number such as 0.1"
-                    ));
-                }
-                options.learning_rate = lr;
-            }
-            Long("seed") => {
-                options.seed = number(&mut parser, "--seed", "a whole number from 0 to 4294967295")?
-            }
-            Long("quiet") => options.quiet = true,
-            Short('h') | Long("help") => return Ok(Command::Help),
-            other => return Err(other.unexpected().to_string()),
-        }
-    }
-    Ok(Command::Run(options))
-}
-
-/// The value of option `name`.
-fn value(parser: &mut lexopt::Parser, name: &str) -> Result<std::ffi::OsString, String> {
-    parser.value().map_err(|_| format!("{name} needs a value"))
-}
-
-/// The value of option `name` parsed as a `T`; `expected` says what is valid.
-fn number<T: FromStr>(
-    parser: &mut lexopt::Parser,
-    name: &str,
-    expected: &str,
-) -> Result<T, String> {
-    let raw = value(parser, name)?;
-    let text = raw.to_string_lossy();
-    text.trim()
-        .parse()
-        .map_err(|_| format!("invalid {name} {text:?}: expected {expected}"))
-}
-
-/// The value of option `name` as a whole number of at least 1.
-fn at_least_one(parser: &mut lexopt::Parser, name: &str) -> Result<usize, String> {
-    let expected = "a whole number of at least 1";
-    match number(parser, name, expected)? {
-        0 => Err(format!("invalid {name} 0: expected {expected}")),
-        n => Ok(n),
-    }
-}
-
-/// Why the walkthrough stopped.
-#[derive(Debug)]
-enum Failure {
-    /// The library refused something (missing or corrupt files, a bad setting, ...); its
-    /// message says what to change.
-    Library(feedforward::Error),
-    /// A figure or the figures folder could not be written.
-    Output { path: PathBuf, reason: String },
-    /// The data set has no class labels (cannot happen with MNIST files).
-    NoClasses,
-}
-
-impl From<feedforward::Error> for Failure {
-    fn from(e: feedforward::Error) -> Self {
-        Failure::Library(e)
-    }
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Failure::Library(e) => write!(f, "{e}"),
-            Failure::Output { path, reason } => write!(
-                f,
-                "cannot write {}: {reason}; choose another folder with --out DIR",
-                path.display()
-            ),
-            Failure::NoClasses => write!(f, "the test set has no class labels to score"),
-        }
-    }
-}
-
-impl StdError for Failure {}

@@ -97,7 +97,11 @@ impl EarlyStopping {
     /// [`Error::InvalidConfig`] when negative or not finite.
     pub fn min_delta(mut self, min_delta: f32) -> Result<Self> {
         if !(min_delta.is_finite() && min_delta >= 0.0) {
-            return Err(Error::config("min_delta", min_delta, "a finite number >= 0"));
+            return Err(Error::config(
+                "min_delta",
+                min_delta,
+                "a finite number >= 0",
+            ));
         }
         self.min_delta = min_delta;
         Ok(self)

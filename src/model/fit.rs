@@ -266,7 +266,9 @@ impl Sequential {
                     return Err(Error::config(
                         "validation fraction",
                         f,
-                        format!("a fraction leaving rows for both training and validation among {n}"),
+                        format!(
+                            "a fraction leaving rows for both training and validation among {n}"
+                        ),
                     ));
                 }
                 train_part = Subset::new(data, (0..n - n_val).collect())?;

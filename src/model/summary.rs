@@ -63,7 +63,11 @@ fn thousands(n: usize) -> String {
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let rule = "-".repeat(56);
-        writeln!(f, "{:<28}{:<16}{:>12}", "Layer (type)", "Output shape", "Param #")?;
+        writeln!(
+            f,
+            "{:<28}{:<16}{:>12}",
+            "Layer (type)", "Output shape", "Param #"
+        )?;
         writeln!(f, "{rule}")?;
         writeln!(
             f,

@@ -1,0 +1,160 @@
+//! Beyond the tutorial: a multi-layer perceptron that reads MNIST digits at 98%.
+//!
+//! `cargo run --release --example mlp` (add `-- --help` for the options)
+//!
+//! The tutorial's classifier has no hidden layer and stops at 92%. This one has two:
+//! 784 -> 256 -> 128 -> 10, with ReLU between the layers and a softmax at the end, trained with
+//! the cross-entropy loss by SGD with Nesterov momentum, the way a Keras or PyTorch user would
+//! write it:
+//! - data: the standard split, the 60,000 images of the training file for training and the
+//!   10,000 of the test file for the final test. The last 10% of the training file (6,000
+//!   images) are held out as validation data (`Validation::Fraction(0.1)`, Keras'
+//!   `validation_split`): the model trains on the first 54,000 and never sees the test file
+//!   until the end;
+//! - model: He initialisation (`Init::HeNormal`) for the layers followed by a ReLU, Xavier for
+//!   the last one, which feeds the softmax;
+//! - training: batches of 64 reshuffled every epoch (seeded); SGD with Nesterov momentum 0.9 and
+//!   weight decay 5e-4, its learning rate annealed along a cosine over the epochs; early stopping
+//!   on the validation loss that puts back the best epoch's weights;
+//! - results: the loss, validation loss and accuracy of each epoch, then the accuracy on the test
+//!   file, each digit's precision and recall, and the training time.
+//!
+//! Why SGD and not Adam: measured side by side on this data with the same schedule (on a busy
+//! machine), Adam (lr 1e-3) reached 97.8-98.2% over five seeds at 0.8-0.9 s per epoch, SGD with
+//! Nesterov momentum and weight decay 98.3-98.5% over ten seeds at 0.6-0.7 s per epoch (Adam
+//! keeps two moment buffers per weight and takes a square root for each). Without weight decay the network grows so confident that the validation loss
+//! rises while the accuracy still improves, and early stopping then restores an early epoch.
+//!
+//! `--data-dir DIR` takes any data set stored in the four MNIST files (Fashion-MNIST, for
+//! instance): the input width and the number of classes come from the files.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use feedforward::model::{Callback, EarlyStopping, Validation};
+use feedforward::prelude::*;
+use support::{class_rates, EpochReport, Failure, TrainingOptions};
+
+const USAGE: &str = "\
+Trains a multi-layer perceptron (784-256-128-10, ReLU, SGD with Nesterov momentum) on MNIST
+and evaluates it on the test file.
+
+Usage: cargo run --release --example mlp -- [OPTIONS]
+
+Options:
+  --data-dir DIR    folder with the four MNIST files, raw or .gz (default: $MNIST_DIR, else
+                    the cache folder, downloading the files if needed); any data set in the
+                    MNIST file format works, e.g. Fashion-MNIST
+  --epochs N        passes over the training images [default: 10]
+  --batch-size N    images per gradient step [default: 64]
+  --lr X            initial learning rate, annealed along a cosine [default: 0.05]
+  --seed N          seed of the initial weights and of the shuffling [default: 0]
+  --quiet           print only the epochs, the accuracy and the timings (no summary table,
+                    no precision and recall)
+  -h, --help        print this help
+";
+
+/// The share of the training file held out for validation.
+const VALIDATION_FRACTION: f64 = 0.1;
+
+/// Epochs without a better validation loss before training stops.
+const PATIENCE: usize = 3;
+
+/// SGD's momentum (with Nesterov's correction) and L2 weight decay.
+const MOMENTUM: f32 = 0.9;
+const WEIGHT_DECAY: f32 = 5e-4;
+
+fn main() -> ExitCode {
+    let defaults = TrainingOptions {
+        data_dir: None,
+        epochs: 10,
+        batch_size: 64,
+        learning_rate: 0.05,
+        seed: 0,
+        quiet: false,
+    };
+    let parsed = support::parse_args(defaults, &mut |_, _| Ok(false));
+    support::main_with(USAGE, parsed, run)
+}
+
+fn run(options: &TrainingOptions) -> Result<(), Failure> {
+    // Data: the training and test files as they are; pixels are scaled to [0, 1] batch by batch.
+    let started = Instant::now();
+    let data = support::load_mnist(options.data_dir.as_deref())?;
+    let load_time = started.elapsed();
+    let (inputs, classes) = (data.train.image_len(), data.train.classes());
+
+    // Model: two hidden layers of ReLUs.
+    let mut rng = RandomState::new(options.seed);
+    let mut model = Sequential::builder(inputs)
+        .push(Dense::new(inputs, 256, Init::HeNormal, &mut rng)?)
+        .push(Relu)
+        .push(Dense::new(256, 128, Init::HeNormal, &mut rng)?)
+        .push(Relu)
+        .push(Dense::new(128, classes, Init::XavierNormal, &mut rng)?)
+        .push(Softmax)
+        .build()?;
+    if !options.quiet {
+        println!("{}\n", model.summary());
+    }
+
+    // Training: SGD with Nesterov momentum and weight decay, cosine annealing over the epochs,
+    // shuffled batches, early stopping.
+    let mut sgd = Sgd::new(options.learning_rate)?
+        .with_momentum(MOMENTUM)?
+        .with_nesterov(true)
+        .with_weight_decay(WEIGHT_DECAY)?;
+    let schedule = Cosine::new(options.epochs, 0.0)?;
+    let config = FitConfig::new(options.epochs)
+        .batch_size(options.batch_size)
+        .shuffle(options.seed)
+        .validation(Validation::Fraction(VALIDATION_FRACTION))
+        .schedule(&schedule);
+    let mut stopper = EarlyStopping::new(PATIENCE)?.restore_best_weights(true);
+    let mut report = EpochReport::new(!options.quiet && std::io::stdout().is_terminal());
+    let history = {
+        let callbacks: &mut [&mut dyn Callback] = &mut [&mut report, &mut stopper];
+        model.fit_with_callbacks(&data.train, &CrossEntropy, &mut sgd, &config, callbacks)?
+    };
+    let epochs = history.epoch_losses.len();
+    if let Some(stopped) = history.stopped_at.filter(|&e| e + 1 < options.epochs) {
+        println!(
+            "Stopped after epoch {}: no better validation loss for {PATIENCE} epochs",
+            stopped + 1
+        );
+    }
+    if let (Some(best), Some(loss)) = (stopper.best_epoch(), stopper.best_loss()) {
+        if best + 1 < epochs {
+            println!(
+                "Restored the weights of epoch {}, the best validation loss ({loss:.4})",
+                best + 1
+            );
+        }
+    }
+
+    // Results: the test file, which training never saw.
+    let evaluation = model.evaluate(&data.test, &CrossEntropy, 1000)?;
+    let confusion = evaluation.confusion.ok_or(Failure::NoClasses)?;
+    let trained_on = data.train.len() - held_out(data.train.len());
+    println!("Accuracy on test set: {:.4}", confusion.accuracy());
+    println!(
+        "{}",
+        support::training_time_line(history.training_time, epochs, trained_on)
+    );
+    let per_epoch = history.training_time.as_secs_f64() / epochs as f64;
+    println!("Time per epoch: {per_epoch:.2} s (validation included)");
+    println!("Load time: {:.2} s", load_time.as_secs_f64());
+    if !options.quiet {
+        println!("\n{}", class_rates(&confusion));
+    }
+    Ok(())
+}
+
+/// Rows of `n` that `Validation::Fraction` holds out: `ceil(fraction * n)`, as `fit` counts them.
+fn held_out(n: usize) -> usize {
+    (VALIDATION_FRACTION * n as f64).ceil() as usize
+}

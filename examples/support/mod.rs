@@ -1,0 +1,390 @@
+//! What the MNIST examples share: their command-line options, loading MNIST with download
+//! progress, the per-epoch report with its progress bar, result tables and errors.
+//!
+//! Not an example itself (Cargo builds only `examples/*.rs` and `examples/*/main.rs`): each
+//! example includes it with `#[path = "support/mod.rs"] mod support;`.
+// Each example uses only some of these helpers.
+#![allow(dead_code)]
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use feedforward::data::download::DownloadEvent;
+use feedforward::data::mnist::{self, Mnist};
+use feedforward::metrics::ConfusionMatrix;
+use feedforward::model::Callback;
+use feedforward::Progress;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+
+/// The training options both examples take.
+#[derive(Debug, Clone)]
+pub struct TrainingOptions {
+    /// `--data-dir DIR`: where the MNIST files are (else `MNIST_DIR`, else the cache).
+    pub data_dir: Option<PathBuf>,
+    /// `--epochs N`
+    pub epochs: usize,
+    /// `--batch-size N`
+    pub batch_size: usize,
+    /// `--lr X`
+    pub learning_rate: f32,
+    /// `--seed N`
+    pub seed: u32,
+    /// `--quiet`
+    pub quiet: bool,
+}
+
+/// What the command line asks for.
+pub enum Command {
+    /// Train with these options.
+    Run(TrainingOptions),
+    /// Print the usage.
+    Help,
+}
+
+/// Reads the command line into `defaults`: the shared options, `-h`/`--help`, and the
+/// example's own long options, which `extra(name, parser)` applies and reports with `Ok(true)`
+/// (`Ok(false)`: not one of them). `Err` holds a message for a usage error.
+pub fn parse_args(
+    defaults: TrainingOptions,
+    extra: &mut dyn FnMut(&str, &mut lexopt::Parser) -> Result<bool, String>,
+) -> Result<Command, String> {
+    use lexopt::prelude::*;
+    let mut options = defaults;
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+        let name = match arg {
+            Short('h') | Long("help") => return Ok(Command::Help),
+            Long(name) => name.to_string(),
+            other => return Err(other.unexpected().to_string()),
+        };
+        match name.as_str() {
+            "data-dir" => options.data_dir = Some(value(&mut parser, "--data-dir")?.into()),
+            "epochs" => options.epochs = at_least_one(&mut parser, "--epochs")?,
+            "batch-size" => options.batch_size = at_least_one(&mut parser, "--batch-size")?,
+            "lr" => options.learning_rate = learning_rate(&mut parser)?,
+            "seed" => {
+                options.seed = number(&mut parser, "--seed", "a whole number from 0 to 4294967295")?
+            }
+            "quiet" => options.quiet = true,
+            _ if extra(&name, &mut parser)? => {}
+            _ => return Err(Long(&name).unexpected().to_string()),
+        }
+    }
+    Ok(Command::Run(options))
+}
+
+/// An example's `main`: parses the command line, prints `usage` for `--help`, runs `run`, and
+/// turns the outcome into the exit code: 0, 1 when `run` fails (the error on stderr), 2 for a
+/// usage error (with a pointer to `--help`).
+pub fn main_with(
+    usage: &str,
+    parsed: Result<Command, String>,
+    run: impl FnOnce(&TrainingOptions) -> Result<(), Failure>,
+) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let options = match parsed {
+        Ok(Command::Run(options)) => options,
+        Ok(Command::Help) => {
+            print!("{usage}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("error: {message}\nRun with --help for the options.");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The value of option `name`.
+pub fn value(parser: &mut lexopt::Parser, name: &str) -> Result<std::ffi::OsString, String> {
+    parser.value().map_err(|_| format!("{name} needs a value"))
+}
+
+/// The value of option `name` parsed as a `T`; `expected` says what is valid.
+fn number<T: FromStr>(
+    parser: &mut lexopt::Parser,
+    name: &str,
+    expected: &str,
+) -> Result<T, String> {
+    let raw = value(parser, name)?;
+    let text = raw.to_string_lossy();
+    text.trim()
+        .parse()
+        .map_err(|_| format!("invalid {name} {text:?}: expected {expected}"))
+}
+
+/// The value of option `name` as a whole number of at least 1.
+fn at_least_one(parser: &mut lexopt::Parser, name: &str) -> Result<usize, String> {
+    let expected = "a whole number of at least 1";
+    match number(parser, name, expected)? {
+        0 => Err(format!("invalid {name} 0: expected {expected}")),
+        n => Ok(n),
+    }
+}
+
+/// The value of `--lr`: a finite number above 0.
+fn learning_rate(parser: &mut lexopt::Parser) -> Result<f32, String> {
+    let expected = "a positive number such as 0.1";
+    let lr: f32 = number(parser, "--lr", expected)?;
+    if lr.is_finite() && lr > 0.0 {
+        Ok(lr)
+    } else {
+        Err(format!("invalid --lr {lr}: expected {expected}"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data
+
+/// The MNIST training and test files from `data_dir`, else `MNIST_DIR`, else the cache folder
+/// (downloading what is missing, with progress on stderr).
+pub fn load_mnist(data_dir: Option<&Path>) -> feedforward::Result<Mnist> {
+    let mut downloads = DownloadReport::new(std::io::stderr().is_terminal());
+    mnist::load_or_download(data_dir, &mut |event| downloads.on(event))
+}
+
+/// Shows download progress on stderr: a bar on a terminal, plain lines otherwise.
+struct DownloadReport {
+    draw_bars: bool,
+    bar: Option<ProgressBar>,
+}
+
+impl DownloadReport {
+    fn new(draw_bars: bool) -> Self {
+        DownloadReport {
+            draw_bars,
+            bar: None,
+        }
+    }
+
+    fn on(&mut self, event: DownloadEvent) {
+        match event {
+            DownloadEvent::Started {
+                file,
+                url,
+                total_bytes,
+            } => {
+                if self.draw_bars {
+                    let bar =
+                        ProgressBar::with_draw_target(total_bytes, ProgressDrawTarget::stderr())
+                            .with_style(bar_style(
+                                "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec})",
+                            ))
+                            .with_message(file);
+                    self.bar = Some(bar);
+                } else {
+                    eprintln!("Downloading {file} from {url}");
+                }
+            }
+            DownloadEvent::Progress { bytes, .. } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_position(bytes);
+                }
+            }
+            DownloadEvent::Finished { file } => {
+                self.clear_bar();
+                eprintln!("Downloaded {file}");
+            }
+            DownloadEvent::MirrorFailed { file, url, reason } => {
+                self.clear_bar();
+                eprintln!("Could not get {file} from {url}: {reason}");
+            }
+            _ => {}
+        }
+    }
+
+    fn clear_bar(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training progress
+
+/// Prints one line per epoch and, on a terminal, draws a bar with the running loss during the
+/// epoch. The line is the tutorial's `Epoch k/n, Average Loss: x`, or, when the epoch was
+/// validated, `Epoch k/n, loss x, validation loss y, validation accuracy z (t s)` with the
+/// epoch's time, validation included.
+///
+/// Use it as the progress closure of `fit` (`&mut |p| report.on(p)`) or as a callback of
+/// `fit_with_callbacks`.
+pub struct EpochReport {
+    draw_bars: bool,
+    bar: Option<ProgressBar>,
+    started: Option<Instant>,
+}
+
+impl EpochReport {
+    /// Batches between two updates of the bar: enough to look live, few enough to cost nothing.
+    const BAR_STEP: usize = 25;
+
+    /// A report that draws bars when `draw_bars` (pass whether stdout is a terminal).
+    pub fn new(draw_bars: bool) -> Self {
+        EpochReport {
+            draw_bars,
+            bar: None,
+            started: None,
+        }
+    }
+
+    /// Takes one progress event.
+    pub fn on(&mut self, progress: &Progress) {
+        match *progress {
+            Progress::EpochStart {
+                epoch,
+                epochs,
+                batches,
+            } => {
+                self.started = Some(Instant::now());
+                if self.draw_bars {
+                    let bar = ProgressBar::with_draw_target(
+                        Some(batches as u64),
+                        ProgressDrawTarget::stdout(),
+                    )
+                    .with_style(bar_style(
+                        "{prefix} [{bar:30}] {pos}/{len} batches, loss {msg}",
+                    ))
+                    .with_prefix(format!("Epoch {}/{epochs}", epoch + 1));
+                    self.bar = Some(bar);
+                }
+            }
+            Progress::Batch {
+                batch,
+                batches,
+                running_loss,
+                ..
+            } => {
+                if let Some(bar) = &self.bar {
+                    if batch % Self::BAR_STEP == 0 || batch + 1 == batches {
+                        bar.set_position(batch as u64 + 1);
+                        bar.set_message(format!("{running_loss:.4}"));
+                    }
+                }
+            }
+            Progress::EpochEnd {
+                epoch,
+                epochs,
+                average_loss,
+                validation_loss,
+                validation_accuracy,
+            } => {
+                // Clear the bar first, so that the line is printed on a clean terminal line.
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
+                let head = format!("Epoch {}/{epochs}", epoch + 1);
+                match (validation_loss, validation_accuracy) {
+                    (Some(loss), Some(accuracy)) => {
+                        let time = self.started.map(|s| s.elapsed()).unwrap_or_default();
+                        println!(
+                            "{head}, loss {average_loss:.4}, validation loss {loss:.4}, \
+                             validation accuracy {accuracy:.4} ({:.2} s)",
+                            time.as_secs_f64()
+                        );
+                    }
+                    _ => println!("{head}, Average Loss: {average_loss:.4}"),
+                }
+            }
+        }
+    }
+}
+
+impl Callback for EpochReport {
+    fn on_progress(&mut self, progress: &Progress) {
+        self.on(progress);
+    }
+}
+
+/// A progress-bar style from a template, or indicatif's default if the template were invalid.
+fn bar_style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .map(|style| style.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+/// `1 epoch`, `20 epochs`.
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// `Training time: 1.23 s (20 epochs on 56000 training images)`.
+pub fn training_time_line(time: Duration, epochs: usize, images: usize) -> String {
+    format!(
+        "Training time: {:.2} s ({} on {images} training images)",
+        time.as_secs_f64(),
+        plural(epochs, "epoch"),
+    )
+}
+
+/// Precision and recall of each class, one line per class.
+pub fn class_rates(confusion: &ConfusionMatrix) -> String {
+    let mut text = String::from("class  precision  recall");
+    for class in 0..confusion.classes() {
+        text += &format!(
+            "\n{class:>5}  {:>9.4}  {:>6.4}",
+            confusion.precision(class),
+            confusion.recall(class)
+        );
+    }
+    text
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/// Why an example stopped.
+#[derive(Debug)]
+pub enum Failure {
+    /// The library refused something (missing or corrupt files, a bad setting, ...); its
+    /// message says what to change.
+    Library(feedforward::Error),
+    /// A figure or the figures folder could not be written.
+    Output { path: PathBuf, reason: String },
+    /// The data set has no class labels (cannot happen with MNIST files).
+    NoClasses,
+}
+
+impl From<feedforward::Error> for Failure {
+    fn from(e: feedforward::Error) -> Self {
+        Failure::Library(e)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Library(e) => write!(f, "{e}"),
+            Failure::Output { path, reason } => write!(
+                f,
+                "cannot write {}: {reason}; choose another folder with --out DIR",
+                path.display()
+            ),
+            Failure::NoClasses => write!(f, "the test set has no class labels to score"),
+        }
+    }
+}
+
+impl StdError for Failure {}
