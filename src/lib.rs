@@ -35,12 +35,35 @@
 //!
 //! ## Where things are
 //! - [`layers`]: the [`Layer`] trait, [`Dense`](layers::Dense), [`Softmax`](layers::Softmax),
-//!   activations; [`losses`]: [`HalfMse`](losses::HalfMse), [`CrossEntropy`](losses::CrossEntropy);
-//!   [`optim`]: [`Sgd`](optim::Sgd); [`init`]: weight initialisers.
-//! - [`model`]: [`Sequential`], its training loop ([`fit`](Sequential::fit)) and evaluation.
+//!   activations, [`Dropout`](layers::Dropout), [`BatchNorm1d`](layers::BatchNorm1d),
+//!   [`LayerNorm`](layers::LayerNorm); [`losses`]: [`HalfMse`](losses::HalfMse),
+//!   [`CrossEntropy`](losses::CrossEntropy); [`optim`]: [`Sgd`](optim::Sgd),
+//!   [`Adam`](optim::Adam), [`AdamW`](optim::AdamW), learning-rate schedules; [`init`]: weight
+//!   initialisers.
+//! - [`model`]: [`Sequential`], its training loop ([`fit`](Sequential::fit), with validation,
+//!   schedules and callbacks such as [`EarlyStopping`](model::EarlyStopping)), evaluation and
+//!   [`summary`](Sequential::summary).
 //! - [`data`]: the [`Dataset`](data::Dataset) trait, in-memory data, MNIST, splits and batches.
+//! - [`metrics`]: accuracy, confusion matrix, precision and recall.
 //! - [`random`]: a numpy-compatible generator, so the tutorial's numbers are reproducible.
 //! - [`gradcheck`]: finite-difference checks for anyone writing a layer.
+//!
+//! ## Writing a layer
+//! Implement [`Layer`] for your type. The model hands every call the views it needs, so a layer
+//! only stores its own parameters and their gradients:
+//! 1. [`name`](Layer::name) and [`output_width`](Layer::output_width), which the model calls once
+//!    when it is built to check the chain of widths;
+//! 2. [`forward`](Layer::forward): read the input, write every element of the output;
+//! 3. [`backward`](Layer::backward): from dLoss/dOutput, store your parameters' gradients and,
+//!    when `grad_input` is `Some`, write dLoss/dInput;
+//! 4. if the layer has parameters, [`visit_parameters_mut`](Layer::visit_parameters_mut) (for
+//!    optimizers) and [`parameters`](Layer::parameters) (for summaries and snapshots); if it
+//!    behaves differently while training, [`set_training`](Layer::set_training).
+//!
+//! Then test it in a few lines with [`gradcheck::check_layer`], which compares your backward pass
+//! with finite differences for every input and parameter element. The [`Layer`] docs show a
+//! complete parameter-free layer; `examples/custom_layer.rs` walks through one with a trainable
+//! parameter (Swish with a learned slope), checks it, and trains a model with it.
 #![warn(missing_docs)]
 
 pub mod data;
