@@ -4,6 +4,7 @@
 //! ```text
 //! cargo bench --bench training              # everything
 //! cargo bench --bench training -- step      # only the training steps
+//! cargo bench --bench training -- parts     # the pieces of the tutorial's step
 //! ```
 //!
 //! The data are the tutorial's: the 70,000 MNIST images split 56,000 / 14,000 with seed 42, read
@@ -94,8 +95,59 @@ fn mlp_model() -> Sequential {
         .unwrap()
 }
 
+/// The pieces of the tutorial's training step, batch 32: the batch from bytes, the dense
+/// layer's products, the softmax and the fused loss with its gradient.
+fn parts(c: &mut Criterion, data: &Data) {
+    let mut group = c.benchmark_group("parts");
+    let rows: Vec<usize> = (0..32).collect();
+    let (mut x, mut t) = batch(&data.train, 0..32);
+    group.bench_function("fill_batch 32 x 784", |b| {
+        b.iter(|| {
+            data.train
+                .fill_batch(black_box(&rows), x.view_mut(), t.view_mut())
+        })
+    });
+
+    let mut rng = RandomState::new(0);
+    let mut dense = Dense::new(784, 10, Init::XavierNormal, &mut rng).unwrap();
+    let (mut z, mut g) = (Array2::zeros((32, 10)), Array2::zeros((32, 10)));
+    let mut dx = Array2::zeros((32, 784));
+    group.bench_function("dense forward 32x784x10", |b| {
+        b.iter(|| dense.forward(black_box(x.view()), z.view_mut()).unwrap())
+    });
+    group.bench_function("dense backward dW db 32x784x10", |b| {
+        b.iter(|| {
+            dense
+                .backward(black_box(x.view()), z.view(), g.view(), None)
+                .unwrap()
+        })
+    });
+    group.bench_function("dense backward dW db dX 32x784x10", |b| {
+        b.iter(|| {
+            dense
+                .backward(black_box(x.view()), z.view(), g.view(), Some(dx.view_mut()))
+                .unwrap()
+        })
+    });
+
+    let mut p = Array2::zeros((32, 10));
+    group.bench_function("softmax forward 32x10", |b| {
+        b.iter(|| Softmax.forward(black_box(z.view()), p.view_mut()).unwrap())
+    });
+    let fused = CrossEntropy.with_softmax().expect("fused");
+    group.bench_function("cross-entropy loss and logit gradient 32x10", |b| {
+        b.iter(|| {
+            fused
+                .loss_and_logit_gradient(black_box(z.view()), p.view(), t.view(), g.view_mut())
+                .unwrap()
+        })
+    });
+    group.finish();
+}
+
 fn benchmarks(c: &mut Criterion) {
     let data = load();
+    parts(c, &data);
 
     // One training step on the first batch of 32 rows: forward, loss, backward, SGD update.
     let (x, y) = batch(&data.train, 0..32);

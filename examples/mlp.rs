@@ -32,6 +32,7 @@
 mod support;
 
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -55,6 +56,8 @@ Options:
   --seed N          seed of the initial weights and of the shuffling [default: 0]
   --quiet           print only the epochs, the accuracy and the timings (no summary table,
                     no precision and recall)
+  --save PATH       save the trained model to PATH (safetensors, readable by PyTorch); then
+                    cargo run --release --example predict -- --model PATH IMAGE...
   -h, --help        print this help
 ";
 
@@ -77,11 +80,19 @@ fn main() -> ExitCode {
         seed: 0,
         quiet: false,
     };
-    let parsed = support::parse_args(defaults, &mut |_, _| Ok(false));
-    support::main_with(USAGE, parsed, run)
+    // The example's own option: where to save the trained model.
+    let mut save: Option<PathBuf> = None;
+    let parsed = support::parse_args(defaults, &mut |name, parser| match name {
+        "save" => {
+            save = Some(support::value(parser, "--save")?.into());
+            Ok(true)
+        }
+        _ => Ok(false),
+    });
+    support::main_with(USAGE, parsed, |options| run(options, save.as_deref()))
 }
 
-fn run(options: &TrainingOptions) -> Result<(), Failure> {
+fn run(options: &TrainingOptions, save: Option<&Path>) -> Result<(), Failure> {
     // Data: the training and test files as they are; pixels are scaled to [0, 1] batch by batch.
     let started = Instant::now();
     let data = support::load_mnist(options.data_dir.as_deref())?;
@@ -150,6 +161,10 @@ fn run(options: &TrainingOptions) -> Result<(), Failure> {
     println!("Load time: {:.2} s", load_time.as_secs_f64());
     if !options.quiet {
         println!("\n{}", class_rates(&confusion));
+    }
+    if let Some(path) = save {
+        model.save(path)?;
+        println!("Model saved to {}", path.display());
     }
     Ok(())
 }

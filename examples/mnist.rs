@@ -53,6 +53,8 @@ Options:
   --lr X            learning rate [default: 0.1]
   --seed N          seed of the initial weights, as np.random.seed [default: 0]
   --out DIR         folder for the SVG figures [default: target/figures/mnist]
+  --save PATH       save the trained model to PATH (safetensors, readable by PyTorch); then
+                    cargo run --release --example predict -- --model PATH IMAGE...
   --quiet           print only the losses, the accuracy and the timings
   -h, --help        print this help
 ";
@@ -66,20 +68,25 @@ fn main() -> ExitCode {
         seed: 0,
         quiet: false,
     };
-    // The example's own option: where the figures go.
+    // The example's own options: where the figures go, where the model goes.
     let mut out = PathBuf::from("target/figures/mnist");
+    let mut save: Option<PathBuf> = None;
     let parsed = support::parse_args(defaults, &mut |name, parser| match name {
         "out" => {
             out = support::value(parser, "--out")?.into();
             Ok(true)
         }
+        "save" => {
+            save = Some(support::value(parser, "--save")?.into());
+            Ok(true)
+        }
         _ => Ok(false),
     });
-    support::main_with(USAGE, parsed, |options| run(options, &out))
+    support::main_with(USAGE, parsed, |options| run(options, &out, save.as_deref()))
 }
 
 /// The walkthrough, section by section.
-fn run(options: &TrainingOptions, out: &Path) -> Result<(), Failure> {
+fn run(options: &TrainingOptions, out: &Path, save: Option<&Path>) -> Result<(), Failure> {
     // 4.1.1 Data: load, scale to [0, 1] (the data set does `x / 255` batch by batch), split.
     let started = Instant::now();
     let data = load_data(options)?;
@@ -126,6 +133,10 @@ fn run(options: &TrainingOptions, out: &Path) -> Result<(), Failure> {
     println!("Figures written to {}:", out.display());
     for figure in figures {
         println!("  {}", figure.display());
+    }
+    if let Some(path) = save {
+        model.save(path)?;
+        println!("Model saved to {}", path.display());
     }
     Ok(())
 }

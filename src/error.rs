@@ -138,6 +138,101 @@ pub enum Error {
         /// What went wrong on each mirror tried.
         reason: String,
     },
+
+    /// A model could not be saved to, or loaded from, a checkpoint file (safetensors). Neither
+    /// the file on disk nor the model was changed.
+    #[error("{path}: {problem}")]
+    Checkpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: CheckpointProblem,
+    },
+}
+
+/// Why a checkpoint could not be saved or loaded, in [`Error::Checkpoint`].
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckpointProblem {
+    /// Not a readable safetensors file: truncated, damaged, or of another format altogether.
+    #[error(
+        "not a readable safetensors file ({0}): it is truncated, damaged, or of another format"
+    )]
+    Malformed(String),
+    /// The tensors or the metadata differ from what was written: the file was damaged after
+    /// it was saved.
+    #[error(
+        "the content does not match the SHA-256 checksum written with it: the file was damaged \
+         after it was saved"
+    )]
+    ChecksumMismatch,
+    /// A valid safetensors file, but not a feedforward checkpoint (no `format = feedforward`
+    /// metadata), so it does not say how to rebuild the model.
+    #[error(
+        "a safetensors file, but not a feedforward checkpoint ({0}): build the model in code and \
+         read the tensors with load_weights"
+    )]
+    NotFeedforward(String),
+    /// Written by a newer version of feedforward, in a format this one does not know.
+    #[error(
+        "checkpoint format version {found}, but this version of feedforward reads versions up \
+         to {supported}: upgrade feedforward"
+    )]
+    UnsupportedVersion {
+        /// The `format_version` found in the file.
+        found: String,
+        /// The newest version this library reads.
+        supported: u32,
+    },
+    /// The architecture recorded in the file is missing, unreadable, or does not make a model.
+    #[error("cannot rebuild the model: {0}")]
+    Architecture(String),
+    /// The file's tensors do not fit the model: every offending name is listed.
+    #[error("{}", tensor_mismatch(.missing, .unexpected, .invalid))]
+    TensorMismatch {
+        /// Tensors the model needs that the file lacks.
+        missing: Vec<String>,
+        /// Tensors in the file that the model has no place for.
+        unexpected: Vec<String>,
+        /// Tensors present but unusable, as `name: reason` (shape, dtype, NaN, ...).
+        invalid: Vec<String>,
+    },
+    /// A layer that is not built in cannot have its architecture saved.
+    #[error(
+        "layer {index} ({layer}) is not a built-in layer, so `save` cannot record how to \
+         rebuild it: save the weights with save_weights and load them with load_weights into \
+         a model built in code"
+    )]
+    CustomLayer {
+        /// Zero-based position of the layer in the model.
+        index: usize,
+        /// The layer's name.
+        layer: String,
+    },
+    /// Parameters that are NaN or infinite: nothing is written, such a model cannot predict.
+    #[error(
+        "{} hold NaN or infinite values (the training diverged): nothing was written",
+        .0.join(", ")
+    )]
+    NonFinite(Vec<String>),
+}
+
+/// The message of [`CheckpointProblem::TensorMismatch`].
+fn tensor_mismatch(missing: &[String], unexpected: &[String], invalid: &[String]) -> String {
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        parts.push(format!("missing {}", missing.join(", ")));
+    }
+    if !unexpected.is_empty() {
+        parts.push(format!("unexpected {}", unexpected.join(", ")));
+    }
+    if !invalid.is_empty() {
+        parts.push(format!("invalid {}", invalid.join("; ")));
+    }
+    format!(
+        "the tensors do not fit the model ({}); nothing was loaded",
+        parts.join("; ")
+    )
 }
 
 impl Error {

@@ -43,6 +43,9 @@
 //! - [`model`]: [`Sequential`], its training loop ([`fit`](Sequential::fit), with validation,
 //!   schedules and callbacks such as [`EarlyStopping`](model::EarlyStopping)), evaluation and
 //!   [`summary`](Sequential::summary).
+//! - [`model::checkpoint`]: [`save`](Sequential::save) and [`load`](Sequential::load) a model
+//!   as a safetensors file that PyTorch reads; [`LayerSpec`](layers::LayerSpec) records the
+//!   architecture.
 //! - [`data`]: the [`Dataset`](data::Dataset) trait, in-memory data, MNIST, splits and batches.
 //! - [`metrics`]: accuracy, confusion matrix, precision and recall.
 //! - [`random`]: a numpy-compatible generator, so the tutorial's numbers are reproducible.

@@ -197,6 +197,11 @@ fn the_example_trains_one_epoch_and_writes_its_figures() {
         data_dir.to_str().expect("a UTF-8 data folder"),
         "--out",
         out.path().to_str().expect("a UTF-8 temporary folder"),
+        "--save",
+        out.path()
+            .join("model.safetensors")
+            .to_str()
+            .expect("a UTF-8 temporary folder"),
     ]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -245,6 +250,14 @@ fn the_example_trains_one_epoch_and_writes_its_figures() {
         );
         assert!(stdout.contains(name), "the output does not name {name}");
     }
+
+    // --save wrote a checkpoint that rebuilds the tutorial's model on its own.
+    let model = feedforward::Sequential::load(out.path().join("model.safetensors"))
+        .expect("the saved model loads");
+    let names: Vec<&str> = model.layers().iter().map(|l| l.name()).collect();
+    assert_eq!(names, ["Dense", "Softmax"]);
+    assert_eq!((model.input_width(), model.output_width()), (784, 10));
+    assert!(stdout.contains("Model saved to"), "{stdout}");
 }
 
 #[test]

@@ -31,7 +31,7 @@
 //! ```
 
 use super::identity::same_shape;
-use super::Layer;
+use super::{Layer, LayerSpec};
 use crate::{Error, Result};
 use ndarray::{ArrayView2, ArrayViewMut2, Zip};
 
@@ -120,8 +120,59 @@ macro_rules! elementwise_layer {
                     |$dx: f32, $dy: f32| $df,
                 )
             }
+
+            fn spec(&self) -> Option<LayerSpec> {
+                Some(ActivationSpec::activation_spec(self))
+            }
         }
     };
+}
+
+/// The [`LayerSpec`] of an activation, for the [`Layer::spec`] that `elementwise_layer!` writes.
+trait ActivationSpec {
+    fn activation_spec(&self) -> LayerSpec;
+}
+
+impl ActivationSpec for Relu {
+    fn activation_spec(&self) -> LayerSpec {
+        LayerSpec::Relu
+    }
+}
+
+impl ActivationSpec for Sigmoid {
+    fn activation_spec(&self) -> LayerSpec {
+        LayerSpec::Sigmoid
+    }
+}
+
+impl ActivationSpec for Tanh {
+    fn activation_spec(&self) -> LayerSpec {
+        LayerSpec::Tanh
+    }
+}
+
+impl ActivationSpec for LeakyRelu {
+    fn activation_spec(&self) -> LayerSpec {
+        LayerSpec::LeakyRelu { slope: self.slope }
+    }
+}
+
+impl ActivationSpec for Elu {
+    fn activation_spec(&self) -> LayerSpec {
+        LayerSpec::Elu { alpha: self.alpha }
+    }
+}
+
+impl ActivationSpec for Gelu {
+    fn activation_spec(&self) -> LayerSpec {
+        LayerSpec::Gelu
+    }
+}
+
+impl ActivationSpec for GeluTanh {
+    fn activation_spec(&self) -> LayerSpec {
+        LayerSpec::GeluTanh
+    }
 }
 
 /// Rectified linear unit, `max(x, 0)`: the default hidden activation of modern networks.

@@ -383,6 +383,42 @@ impl Layer for BatchNorm1d {
     fn set_training(&mut self, training: bool) {
         self.training = training;
     }
+
+    fn spec(&self) -> Option<super::LayerSpec> {
+        Some(super::LayerSpec::BatchNorm1d {
+            features: self.num_features(),
+            momentum: self.momentum,
+            eps: self.eps,
+        })
+    }
+
+    /// `running_mean` and `running_var`, `(1, features)`, as PyTorch names them.
+    fn buffers(&self) -> Vec<(&'static str, ArrayView2<'_, f32>)> {
+        vec![
+            ("running_mean", self.running_mean.view()),
+            ("running_var", self.running_var.view()),
+        ]
+    }
+
+    /// Sets `running_mean` or `running_var`, checked as by
+    /// [`set_running_stats`](BatchNorm1d::set_running_stats).
+    fn set_buffer(&mut self, name: &str, value: ArrayView2<'_, f32>) -> Result<()> {
+        match name {
+            "running_mean" => {
+                let var = self.running_var.clone();
+                self.set_running_stats(value, var.view())
+            }
+            "running_var" => {
+                let mean = self.running_mean.clone();
+                self.set_running_stats(mean.view(), value)
+            }
+            _ => Err(Error::config(
+                "BatchNorm1d buffer name",
+                format!("{name:?}"),
+                "running_mean or running_var",
+            )),
+        }
+    }
 }
 
 #[cfg(test)]

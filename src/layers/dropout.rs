@@ -42,6 +42,8 @@ pub struct Dropout {
     /// An element is dropped when its raw 32-bit draw is below this.
     threshold: u32,
     rng: RandomState,
+    /// The seed of `rng`, for [`Layer::spec`].
+    seed: u32,
     training: bool,
     /// The factors (`0` or `scale`) of the last training-mode forward pass.
     mask: Buffer,
@@ -69,6 +71,7 @@ impl Dropout {
             // p < 1 keeps the product below 2^32.
             threshold: (p as f64 * 4_294_967_296.0) as u32,
             rng: RandomState::new(seed),
+            seed,
             training: true,
             mask: Buffer::default(),
             masked: false,
@@ -152,6 +155,13 @@ impl Layer for Dropout {
 
     fn set_training(&mut self, training: bool) {
         self.training = training;
+    }
+
+    fn spec(&self) -> Option<super::LayerSpec> {
+        Some(super::LayerSpec::Dropout {
+            p: self.p,
+            seed: self.seed,
+        })
     }
 }
 

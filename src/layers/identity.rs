@@ -49,6 +49,10 @@ impl Layer for Identity {
         }
         Ok(())
     }
+
+    fn spec(&self) -> Option<super::LayerSpec> {
+        Some(super::LayerSpec::Identity)
+    }
 }
 
 /// Checks that two matrices have the same shape, for element-wise layers.

@@ -233,6 +233,13 @@ impl Layer for LayerNorm {
     fn parameters(&self) -> Vec<(&'static str, ArrayView2<'_, f32>)> {
         vec![("weight", self.weight.view()), ("bias", self.bias.view())]
     }
+
+    fn spec(&self) -> Option<super::LayerSpec> {
+        Some(super::LayerSpec::LayerNorm {
+            features: self.num_features(),
+            eps: self.eps,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ mod dropout;
 mod identity;
 mod layer_norm;
 mod softmax;
+mod spec;
 
 pub use activation::{Elu, Gelu, GeluTanh, LeakyRelu, Relu, Sigmoid, Tanh};
 pub use batch_norm::BatchNorm1d;
@@ -31,6 +32,7 @@ pub use dropout::Dropout;
 pub use identity::Identity;
 pub use layer_norm::LayerNorm;
 pub use softmax::Softmax;
+pub use spec::LayerSpec;
 
 use crate::Result;
 use ndarray::{ArrayView2, ArrayViewMut2};
@@ -153,6 +155,35 @@ pub trait Layer: Send {
     /// model can fuse it with cross-entropy.
     fn output_kind(&self) -> OutputKind {
         OutputKind::Plain
+    }
+
+    /// The layer's kind and settings, so that a checkpoint can rebuild it
+    /// ([`Sequential::save`](crate::Sequential::save)). Every built-in layer has one; a layer
+    /// written elsewhere keeps the default `None`, and its model is saved with
+    /// [`save_weights`](crate::Sequential::save_weights) instead.
+    fn spec(&self) -> Option<LayerSpec> {
+        None
+    }
+
+    /// State that is not a trainable parameter but must be saved with the model, named as
+    /// PyTorch names it ([`BatchNorm1d`]'s `running_mean` and `running_var`). Optimizers do not
+    /// see buffers.
+    fn buffers(&self) -> Vec<(&'static str, ArrayView2<'_, f32>)> {
+        Vec::new()
+    }
+
+    /// Restores the buffer `name` (one of [`buffers`](Layer::buffers)) from a checkpoint.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) for a name the layer does not
+    /// have (the default for every name), a shape or a value the buffer cannot take.
+    fn set_buffer(&mut self, name: &str, value: ArrayView2<'_, f32>) -> Result<()> {
+        let _ = value;
+        Err(crate::Error::config(
+            "buffer name",
+            format!("{name:?}"),
+            format!("one of the buffers of {}, which has none", self.name()),
+        ))
     }
 }
 

@@ -41,18 +41,28 @@ impl Layer for Softmax {
         mut output: ArrayViewMut2<'_, f32>,
     ) -> Result<()> {
         same_shape("Softmax", &input, &output.view())?;
-        Zip::from(input.axis_iter(Axis(0)))
-            .and(output.axis_iter_mut(Axis(0)))
-            .for_each(|x, mut y| {
-                let max = x.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-                let mut sum = 0.0f32;
-                y.zip_mut_with(&x, |y, &x| {
-                    *y = (x - max).exp();
-                    sum += *y;
-                });
-                let inv = 1.0 / sum;
-                y.mapv_inplace(|v| v * inv);
-            });
+        let width = input.ncols();
+        match (input.as_slice(), output.as_slice_mut()) {
+            // Rows as contiguous slices: the model's buffers.
+            (Some(x), Some(y)) if width > 0 => {
+                for (x, y) in x.chunks_exact(width).zip(y.chunks_exact_mut(width)) {
+                    softmax_row(x, y);
+                }
+            }
+            // Any other layout: the same operations in the same order, element by element.
+            _ => Zip::from(input.axis_iter(Axis(0)))
+                .and(output.axis_iter_mut(Axis(0)))
+                .for_each(|x, mut y| {
+                    let max = x.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+                    let mut sum = 0.0f32;
+                    y.zip_mut_with(&x, |y, &x| {
+                        *y = (x - max).exp();
+                        sum += *y;
+                    });
+                    let inv = 1.0 / sum;
+                    y.mapv_inplace(|v| v * inv);
+                }),
+        }
         Ok(())
     }
 
@@ -83,6 +93,27 @@ impl Layer for Softmax {
 
     fn output_kind(&self) -> OutputKind {
         OutputKind::SoftmaxProbabilities
+    }
+
+    fn spec(&self) -> Option<super::LayerSpec> {
+        Some(super::LayerSpec::Softmax)
+    }
+}
+
+/// `y = exp(x - max x) / sum exp(x - max x)` for one row. The entry at the maximum is
+/// `exp(0) / sum = 1 / sum` exactly, which the fused cross-entropy uses to get the
+/// log-sum-exp back without another exponential.
+#[inline]
+fn softmax_row(x: &[f32], y: &mut [f32]) {
+    let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let mut sum = 0.0f32;
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y = (x - max).exp();
+        sum += *y;
+    }
+    let inv = 1.0 / sum;
+    for y in y.iter_mut() {
+        *y *= inv;
     }
 }
 

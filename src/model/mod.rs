@@ -33,6 +33,7 @@
 //! ```
 
 mod callbacks;
+pub mod checkpoint;
 mod fit;
 mod summary;
 

@@ -9,8 +9,8 @@
 //!
 //! The operands are read in place, never packed or copied, and nothing is allocated. This module
 //! also has the portable vectors, [`Portable`], for processors without a specialised module
-//! (`avx2`); another instruction set (AVX-512 once the crate requires Rust 1.89, NEON) is one
-//! more `Simd` implementation with three wrappers that choose block sizes.
+//! (`avx2`, `avx512`); another instruction set (NEON) is one more `Simd` implementation with
+//! three wrappers that choose block sizes.
 
 /// A vector of `LANES` `f32` lanes and the operations the kernels need. A value of the type is a
 /// token: holding one proves the processor can run its operations.
@@ -131,90 +131,86 @@ pub(super) fn forward_body<S: Simd, const R: usize, const J: usize>(
     k: usize,
     n: usize,
 ) {
-    let mut x_rows = x.chunks_exact(k);
-    let mut y_rows = y.chunks_exact_mut(n);
+    let m = x.len() / k;
     // Large batches come from memory, not the cache: prefetch the next block's rows. (A
     // training batch was just written and sits in the cache.)
     let prefetch = std::mem::size_of_val(x) > PREFETCH_ABOVE_BYTES;
-    let mut done = 0;
-    while let Some(block) = first_n::<R>(&mut x_rows, &mut y_rows) {
-        done += R;
+    let mut r0 = 0;
+    while r0 + R <= m {
+        let x_block = &x[r0 * k..(r0 + R) * k];
+        let y_block = &mut y[r0 * n..(r0 + R) * n];
         if prefetch {
-            let ahead = &x[(done * k).min(x.len())..((done + R) * k).min(x.len())];
-            forward_rows::<S, R, J, true>(s, block, ahead, wt, bias, k, n);
+            let ahead = &x[((r0 + R) * k).min(x.len())..((r0 + 2 * R) * k).min(x.len())];
+            forward_rows::<S, R, J, true>(s, x_block, ahead, wt, bias, y_block, k, n);
         } else {
-            forward_rows::<S, R, J, false>(s, block, &[], wt, bias, k, n);
+            forward_rows::<S, R, J, false>(s, x_block, &[], wt, bias, y_block, k, n);
         }
+        r0 += R;
     }
-    for pair in x_rows.zip(y_rows) {
-        forward_rows::<S, 1, J, false>(s, [pair], &[], wt, bias, k, n);
+    while r0 < m {
+        let x_row = &x[r0 * k..(r0 + 1) * k];
+        let y_row = &mut y[r0 * n..(r0 + 1) * n];
+        forward_rows::<S, 1, J, false>(s, x_row, &[], wt, bias, y_row, k, n);
+        r0 += 1;
     }
 }
 
-/// The next `R` rows of `x` and `y`, or `None` (consuming nothing) when fewer are left.
+/// [`forward`](super::forward) for the `R` rows of `x_block` (`R` by `k`) into `y_block` (`R`
+/// by `n`), every output; with `PREFETCH`, asks for the rows in `ahead` on the way.
 #[inline(always)]
-fn first_n<'a, 'b, const R: usize>(
-    x_rows: &mut std::slice::ChunksExact<'a, f32>,
-    y_rows: &mut std::slice::ChunksExactMut<'b, f32>,
-) -> Option<[(&'a [f32], &'b mut [f32]); R]> {
-    if x_rows.len() < R || y_rows.len() < R {
-        return None;
-    }
-    Some(std::array::from_fn(|_| {
-        (
-            x_rows.next().expect("counted"),
-            y_rows.next().expect("counted"),
-        )
-    }))
-}
-
-/// [`forward`](super::forward) for the rows in `block`, every output; with `PREFETCH`, asks for
-/// the rows in `ahead` on the way.
-#[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn forward_rows<S: Simd, const R: usize, const J: usize, const PREFETCH: bool>(
     s: S,
-    block: [(&[f32], &mut [f32]); R],
+    x_block: &[f32],
     ahead: &[f32],
     wt: &[f32],
     bias: &[f32],
+    y_block: &mut [f32],
     k: usize,
     n: usize,
 ) {
-    let xr: [&[f32]; R] = std::array::from_fn(|i| block[i].0);
     let mut j0 = 0;
     if PREFETCH && J <= n {
-        let sums = dot_block::<S, R, J, true>(s, &xr, ahead, wt, j0, k);
-        for (i, row) in sums.iter().enumerate() {
-            for (jj, &v) in row.iter().enumerate() {
-                block[i].1[j0 + jj] = v + bias[j0 + jj];
-            }
-        }
+        let sums = dot_block::<S, R, J, true>(s, x_block, ahead, wt, j0, k);
+        store_block(&sums, bias, y_block, j0, n);
         j0 += J;
     }
     while j0 + J <= n {
-        let sums = dot_block::<S, R, J, false>(s, &xr, &[], wt, j0, k);
-        for (i, row) in sums.iter().enumerate() {
-            for (jj, &v) in row.iter().enumerate() {
-                block[i].1[j0 + jj] = v + bias[j0 + jj];
-            }
-        }
+        let sums = dot_block::<S, R, J, false>(s, x_block, &[], wt, j0, k);
+        store_block(&sums, bias, y_block, j0, n);
         j0 += J;
     }
     while j0 < n {
-        let sums = dot_block::<S, R, 1, false>(s, &xr, &[], wt, j0, k);
-        for (i, row) in sums.iter().enumerate() {
-            block[i].1[j0] = row[0] + bias[j0];
-        }
+        let sums = dot_block::<S, R, 1, false>(s, x_block, &[], wt, j0, k);
+        store_block(&sums, bias, y_block, j0, n);
         j0 += 1;
     }
 }
 
-/// `sum_t x[i][t] * wt[j0 + j][t]` for `R` rows and `J` outputs; prefetches `ahead` (`R` rows
-/// of `k` values, or fewer) on the way when `PREFETCH` is on.
+/// `y_block[i][j0 + j] = sums[i][j] + bias[j0 + j]`.
+#[inline(always)]
+fn store_block<const R: usize, const J: usize>(
+    sums: &[[f32; J]; R],
+    bias: &[f32],
+    y_block: &mut [f32],
+    j0: usize,
+    n: usize,
+) {
+    let bias = &bias[j0..j0 + J];
+    for (i, row) in sums.iter().enumerate() {
+        let y = &mut y_block[i * n + j0..i * n + j0 + J];
+        for jj in 0..J {
+            y[jj] = row[jj] + bias[jj];
+        }
+    }
+}
+
+/// `sum_t x_block[i][t] * wt[j0 + j][t]` for the `R` rows of `x_block` and `J` outputs;
+/// prefetches `ahead` (`R` rows of `k` values, or fewer) on the way when `PREFETCH` is on.
 #[inline(always)]
 fn dot_block<S: Simd, const R: usize, const J: usize, const PREFETCH: bool>(
     s: S,
-    xr: &[&[f32]; R],
+    x_block: &[f32],
     ahead: &[f32],
     wt: &[f32],
     j0: usize,
@@ -222,21 +218,31 @@ fn dot_block<S: Simd, const R: usize, const J: usize, const PREFETCH: bool>(
 ) -> [[f32; J]; R] {
     let lanes = S::LANES;
     let kv = k / lanes * lanes;
-    let wr: [&[f32]; J] = std::array::from_fn(|j| &wt[(j0 + j) * k..(j0 + j + 1) * k]);
-    // Cut every row to the vector part, so that the loop's bound checks fold away.
-    let xv_rows: [&[f32]; R] = std::array::from_fn(|i| &xr[i][..kv]);
-    let wv_rows: [&[f32]; J] = std::array::from_fn(|j| &wr[j][..kv]);
+    // Every row cut to its vector part, so that the loop's bound checks fold away. Plain loops,
+    // not `array::from_fn`: its closure may stay a call, compiled without the target features.
+    let mut xv_rows: [&[f32]; R] = [&[]; R];
+    for (i, row) in xv_rows.iter_mut().enumerate() {
+        *row = &x_block[i * k..i * k + kv];
+    }
+    let mut wv_rows: [&[f32]; J] = [&[]; J];
+    for (j, row) in wv_rows.iter_mut().enumerate() {
+        *row = &wt[(j0 + j) * k..(j0 + j) * k + kv];
+    }
+    // The rows ahead are contiguous: one stream of `R` vectors per step covers them.
+    let mut ahead_steps = ahead.chunks(R * lanes);
     let mut acc = [[s.zero(); J]; R];
     let mut t = 0;
     while t + lanes <= kv {
-        let mut xv = [s.zero(); R];
-        for i in 0..R {
-            xv[i] = s.load(&xv_rows[i][t..]);
-            if PREFETCH {
-                if let Some(value) = ahead.get(i * k + t) {
+        if PREFETCH {
+            if let Some(step) = ahead_steps.next() {
+                for value in step.iter().step_by(lanes) {
                     s.prefetch(value);
                 }
             }
+        }
+        let mut xv = [s.zero(); R];
+        for i in 0..R {
+            xv[i] = s.load(&xv_rows[i][t..]);
         }
         for j in 0..J {
             let wv = s.load(&wv_rows[j][t..]);
@@ -251,7 +257,7 @@ fn dot_block<S: Simd, const R: usize, const J: usize, const PREFETCH: bool>(
         for j in 0..J {
             let mut sum = s.sum(acc[i][j]);
             for t in kv..k {
-                sum = s.mul_add_scalar(xr[i][t], wr[j][t], sum);
+                sum = s.mul_add_scalar(x_block[i * k + t], wt[(j0 + j) * k + t], sum);
             }
             sums[i][j] = sum;
         }
@@ -427,7 +433,10 @@ fn input_grad_block<S: Simd, const R: usize, const C: usize>(
     r0: usize,
 ) {
     let lanes = S::LANES;
-    let g_rows: [&[f32]; R] = std::array::from_fn(|i| &g[(r0 + i) * n..(r0 + i + 1) * n]);
+    let mut g_rows: [&[f32]; R] = [&[]; R];
+    for (i, row) in g_rows.iter_mut().enumerate() {
+        *row = &g[(r0 + i) * n..(r0 + i + 1) * n];
+    }
     let mut acc = [[s.zero(); C]; R];
     for j in 0..n {
         let w_part = &wt[j * k + t0..j * k + t0 + C * lanes];

@@ -1,0 +1,239 @@
+//! [`LayerSpec`]: a built-in layer's kind and settings, as plain data.
+//!
+//! A checkpoint records a model's architecture as the list of its layers' specs (JSON, through
+//! serde), so that [`Sequential::load`](crate::Sequential::load) rebuilds the model without the
+//! user restating it. Each built-in layer reports its spec through [`Layer::spec`]; a layer
+//! written outside the crate has none (its weights still travel with
+//! [`save_weights`](crate::Sequential::save_weights) and
+//! [`load_weights`](crate::Sequential::load_weights)).
+//!
+//! A spec holds settings, not learned values: [`build`](LayerSpec::build) makes a fresh layer
+//! (zero weights for [`Dense`], PyTorch's initial values for the normalisations) that a
+//! checkpoint then fills. A [`Dropout`]'s spec keeps the seed it was created with: a rebuilt
+//! layer draws its masks from the start of that stream again.
+//!
+//! ```
+//! use feedforward::layers::LayerSpec;
+//! use feedforward::prelude::*;
+//!
+//! let layer = LeakyRelu::new(0.2)?;
+//! let spec = layer.spec().unwrap();
+//! assert_eq!(spec, LayerSpec::LeakyRelu { slope: 0.2 });
+//! assert_eq!(spec.build()?.name(), "LeakyRelu");
+//! # Ok::<(), feedforward::Error>(())
+//! ```
+
+use super::{
+    BatchNorm1d, Dense, Dropout, Elu, Gelu, GeluTanh, Identity, Layer, LayerNorm, LeakyRelu, Relu,
+    Sigmoid, Softmax, Tanh,
+};
+use crate::Result;
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+/// The kind of a built-in layer and its settings: everything needed to build it again.
+///
+/// Serialised (JSON) with the kind in a `"kind"` field and the settings beside it, e.g.
+/// `{"kind":"Dense","inputs":784,"outputs":10}` or `{"kind":"Relu"}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum LayerSpec {
+    /// [`Dense`] from `inputs` to `outputs` features.
+    Dense {
+        /// Input features.
+        inputs: usize,
+        /// Output features.
+        outputs: usize,
+    },
+    /// [`Identity`].
+    Identity,
+    /// [`Softmax`].
+    Softmax,
+    /// [`Relu`].
+    Relu,
+    /// [`Sigmoid`].
+    Sigmoid,
+    /// [`Tanh`].
+    Tanh,
+    /// [`LeakyRelu`] with its negative slope.
+    LeakyRelu {
+        /// The slope of the negative side.
+        slope: f32,
+    },
+    /// [`Elu`] with its `alpha`.
+    Elu {
+        /// The value the negative side saturates at, negated.
+        alpha: f32,
+    },
+    /// [`Gelu`] (exact form).
+    Gelu,
+    /// [`GeluTanh`] (tanh approximation).
+    GeluTanh,
+    /// [`Dropout`] with its drop probability and the seed of its masks.
+    Dropout {
+        /// Probability of zeroing an element in training mode.
+        p: f32,
+        /// Seed of the layer's mask stream.
+        seed: u32,
+    },
+    /// [`BatchNorm1d`] over `features` columns.
+    BatchNorm1d {
+        /// Features normalised.
+        features: usize,
+        /// Weight of the newest batch in the running statistics.
+        momentum: f32,
+        /// Constant added to the variance.
+        eps: f32,
+    },
+    /// [`LayerNorm`] over `features` columns.
+    LayerNorm {
+        /// Features normalised together.
+        features: usize,
+        /// Constant added to the variance.
+        eps: f32,
+    },
+}
+
+impl LayerSpec {
+    /// A fresh layer of this kind with these settings: zero weights and bias for [`Dense`],
+    /// gamma 1, beta 0 and running statistics 0 and 1 for the normalisations.
+    ///
+    /// # Errors
+    /// The layer constructor's [`Error::InvalidConfig`](crate::Error::InvalidConfig) when a
+    /// setting is out of range (a zero width, a dropout probability of 1, ...).
+    pub fn build(&self) -> Result<Box<dyn Layer>> {
+        Ok(match *self {
+            LayerSpec::Dense { inputs, outputs } => {
+                if inputs == 0 || outputs == 0 {
+                    return Err(crate::Error::config(
+                        "Dense widths",
+                        format!("{inputs} -> {outputs}"),
+                        "both widths must be at least 1",
+                    ));
+                }
+                Box::new(Dense::from_parameters(
+                    Array2::zeros((inputs, outputs)),
+                    Array2::zeros((1, outputs)),
+                )?)
+            }
+            LayerSpec::Identity => Box::new(Identity),
+            LayerSpec::Softmax => Box::new(Softmax),
+            LayerSpec::Relu => Box::new(Relu),
+            LayerSpec::Sigmoid => Box::new(Sigmoid),
+            LayerSpec::Tanh => Box::new(Tanh),
+            LayerSpec::LeakyRelu { slope } => Box::new(LeakyRelu::new(slope)?),
+            LayerSpec::Elu { alpha } => Box::new(Elu::new(alpha)?),
+            LayerSpec::Gelu => Box::new(Gelu),
+            LayerSpec::GeluTanh => Box::new(GeluTanh),
+            LayerSpec::Dropout { p, seed } => Box::new(Dropout::new(p, seed)?),
+            LayerSpec::BatchNorm1d {
+                features,
+                momentum,
+                eps,
+            } => Box::new(
+                BatchNorm1d::new(features)?
+                    .with_momentum(momentum)?
+                    .with_eps(eps)?,
+            ),
+            LayerSpec::LayerNorm { features, eps } => {
+                Box::new(LayerNorm::new(features)?.with_eps(eps)?)
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::random::RandomState;
+
+    fn every_kind() -> Vec<LayerSpec> {
+        vec![
+            LayerSpec::Dense {
+                inputs: 3,
+                outputs: 2,
+            },
+            LayerSpec::Identity,
+            LayerSpec::Softmax,
+            LayerSpec::Relu,
+            LayerSpec::Sigmoid,
+            LayerSpec::Tanh,
+            LayerSpec::LeakyRelu { slope: 0.2 },
+            LayerSpec::Elu { alpha: 0.7 },
+            LayerSpec::Gelu,
+            LayerSpec::GeluTanh,
+            LayerSpec::Dropout { p: 0.3, seed: 9 },
+            LayerSpec::BatchNorm1d {
+                features: 4,
+                momentum: 0.05,
+                eps: 1e-3,
+            },
+            LayerSpec::LayerNorm {
+                features: 5,
+                eps: 1e-6,
+            },
+        ]
+    }
+
+    #[test]
+    fn every_kind_builds_a_layer_with_the_same_spec() {
+        for spec in every_kind() {
+            let layer = spec.build().unwrap();
+            assert_eq!(layer.spec().as_ref(), Some(&spec), "{}", layer.name());
+        }
+    }
+
+    #[test]
+    fn json_is_readable_and_round_trips() {
+        let specs = every_kind();
+        let json = serde_json::to_string(&specs).unwrap();
+        assert!(json.starts_with(r#"[{"kind":"Dense","inputs":3,"outputs":2},{"kind":"Identity"}"#));
+        let back: Vec<LayerSpec> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, specs);
+    }
+
+    #[test]
+    fn any_f32_setting_round_trips_exactly_through_json() {
+        let mut rng = RandomState::new(5);
+        for _ in 0..10_000 {
+            let slope = f32::from_bits(rng.next_u32());
+            if !slope.is_finite() {
+                continue;
+            }
+            let spec = LayerSpec::LeakyRelu { slope };
+            let back: LayerSpec =
+                serde_json::from_str(&serde_json::to_string(&spec).unwrap()).unwrap();
+            let LayerSpec::LeakyRelu { slope: read } = back else {
+                panic!("{back:?}")
+            };
+            assert_eq!(read.to_bits(), slope.to_bits());
+        }
+    }
+
+    #[test]
+    fn bad_settings_are_errors_not_panics() {
+        for spec in [
+            LayerSpec::Dense {
+                inputs: 0,
+                outputs: 2,
+            },
+            LayerSpec::Dropout { p: 1.0, seed: 0 },
+            LayerSpec::BatchNorm1d {
+                features: 2,
+                momentum: 2.0,
+                eps: 1e-5,
+            },
+            LayerSpec::LayerNorm {
+                features: 0,
+                eps: 1e-5,
+            },
+            LayerSpec::LeakyRelu { slope: f32::NAN },
+        ] {
+            assert!(spec.build().is_err(), "{spec:?}");
+        }
+        let unknown = r#"{"kind":"Dense","inputs":3,"outputs":2,"extra":1}"#;
+        assert!(serde_json::from_str::<LayerSpec>(unknown).is_err());
+        assert!(serde_json::from_str::<LayerSpec>(r#"{"kind":"Conv2d"}"#).is_err());
+    }
+}

@@ -1,0 +1,956 @@
+//! Checkpoints: a [`Sequential`] saved to and loaded from a [safetensors] file that PyTorch
+//! reads.
+//!
+//! - [`Sequential::save`] writes the parameters, the buffers (batch-norm running statistics)
+//!   and the architecture; [`Sequential::load`] rebuilds the whole model from the file alone.
+//!   Every built-in layer can be saved this way (see [`LayerSpec`]).
+//! - [`Sequential::save_weights`] writes the tensors only, for any model (custom layers
+//!   included); [`Sequential::load_weights`] reads tensors into a model built in code, from our
+//!   files or from any safetensors file with the right names, such as a PyTorch `state_dict`
+//!   saved with `safetensors.torch.save_file`.
+//!
+//! ```
+//! use feedforward::prelude::*;
+//!
+//! let mut rng = RandomState::new(0);
+//! let mut model = Sequential::builder(4)
+//!     .push(Dense::new(4, 3, Init::HeNormal, &mut rng)?)
+//!     .push(Relu)
+//!     .push(Dense::new(3, 2, Init::XavierNormal, &mut rng)?)
+//!     .push(Softmax)
+//!     .build()?;
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("model.safetensors");
+//! model.save(&path)?;
+//!
+//! let mut loaded = Sequential::load(&path)?; // no need to restate the architecture
+//! let x = rng.rand(5, 4);
+//! assert_eq!(loaded.predict(x.view())?, model.predict(x.view())?); // bit for bit
+//! # Ok::<(), feedforward::Error>(())
+//! ```
+//!
+//! # The file, relative to PyTorch
+//! One tensor per parameter or buffer, named as PyTorch's `nn.Sequential` names its
+//! `state_dict()` entries (`"{layer index}.{name}"`), `F32`, little-endian, row-major, in the
+//! shapes PyTorch's modules have:
+//!
+//! | layer | tensors | shape in the file | PyTorch module |
+//! | --- | --- | --- | --- |
+//! | [`Dense`](crate::layers::Dense) `in -> out` | `N.weight` | `[out, in]`: `W^T`, as `nn.Linear` stores it (our `Dense::weight()` shows `W`, `(in, out)`) | `nn.Linear(in, out)` |
+//! | | `N.bias` | `[out]` (our `(1, out)`) | |
+//! | [`BatchNorm1d`](crate::layers::BatchNorm1d) | `N.weight`, `N.bias`, `N.running_mean`, `N.running_var` | `[features]` | `nn.BatchNorm1d(features, eps, momentum)` |
+//! | | `N.num_batches_tracked` | `[]`, `I64`, always 0 | |
+//! | [`LayerNorm`](crate::layers::LayerNorm) | `N.weight`, `N.bias` | `[features]` | `nn.LayerNorm(features, eps)` |
+//! | a layer outside the crate | `N.{name}` | its `(rows, cols)`, as it is | |
+//!
+//! Layers without tensors (activations, softmax, dropout) take their index and write nothing,
+//! as in PyTorch: `nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))` and our
+//! `Dense(4, 3), Relu, Dense(3, 2)` both have `0.weight`, `0.bias`, `2.weight`, `2.bias`, and
+//! `load_state_dict(strict=True)` accepts our file. `num_batches_tracked` is written only so
+//! that strict loading passes on a batch-norm layer: feedforward does not count batches (PyTorch
+//! uses the count only when `momentum=None`, and ours always has a momentum), and ignores it
+//! when loading. PyTorch's `nn.Softmax` takes a `dim`: ours is `dim=1` (`dim=-1`).
+//!
+//! # Metadata
+//! The header's `__metadata__` (strings, as safetensors requires):
+//! - `format`: `feedforward`; `format_version`: `1` ([`FORMAT_VERSION`]). A file of a newer
+//!   version is refused with [`CheckpointProblem::UnsupportedVersion`].
+//! - `input_width`: the model's input width, in decimal.
+//! - `architecture` (files from [`save`](Sequential::save) only): the layers' [`LayerSpec`]s
+//!   as a JSON array, e.g. `[{"kind":"Dense","inputs":784,"outputs":10},{"kind":"Softmax"}]`.
+//! - `sha256`: lower-case hex SHA-256 of the other metadata entries (sorted by key, each
+//!   `key NUL value NUL`) followed by the whole data section, so that damage anywhere in the
+//!   tensors or the metadata is detected when the file is read; PyTorch ignores it.
+//!
+//! The header is written in a canonical order, so the same model always gives the same bytes.
+//!
+//! # Nothing lost
+//! Saving writes a uniquely named temporary file in the target's folder, flushes it to disk
+//! (`sync_all`), renames it over the target and then syncs the folder (on Unix): a crash, a full
+//! disk or any error leaves either the previous file or the new one, never a mix, and the
+//! temporary file is removed on failure. Loading reads and checks the whole file (structure,
+//! version, checksum, every tensor's name, dtype, shape and values) before changing anything:
+//! it fails with a typed [`Error`] naming the file, never panics, and never leaves a model
+//! partly loaded. Tensors holding NaN or infinities are refused both ways: a model that diverged
+//! is not worth saving, and one loaded that way could only predict NaN.
+//!
+//! [safetensors]: https://huggingface.co/docs/safetensors
+
+use super::Sequential;
+use crate::error::CheckpointProblem;
+use crate::layers::LayerSpec;
+use crate::{Error, Result};
+use ndarray::{Array2, ArrayView2};
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensors, View};
+use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The value of the `format` metadata entry of our files.
+pub const FORMAT: &str = "feedforward";
+
+/// The checkpoint format version this library writes, and the newest it reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Metadata keys.
+const KEY_FORMAT: &str = "format";
+const KEY_VERSION: &str = "format_version";
+const KEY_INPUT_WIDTH: &str = "input_width";
+const KEY_ARCHITECTURE: &str = "architecture";
+const KEY_SHA256: &str = "sha256";
+
+/// The buffer that marks a PyTorch-style batch normalisation, which has `num_batches_tracked`.
+const RUNNING_MEAN: &str = "running_mean";
+const NUM_BATCHES_TRACKED: &str = "num_batches_tracked";
+
+impl Sequential {
+    /// A model of fresh layers built from `specs` (see [`LayerSpec::build`]), for rows of
+    /// `input_width` features.
+    ///
+    /// # Errors
+    /// A layer's [`Error::InvalidConfig`] for settings out of range, and the errors of
+    /// [`Sequential::new`].
+    pub fn from_specs(input_width: usize, specs: &[LayerSpec]) -> Result<Sequential> {
+        let layers = specs.iter().map(LayerSpec::build).collect::<Result<_>>()?;
+        Sequential::new(input_width, layers)
+    }
+
+    /// Saves the model (architecture, parameters and buffers) to `path` as a safetensors file
+    /// that [`load`](Sequential::load) rebuilds and PyTorch reads (see the
+    /// [module documentation](self) for the layout). The file is replaced atomically: on any
+    /// error the previous file at `path`, if any, is left as it was.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] with [`CheckpointProblem::CustomLayer`] when a layer is not built
+    /// in (use [`save_weights`](Sequential::save_weights)) or
+    /// [`CheckpointProblem::NonFinite`] when a parameter is NaN or infinite; [`Error::Io`] when
+    /// the file cannot be written.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let specs = self
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(index, layer)| {
+                layer.spec().ok_or_else(|| {
+                    checkpoint_error(
+                        path,
+                        CheckpointProblem::CustomLayer {
+                            index,
+                            layer: layer.name().to_string(),
+                        },
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.write_checkpoint(path, Some(&specs))
+    }
+
+    /// Saves the parameters and buffers only, without the architecture, for any model
+    /// (custom layers included); read them back with [`load_weights`](Sequential::load_weights)
+    /// into a model built in code. Same layout and same atomic replacement as
+    /// [`save`](Sequential::save).
+    ///
+    /// # Errors
+    /// As [`save`](Sequential::save), without [`CheckpointProblem::CustomLayer`].
+    pub fn save_weights(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.write_checkpoint(path.as_ref(), None)
+    }
+
+    /// Loads a model written by [`save`](Sequential::save): rebuilds its layers from the
+    /// architecture in the file and fills in their parameters and buffers. The layers start in
+    /// training mode, as new ones do ([`predict`](Sequential::predict) and
+    /// [`evaluate`](Sequential::evaluate) switch to evaluation mode).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read; [`Error::Checkpoint`] naming the file, with
+    /// [`CheckpointProblem::Malformed`] (truncated, damaged, not safetensors),
+    /// [`ChecksumMismatch`](CheckpointProblem::ChecksumMismatch),
+    /// [`NotFeedforward`](CheckpointProblem::NotFeedforward) (a safetensors file without our
+    /// metadata: use [`load_weights`](Sequential::load_weights)),
+    /// [`UnsupportedVersion`](CheckpointProblem::UnsupportedVersion),
+    /// [`Architecture`](CheckpointProblem::Architecture) or
+    /// [`TensorMismatch`](CheckpointProblem::TensorMismatch).
+    pub fn load(path: impl AsRef<Path>) -> Result<Sequential> {
+        let path = path.as_ref();
+        let bytes = read(path)?;
+        let file = Checkpoint::parse(path, &bytes)?;
+        let fail = |problem| checkpoint_error(path, problem);
+        if !file.ours {
+            let what = if file.metadata.is_empty() {
+                "it has no metadata".to_string()
+            } else {
+                format!("its metadata has no {KEY_FORMAT} = {FORMAT}")
+            };
+            return Err(fail(CheckpointProblem::NotFeedforward(what)));
+        }
+        let architecture = file.metadata.get(KEY_ARCHITECTURE).ok_or_else(|| {
+            fail(CheckpointProblem::Architecture(
+                "the file holds weights only (written by save_weights): build the model in \
+                 code and read them with load_weights"
+                    .to_string(),
+            ))
+        })?;
+        let specs: Vec<LayerSpec> = serde_json::from_str(architecture).map_err(|e| {
+            fail(CheckpointProblem::Architecture(format!(
+                "unreadable {KEY_ARCHITECTURE} metadata: {e}"
+            )))
+        })?;
+        let input_width = file
+            .metadata
+            .get(KEY_INPUT_WIDTH)
+            .and_then(|w| w.parse::<usize>().ok())
+            .ok_or_else(|| {
+                fail(CheckpointProblem::Architecture(format!(
+                    "the {KEY_INPUT_WIDTH} metadata is missing or not a whole number"
+                )))
+            })?;
+        // Building allocates the layers' parameters: first check that the file holds that many
+        // values, so that a damaged width cannot ask for terabytes.
+        let needed = specs
+            .iter()
+            .map(values_needed)
+            .fold(0u128, u128::saturating_add);
+        let held = (file
+            .tensors
+            .iter()
+            .map(|(_, t)| t.data().len())
+            .sum::<usize>()
+            / 4) as u128;
+        if needed > held {
+            return Err(fail(CheckpointProblem::Architecture(format!(
+                "the layers need {needed} values but the file holds {held}"
+            ))));
+        }
+        let mut model = Sequential::from_specs(input_width, &specs)
+            .map_err(|e| fail(CheckpointProblem::Architecture(e.to_string())))?;
+        model.read_tensors(path, &file)?;
+        Ok(model)
+    }
+
+    /// Loads parameters and buffers from the safetensors file at `path` into this model, by
+    /// name (`0.weight`, `0.bias`, `1.running_mean`, ...; see the [module documentation](self)):
+    /// a file from [`save`](Sequential::save) or [`save_weights`](Sequential::save_weights), or
+    /// any safetensors file with PyTorch's `nn.Sequential` names and layouts (`F32`). The
+    /// architecture recorded in the file, if any, is not compared with the model: the tensors'
+    /// names and shapes must fit.
+    ///
+    /// Either every tensor is loaded, or nothing changes.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read; [`Error::Checkpoint`] naming the file, with
+    /// [`CheckpointProblem::TensorMismatch`] listing every missing, unexpected and invalid
+    /// (shape, dtype, NaN) tensor by name, or [`Malformed`](CheckpointProblem::Malformed),
+    /// [`ChecksumMismatch`](CheckpointProblem::ChecksumMismatch) and
+    /// [`UnsupportedVersion`](CheckpointProblem::UnsupportedVersion) as
+    /// [`load`](Sequential::load).
+    pub fn load_weights(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let bytes = read(path)?;
+        let file = Checkpoint::parse(path, &bytes)?;
+        self.read_tensors(path, &file)
+    }
+
+    /// Every tensor slot of the model, parameters then buffers, layer by layer.
+    fn slots(&self, path: &Path) -> Result<Vec<Slot>> {
+        let mut slots = Vec::new();
+        let mut names = BTreeSet::new();
+        for (index, layer) in self.layers.iter().enumerate() {
+            let spec = layer.spec();
+            let tensors = layer
+                .parameters()
+                .into_iter()
+                .map(|(name, value)| (name, value, false))
+                .chain(
+                    layer
+                        .buffers()
+                        .into_iter()
+                        .map(|(name, value)| (name, value, true)),
+                );
+            for (local, value, buffer) in tensors {
+                let name = format!("{index}.{local}");
+                if !names.insert(name.clone()) {
+                    return Err(checkpoint_error(
+                        path,
+                        CheckpointProblem::Architecture(format!(
+                            "layer {index} ({}) has two tensors named {local}",
+                            layer.name()
+                        )),
+                    ));
+                }
+                slots.push(Slot {
+                    layer: index,
+                    local,
+                    name,
+                    buffer,
+                    dim: value.dim(),
+                    layout: Layout::of(spec.as_ref(), local, value.dim()),
+                });
+            }
+        }
+        Ok(slots)
+    }
+
+    /// Whether layer `index` is a batch normalisation, whose PyTorch counterpart has a
+    /// `num_batches_tracked` tensor.
+    fn tracks_batches(&self, index: usize) -> bool {
+        self.layers
+            .get(index)
+            .is_some_and(|l| l.buffers().iter().any(|(name, _)| *name == RUNNING_MEAN))
+    }
+
+    /// Writes the checkpoint: with the architecture when `specs` is given.
+    fn write_checkpoint(&self, path: &Path, specs: Option<&[LayerSpec]>) -> Result<()> {
+        let fail = |problem| checkpoint_error(path, problem);
+        let slots = self.slots(path)?;
+        let mut tensors = Vec::with_capacity(slots.len());
+        let mut non_finite = Vec::new();
+        for slot in &slots {
+            let layer = &self.layers[slot.layer];
+            let values = if slot.buffer {
+                layer.buffers()
+            } else {
+                layer.parameters()
+            };
+            let Some((_, value)) = values.into_iter().find(|(name, _)| *name == slot.local) else {
+                continue; // cannot happen: the slot was read from the same list
+            };
+            if value.iter().any(|v| !v.is_finite()) {
+                non_finite.push(slot.name.clone());
+            }
+            tensors.push((slot.name.clone(), Tensor::encode(slot.layout, value)));
+        }
+        if !non_finite.is_empty() {
+            return Err(fail(CheckpointProblem::NonFinite(non_finite)));
+        }
+        for index in 0..self.layers.len() {
+            if self.tracks_batches(index) {
+                tensors.push((
+                    format!("{index}.{NUM_BATCHES_TRACKED}"),
+                    Tensor {
+                        dtype: Dtype::I64,
+                        shape: Vec::new(),
+                        data: 0i64.to_le_bytes().to_vec(),
+                    },
+                ));
+            }
+        }
+        let mut metadata = HashMap::new();
+        metadata.insert(KEY_FORMAT.to_string(), FORMAT.to_string());
+        metadata.insert(KEY_VERSION.to_string(), FORMAT_VERSION.to_string());
+        metadata.insert(KEY_INPUT_WIDTH.to_string(), self.input_width().to_string());
+        if let Some(specs) = specs {
+            let json = serde_json::to_string(specs).map_err(|e| {
+                fail(CheckpointProblem::Architecture(format!(
+                    "cannot write it as JSON: {e}"
+                )))
+            })?;
+            metadata.insert(KEY_ARCHITECTURE.to_string(), json);
+        }
+        let bytes =
+            safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
+                .map_err(|e| {
+                    fail(CheckpointProblem::Malformed(format!(
+                        "cannot serialise: {e}"
+                    )))
+                })?;
+        let bytes = canonical_with_checksum(&bytes).map_err(|e| {
+            fail(CheckpointProblem::Malformed(format!(
+                "cannot serialise: {e}"
+            )))
+        })?;
+        // What we write must read back.
+        Checkpoint::parse(path, &bytes)?;
+        write_atomically(path, &bytes)
+    }
+
+    /// Checks every tensor of `file` against the model, then loads them all, or nothing.
+    fn read_tensors(&mut self, path: &Path, file: &Checkpoint<'_>) -> Result<()> {
+        let slots = self.slots(path)?;
+        let (mut missing, mut invalid) = (Vec::new(), Vec::new());
+        let mut values = Vec::with_capacity(slots.len());
+        for slot in &slots {
+            match file.tensors.tensor(&slot.name) {
+                Err(_) => missing.push(slot.name.clone()),
+                Ok(view) => match slot.decode(&view) {
+                    Ok(value) => values.push(value),
+                    Err(reason) => invalid.push(format!("{}: {reason}", slot.name)),
+                },
+            }
+        }
+        let known: BTreeSet<&str> = slots.iter().map(|s| s.name.as_str()).collect();
+        let mut unexpected: Vec<String> = file
+            .tensors
+            .names()
+            .into_iter()
+            .filter(|name| !known.contains(name) && !self.ignored(name))
+            .map(str::to_string)
+            .collect();
+        unexpected.sort();
+        if !(missing.is_empty() && unexpected.is_empty() && invalid.is_empty()) {
+            return Err(checkpoint_error(
+                path,
+                CheckpointProblem::TensorMismatch {
+                    missing,
+                    unexpected,
+                    invalid,
+                },
+            ));
+        }
+        let previous = self.current_values(&slots);
+        let invalid = self.assign(&slots, &values);
+        if !invalid.is_empty() {
+            // A buffer refused its value (a negative variance): put everything back.
+            self.assign(&slots, &previous);
+            return Err(checkpoint_error(
+                path,
+                CheckpointProblem::TensorMismatch {
+                    missing: Vec::new(),
+                    unexpected: Vec::new(),
+                    invalid,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the file's tensor `name` is one we read past: a batch normalisation's
+    /// `num_batches_tracked`.
+    fn ignored(&self, name: &str) -> bool {
+        let Some((index, local)) = name.split_once('.') else {
+            return false;
+        };
+        local == NUM_BATCHES_TRACKED
+            && index
+                .parse::<usize>()
+                .is_ok_and(|i| i.to_string() == index && self.tracks_batches(i))
+    }
+
+    /// Copies of the values in `slots`, in the same order.
+    fn current_values(&self, slots: &[Slot]) -> Vec<Array2<f32>> {
+        slots
+            .iter()
+            .map(|slot| {
+                let layer = &self.layers[slot.layer];
+                let values = if slot.buffer {
+                    layer.buffers()
+                } else {
+                    layer.parameters()
+                };
+                values
+                    .into_iter()
+                    .find(|(name, _)| *name == slot.local)
+                    .map(|(_, v)| v.to_owned())
+                    .unwrap_or_else(|| Array2::zeros(slot.dim))
+            })
+            .collect()
+    }
+
+    /// Writes `values` (one per slot, in the model's shapes) into the layers; returns the
+    /// `name: reason` of each value a layer refused.
+    fn assign(&mut self, slots: &[Slot], values: &[Array2<f32>]) -> Vec<String> {
+        let mut refused = Vec::new();
+        for (index, layer) in self.layers.iter_mut().enumerate() {
+            let mine = || {
+                slots
+                    .iter()
+                    .zip(values)
+                    .filter(move |(slot, _)| slot.layer == index)
+            };
+            layer.visit_parameters_mut(&mut |mut parameter| {
+                let found = mine().find(|(s, _)| !s.buffer && s.local == parameter.name);
+                if let Some((slot, value)) = found {
+                    if parameter.value.dim() == value.dim() {
+                        parameter.value.assign(value);
+                    } else {
+                        refused.push(format!(
+                            "{}: the layer's parameter is {:?}, not {:?} as it lists it",
+                            slot.name,
+                            parameter.value.dim(),
+                            value.dim()
+                        ));
+                    }
+                }
+            });
+            for (slot, value) in mine().filter(|(s, _)| s.buffer) {
+                if let Err(e) = layer.set_buffer(slot.local, value.view()) {
+                    refused.push(format!("{}: {e}", slot.name));
+                }
+            }
+        }
+        refused
+    }
+}
+
+/// An [`Error::Checkpoint`] for `path`.
+fn checkpoint_error(path: &Path, problem: CheckpointProblem) -> Error {
+    Error::Checkpoint {
+        path: path.to_path_buf(),
+        problem,
+    }
+}
+
+/// Reads the whole file.
+fn read(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).map_err(|e| Error::io("reading", path, e))
+}
+
+/// How many `f32` values a layer built from `spec` holds in its parameters and buffers.
+fn values_needed(spec: &LayerSpec) -> u128 {
+    match *spec {
+        LayerSpec::Dense { inputs, outputs } => (inputs as u128 + 1) * outputs as u128,
+        LayerSpec::BatchNorm1d { features, .. } => 4 * features as u128,
+        LayerSpec::LayerNorm { features, .. } => 2 * features as u128,
+        _ => 0,
+    }
+}
+
+/// How a `(rows, cols)` tensor of ours is laid out in the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Layout {
+    /// A `(1, n)` row, stored as the 1-D `[n]` (biases, gammas, betas, running statistics).
+    Vector,
+    /// Stored transposed, `[cols, rows]`: a [`Dense`](crate::layers::Dense) weight `W`,
+    /// `(in, out)`, is stored as `W^T`, `[out, in]`, as `nn.Linear` keeps it.
+    Transposed,
+    /// Stored as it is, `[rows, cols]` (layers from outside the crate).
+    AsIs,
+}
+
+impl Layout {
+    /// The layout of tensor `name`, of shape `dim`, of a layer with `spec`.
+    fn of(spec: Option<&LayerSpec>, name: &str, dim: (usize, usize)) -> Layout {
+        match (spec, name) {
+            (Some(LayerSpec::Dense { .. }), "weight") => Layout::Transposed,
+            (
+                Some(
+                    LayerSpec::Dense { .. }
+                    | LayerSpec::BatchNorm1d { .. }
+                    | LayerSpec::LayerNorm { .. },
+                ),
+                _,
+            ) if dim.0 == 1 => Layout::Vector,
+            _ => Layout::AsIs,
+        }
+    }
+
+    /// The shape in the file of a tensor of ours of shape `dim`.
+    fn file_shape(self, (rows, cols): (usize, usize)) -> Vec<usize> {
+        match self {
+            Layout::Vector => vec![cols],
+            Layout::Transposed => vec![cols, rows],
+            Layout::AsIs => vec![rows, cols],
+        }
+    }
+}
+
+/// One tensor of the model: where it lives and how it is stored.
+#[derive(Debug)]
+struct Slot {
+    /// Index of the layer.
+    layer: usize,
+    /// Name within the layer (`weight`).
+    local: &'static str,
+    /// Name in the file (`0.weight`).
+    name: String,
+    /// A buffer rather than a parameter.
+    buffer: bool,
+    /// Our shape.
+    dim: (usize, usize),
+    layout: Layout,
+}
+
+impl Slot {
+    /// The file's tensor as a value of ours, or why it cannot be one.
+    fn decode(&self, view: &TensorView<'_>) -> std::result::Result<Array2<f32>, String> {
+        let expected = self.layout.file_shape(self.dim);
+        if view.dtype() != Dtype::F32 {
+            return Err(format!(
+                "dtype {:?}, expected F32 (in PyTorch, `.float()` converts)",
+                view.dtype()
+            ));
+        }
+        if view.shape() != expected.as_slice() {
+            return Err(format!("shape {:?}, expected {expected:?}", view.shape()));
+        }
+        let values: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err("holds NaN or infinite values".to_string());
+        }
+        let (rows, cols) = self.dim;
+        let shaped = match self.layout {
+            Layout::Transposed => {
+                Array2::from_shape_vec((cols, rows), values).map(|a| a.reversed_axes())
+            }
+            Layout::Vector | Layout::AsIs => Array2::from_shape_vec((rows, cols), values),
+        };
+        shaped.map_err(|e| format!("cannot be shaped {:?}: {e}", self.dim))
+    }
+}
+
+/// A tensor ready to be written.
+#[derive(Debug)]
+struct Tensor {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    data: Vec<u8>,
+}
+
+impl Tensor {
+    /// `value`, laid out as `layout` says, in little-endian bytes.
+    fn encode(layout: Layout, value: ArrayView2<'_, f32>) -> Tensor {
+        let ordered = match layout {
+            Layout::Transposed => value.reversed_axes(),
+            Layout::Vector | Layout::AsIs => value,
+        };
+        Tensor {
+            dtype: Dtype::F32,
+            shape: layout.file_shape(value.dim()),
+            // `iter` walks the view in logical row-major order, whatever its memory layout.
+            data: ordered.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        }
+    }
+}
+
+impl View for &Tensor {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.data)
+    }
+
+    fn data_len(&self) -> usize {
+        self.data.len()
+    }
+}
+
+/// A safetensors file read and checked: structure, and for our files version and checksum.
+struct Checkpoint<'a> {
+    tensors: SafeTensors<'a>,
+    metadata: HashMap<String, String>,
+    /// Whether the metadata says `format = feedforward`.
+    ours: bool,
+}
+
+impl<'a> Checkpoint<'a> {
+    fn parse(path: &Path, bytes: &'a [u8]) -> Result<Checkpoint<'a>> {
+        let fail = |problem| checkpoint_error(path, problem);
+        let malformed = |e: safetensors::SafeTensorError| {
+            fail(CheckpointProblem::Malformed(match e {
+                safetensors::SafeTensorError::HeaderTooSmall => {
+                    "shorter than the 8-byte header size".to_string()
+                }
+                other => other.to_string(),
+            }))
+        };
+        let (header_len, info) = SafeTensors::read_metadata(bytes).map_err(malformed)?;
+        let tensors = SafeTensors::deserialize(bytes).map_err(malformed)?;
+        let metadata = info.metadata().clone().unwrap_or_default();
+        let ours = metadata.get(KEY_FORMAT).map(String::as_str) == Some(FORMAT);
+        if ours {
+            let found = metadata.get(KEY_VERSION).map(String::as_str);
+            match found.and_then(|v| v.parse::<u32>().ok()) {
+                Some(version) if (1..=FORMAT_VERSION).contains(&version) => {}
+                _ => {
+                    return Err(fail(CheckpointProblem::UnsupportedVersion {
+                        found: found.unwrap_or("(none)").to_string(),
+                        supported: FORMAT_VERSION,
+                    }))
+                }
+            }
+            let data = &bytes[8 + header_len..];
+            if metadata.get(KEY_SHA256) != Some(&checksum(&metadata, data)) {
+                return Err(fail(CheckpointProblem::ChecksumMismatch));
+            }
+        }
+        Ok(Checkpoint {
+            tensors,
+            metadata,
+            ours,
+        })
+    }
+}
+
+/// SHA-256 (lower-case hex) of the metadata entries other than `sha256`, sorted by key, each as
+/// `key NUL value NUL`, then of the data section.
+fn checksum<S: std::hash::BuildHasher>(
+    metadata: &HashMap<String, String, S>,
+    data: &[u8],
+) -> String {
+    let sorted: BTreeMap<&String, &String> = metadata
+        .iter()
+        .filter(|(key, _)| key.as_str() != KEY_SHA256)
+        .collect();
+    let mut hasher = Sha256::new();
+    for (key, value) in sorted {
+        hasher.update(key.as_bytes());
+        hasher.update([0]);
+        hasher.update(value.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.update(data);
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Rewrites the header of a serialised file in a canonical order (the crate writes the
+/// metadata in hash-map order, which changes from run to run) and adds the checksum.
+fn canonical_with_checksum(bytes: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    let header_len = bytes
+        .get(..8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_le_bytes)
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or("no header size")?;
+    let end = 8usize
+        .checked_add(header_len)
+        .filter(|&end| end <= bytes.len())
+        .ok_or("header size beyond the end")?;
+    let (header, data) = (&bytes[8..end], &bytes[end..]);
+    let mut header: BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(header).map_err(|e| e.to_string())?;
+    let metadata: HashMap<String, String> = match header.remove("__metadata__") {
+        Some(value) => serde_json::from_value(value).map_err(|e| e.to_string())?,
+        None => HashMap::new(),
+    };
+    let sum = checksum(&metadata, data);
+    let mut metadata: BTreeMap<String, String> = metadata.into_iter().collect();
+    metadata.insert(KEY_SHA256.to_string(), sum);
+    header.insert(
+        "__metadata__".to_string(),
+        serde_json::to_value(&metadata).map_err(|e| e.to_string())?,
+    );
+    let mut json = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
+    // The data must start 8-byte aligned, as the format asks.
+    json.resize(json.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(8 + json.len() + data.len());
+    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(data);
+    Ok(out)
+}
+
+/// Distinguishes the temporary files of one process.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A temporary file, removed when dropped unless kept.
+struct TempFile {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.keep {
+            // It may be gone already; nothing else to do about a failure here.
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Replaces the file at `path` with `bytes` atomically (see the module documentation).
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically_with(path, bytes, |file, bytes| file.write_all(bytes))
+}
+
+/// [`write_atomically`], with `write` filling the temporary file (tests inject failures here).
+fn write_atomically_with(
+    path: &Path,
+    bytes: &[u8],
+    write: impl FnOnce(&mut File, &[u8]) -> io::Result<()>,
+) -> Result<()> {
+    let name = path.file_name().ok_or_else(|| {
+        Error::io(
+            "writing",
+            path,
+            io::Error::new(io::ErrorKind::InvalidInput, "the path does not name a file"),
+        )
+    })?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    // A unique name in the same folder (so that the rename cannot cross file systems),
+    // created exclusively: a leftover of a crashed run is never reused.
+    let (mut file, mut temp) = loop {
+        let mut temp_name = std::ffi::OsString::from(".");
+        temp_name.push(name);
+        temp_name.push(format!(
+            ".{}-{}.tmp",
+            std::process::id(),
+            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let temp_path = dir.join(temp_name);
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp_path)
+        {
+            Ok(file) => {
+                let guard = TempFile {
+                    path: temp_path,
+                    keep: false,
+                };
+                break (file, guard);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io("creating a temporary file in", dir, e)),
+        }
+    };
+    write(&mut file, bytes)
+        .and_then(|()| file.flush())
+        .map_err(|e| Error::io("writing", &temp.path, e))?;
+    file.sync_all()
+        .map_err(|e| Error::io("flushing to disk", &temp.path, e))?;
+    drop(file);
+    fs::rename(&temp.path, path).map_err(|e| Error::io("renaming into place", path, e))?;
+    temp.keep = true;
+    sync_folder(dir)
+}
+
+/// Makes a rename in `dir` durable (Unix); file systems that cannot sync a folder are let be.
+fn sync_folder(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        let synced = File::open(dir).and_then(|d| d.sync_all());
+        match synced {
+            Err(e)
+                if !matches!(
+                    e.kind(),
+                    io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
+                ) =>
+            {
+                return Err(Error::io(
+                    "syncing the folder (the new file is in place, but may not survive a power \
+                     cut)",
+                    dir,
+                    e,
+                ))
+            }
+            _ => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::{Dense, Relu};
+    use ndarray::array;
+
+    fn files_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_write_failing_midway_leaves_the_previous_file_and_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.safetensors");
+        fs::write(&path, b"previous checkpoint").unwrap();
+        let err = write_atomically_with(&path, b"new checkpoint, longer", |file, bytes| {
+            file.write_all(&bytes[..5])?;
+            Err(io::Error::new(io::ErrorKind::StorageFull, "no space left"))
+        })
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Io {
+                    action: "writing",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(fs::read(&path).unwrap(), b"previous checkpoint");
+        assert_eq!(files_in(dir.path()), ["model.safetensors"]);
+        write_atomically(&path, b"new").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        assert_eq!(files_in(dir.path()), ["model.safetensors"]);
+    }
+
+    #[test]
+    fn a_leftover_temporary_file_is_never_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.safetensors");
+        let next = TEMP_COUNTER.load(Ordering::Relaxed);
+        // Leftovers with the next names this process would pick.
+        for k in next..next + 3 {
+            let leftover = dir
+                .path()
+                .join(format!(".m.safetensors.{}-{k}.tmp", std::process::id()));
+            fs::write(leftover, b"leftover").unwrap();
+        }
+        write_atomically(&path, b"new").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+    }
+
+    #[test]
+    fn dense_weights_are_stored_as_pytorch_keeps_them() {
+        // W (in = 2, out = 3); nn.Linear(2, 3).weight is W^T, [3, 2].
+        let dense = Dense::from_parameters(
+            array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]],
+            array![[0.5, 0.25, 0.125]],
+        )
+        .unwrap();
+        let model = Sequential::builder(2)
+            .push(dense)
+            .push(Relu)
+            .build()
+            .unwrap();
+        let slots = model.slots(Path::new("x")).unwrap();
+        assert_eq!(slots[0].layout.file_shape(slots[0].dim), [3, 2]);
+        assert_eq!(slots[1].layout.file_shape(slots[1].dim), [3]);
+        let t = Tensor::encode(slots[0].layout, model.layers[0].parameters()[0].1);
+        let values: Vec<f32> = t
+            .data
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        assert_eq!(values, [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+    }
+
+    #[test]
+    fn layouts_follow_the_layer_kind_not_the_shape() {
+        let dense = LayerSpec::Dense {
+            inputs: 1,
+            outputs: 1,
+        };
+        // The perceptron's (1, 1) weight is still nn.Linear's [out, in] = [1, 1].
+        assert_eq!(
+            Layout::of(Some(&dense), "weight", (1, 1)).file_shape((1, 1)),
+            [1, 1]
+        );
+        assert_eq!(
+            Layout::of(Some(&dense), "bias", (1, 1)).file_shape((1, 1)),
+            [1]
+        );
+        assert_eq!(Layout::of(None, "bias", (1, 4)), Layout::AsIs);
+    }
+}
