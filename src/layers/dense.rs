@@ -22,7 +22,7 @@
 
 mod kernels;
 
-use super::{expect_width, Layer, Parameter};
+use super::{expect_width, fixed_input_width, Layer, Parameter};
 use crate::init::Init;
 use crate::random::RandomState;
 use crate::{Error, Result};
@@ -149,15 +149,7 @@ impl Layer for Dense {
     }
 
     fn output_width(&self, input_width: usize) -> Result<usize> {
-        if input_width == self.inputs() {
-            Ok(self.outputs())
-        } else {
-            Err(Error::shape(
-                "Dense",
-                format!("{} input features", self.inputs()),
-                format!("{input_width}"),
-            ))
-        }
+        fixed_input_width("Dense", self.inputs(), input_width, self.outputs())
     }
 
     fn forward(

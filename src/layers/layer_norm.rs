@@ -23,7 +23,7 @@
 //! ```
 
 use super::identity::same_shape;
-use super::{expect_width, Layer, Parameter};
+use super::{expect_width, fixed_input_width, Layer, Parameter};
 use crate::{Error, Result};
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
@@ -106,15 +106,7 @@ impl Layer for LayerNorm {
     }
 
     fn output_width(&self, input_width: usize) -> Result<usize> {
-        if input_width == self.num_features() {
-            Ok(input_width)
-        } else {
-            Err(Error::shape(
-                "LayerNorm",
-                format!("{} input features", self.num_features()),
-                format!("{input_width}"),
-            ))
-        }
+        fixed_input_width("LayerNorm", self.num_features(), input_width, input_width)
     }
 
     fn forward(

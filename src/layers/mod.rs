@@ -187,6 +187,25 @@ pub trait Layer: Send {
     }
 }
 
+/// Checks, for a layer's `output_width`, that a layer built for `expected` input features is
+/// given an input of that width, and returns `output_width` when it is.
+pub(crate) fn fixed_input_width(
+    layer: &str,
+    expected: usize,
+    input_width: usize,
+    output_width: usize,
+) -> Result<usize> {
+    if input_width == expected {
+        Ok(output_width)
+    } else {
+        Err(crate::Error::shape(
+            layer,
+            format!("{expected} input features"),
+            format!("{input_width}"),
+        ))
+    }
+}
+
 /// Checks that `input` has `expected` columns, for a layer's `forward`.
 pub(crate) fn expect_width(
     layer: &str,
