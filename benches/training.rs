@@ -14,6 +14,10 @@
 //!
 //! Timings are only worth comparing on an otherwise idle machine.
 
+#[path = "../tests/common/models.rs"]
+mod models;
+use models::{mlp_model, softmax_model, synthetic_images};
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use feedforward::data::mnist::{LabeledImages, Mnist};
 use feedforward::data::train_test_split;
@@ -37,7 +41,7 @@ fn load() -> Data {
         Ok(all) => all,
         Err(error) => {
             eprintln!("MNIST not found ({error}): benchmarking on random images of its shape");
-            synthetic(70_000)
+            synthetic_images(70_000, 7)
         }
     };
     let split = train_test_split(all.len(), 0.2, 42).expect("70,000 rows split");
@@ -47,21 +51,6 @@ fn load() -> Data {
     }
 }
 
-/// `rows` random 28 x 28 images with random labels 0 to 9.
-fn synthetic(rows: usize) -> LabeledImages {
-    let mut rng = RandomState::new(7);
-    let pixels = rng.rand(rows, 28 * 28).mapv(|v| (v * 256.0) as u8);
-    let labels = rng.rand(rows, 1).mapv(|v| (v * 10.0) as u8);
-    LabeledImages::new(
-        pixels.into_raw_vec_and_offset().0,
-        labels.into_raw_vec_and_offset().0,
-        28,
-        28,
-    )
-    .and_then(|images| images.with_classes(10))
-    .expect("valid images")
-}
-
 /// `rows` rows of `data` as (inputs, one-hot targets).
 fn batch(data: &LabeledImages, rows: std::ops::Range<usize>) -> (Array2<f32>, Array2<f32>) {
     let rows: Vec<usize> = rows.collect();
@@ -69,30 +58,6 @@ fn batch(data: &LabeledImages, rows: std::ops::Range<usize>) -> (Array2<f32>, Ar
     let mut y = Array2::zeros((rows.len(), data.target_width()));
     data.fill_batch(&rows, x.view_mut(), y.view_mut());
     (x, y)
-}
-
-/// The tutorial's model: 784 -> 10, softmax.
-fn softmax_model() -> Sequential {
-    let mut rng = RandomState::new(0);
-    Sequential::builder(784)
-        .push(Dense::new(784, 10, Init::TUTORIAL, &mut rng).unwrap())
-        .push(Softmax)
-        .build()
-        .unwrap()
-}
-
-/// A multi-layer perceptron: 784 -> 256 -> 128 -> 10, ReLU, softmax.
-fn mlp_model() -> Sequential {
-    let mut rng = RandomState::new(0);
-    Sequential::builder(784)
-        .push(Dense::new(784, 256, Init::HeNormal, &mut rng).unwrap())
-        .push(Relu)
-        .push(Dense::new(256, 128, Init::HeNormal, &mut rng).unwrap())
-        .push(Relu)
-        .push(Dense::new(128, 10, Init::XavierNormal, &mut rng).unwrap())
-        .push(Softmax)
-        .build()
-        .unwrap()
 }
 
 /// The pieces of the tutorial's training step, batch 32: the batch from bytes, the dense

@@ -6,6 +6,10 @@
 //! and every batch of `fit` must allocate exactly zero times, for the tutorial's softmax model
 //! and for an MLP.
 
+#[path = "common/models.rs"]
+mod models;
+use models::{mlp_model, softmax_model, synthetic_images};
+
 use feedforward::data::mnist::LabeledImages;
 use feedforward::data::Order;
 use feedforward::prelude::*;
@@ -73,39 +77,6 @@ fn allocations_of(f: impl FnOnce()) -> usize {
     counting(false)
 }
 
-/// `rows` random 28 x 28 images labelled 0 to 9: the MNIST example's data set type, which
-/// converts bytes to `f32` batch by batch.
-fn images(rows: usize) -> LabeledImages {
-    let mut rng = RandomState::new(5);
-    let pixels = rng.rand(rows, 784).mapv(|v| (v * 256.0) as u8);
-    let labels = (0..rows).map(|i| (i % 10) as u8).collect();
-    LabeledImages::new(pixels.into_raw_vec_and_offset().0, labels, 28, 28)
-        .and_then(|images| images.with_classes(10))
-        .unwrap()
-}
-
-fn softmax_model() -> Sequential {
-    let mut rng = RandomState::new(0);
-    Sequential::builder(784)
-        .push(Dense::new(784, 10, Init::TUTORIAL, &mut rng).unwrap())
-        .push(Softmax)
-        .build()
-        .unwrap()
-}
-
-fn mlp_model() -> Sequential {
-    let mut rng = RandomState::new(0);
-    Sequential::builder(784)
-        .push(Dense::new(784, 256, Init::HeNormal, &mut rng).unwrap())
-        .push(Relu)
-        .push(Dense::new(256, 128, Init::HeNormal, &mut rng).unwrap())
-        .push(Relu)
-        .push(Dense::new(128, 10, Init::XavierNormal, &mut rng).unwrap())
-        .push(Softmax)
-        .build()
-        .unwrap()
-}
-
 fn models() -> [(&'static str, Sequential); 2] {
     [("softmax", softmax_model()), ("mlp", mlp_model())]
 }
@@ -121,7 +92,7 @@ fn batch(data: &LabeledImages, start: usize, rows: usize) -> (Array2<f32>, Array
 
 #[test]
 fn warm_train_steps_allocate_nothing() {
-    let data = images(1_000);
+    let data = synthetic_images(1_000, 5);
     let (x, y) = batch(&data, 0, 32);
     let (small_x, small_y) = batch(&data, 32, 8);
     for (name, mut model) in models() {
@@ -150,7 +121,7 @@ fn warm_train_steps_allocate_nothing() {
 #[test]
 fn warm_fit_epochs_allocate_nothing() {
     // 1,000 rows in batches of 32: 31 full batches and a last one of 8.
-    let data = images(1_000);
+    let data = synthetic_images(1_000, 5);
     for order in [Order::InOrder, Order::Shuffled { seed: 3 }] {
         for (name, mut model) in models() {
             let mut sgd = Sgd::new(0.01).unwrap();
