@@ -69,6 +69,7 @@
 //! parameter (Swish with a learned slope), checks it, and trains a model with it.
 #![warn(missing_docs)]
 
+mod atomic_write;
 pub mod data;
 pub mod error;
 pub mod gradcheck;

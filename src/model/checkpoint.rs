@@ -77,6 +77,7 @@
 //! [safetensors]: https://huggingface.co/docs/safetensors
 
 use super::Sequential;
+use crate::atomic_write::write_atomically;
 use crate::error::CheckpointProblem;
 use crate::layers::LayerSpec;
 use crate::{Error, Result};
@@ -86,10 +87,8 @@ use safetensors::{Dtype, SafeTensors, View};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::fs;
+use std::path::Path;
 
 /// The value of the `format` metadata entry of our files.
 pub const FORMAT: &str = "feedforward";
@@ -748,168 +747,11 @@ fn canonical_with_checksum(bytes: &[u8]) -> std::result::Result<Vec<u8>, String>
     Ok(out)
 }
 
-/// Distinguishes the temporary files of one process.
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// A temporary file, removed when dropped unless kept.
-struct TempFile {
-    path: PathBuf,
-    keep: bool,
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.keep {
-            // It may be gone already; nothing else to do about a failure here.
-            let _ = fs::remove_file(&self.path);
-        }
-    }
-}
-
-/// Replaces the file at `path` with `bytes` atomically (see the module documentation).
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomically_with(path, bytes, |file, bytes| file.write_all(bytes))
-}
-
-/// [`write_atomically`], with `write` filling the temporary file (tests inject failures here).
-fn write_atomically_with(
-    path: &Path,
-    bytes: &[u8],
-    write: impl FnOnce(&mut File, &[u8]) -> io::Result<()>,
-) -> Result<()> {
-    let name = path.file_name().ok_or_else(|| {
-        Error::io(
-            "writing",
-            path,
-            io::Error::new(io::ErrorKind::InvalidInput, "the path does not name a file"),
-        )
-    })?;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    // A unique name in the same folder (so that the rename cannot cross file systems),
-    // created exclusively: a leftover of a crashed run is never reused.
-    let (mut file, mut temp) = loop {
-        let mut temp_name = std::ffi::OsString::from(".");
-        temp_name.push(name);
-        temp_name.push(format!(
-            ".{}-{}.tmp",
-            std::process::id(),
-            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let temp_path = dir.join(temp_name);
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp_path)
-        {
-            Ok(file) => {
-                let guard = TempFile {
-                    path: temp_path,
-                    keep: false,
-                };
-                break (file, guard);
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(Error::io("creating a temporary file in", dir, e)),
-        }
-    };
-    write(&mut file, bytes)
-        .and_then(|()| file.flush())
-        .map_err(|e| Error::io("writing", &temp.path, e))?;
-    file.sync_all()
-        .map_err(|e| Error::io("flushing to disk", &temp.path, e))?;
-    drop(file);
-    fs::rename(&temp.path, path).map_err(|e| Error::io("renaming into place", path, e))?;
-    temp.keep = true;
-    sync_folder(dir)
-}
-
-/// Makes a rename in `dir` durable (Unix); file systems that cannot sync a folder are let be.
-fn sync_folder(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        let synced = File::open(dir).and_then(|d| d.sync_all());
-        match synced {
-            Err(e)
-                if !matches!(
-                    e.kind(),
-                    io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
-                ) =>
-            {
-                return Err(Error::io(
-                    "syncing the folder (the new file is in place, but may not survive a power \
-                     cut)",
-                    dir,
-                    e,
-                ))
-            }
-            _ => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::layers::{Dense, Relu};
     use ndarray::array;
-
-    fn files_in(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-
-    #[test]
-    fn a_write_failing_midway_leaves_the_previous_file_and_no_temporary_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("model.safetensors");
-        fs::write(&path, b"previous checkpoint").unwrap();
-        let err = write_atomically_with(&path, b"new checkpoint, longer", |file, bytes| {
-            file.write_all(&bytes[..5])?;
-            Err(io::Error::new(io::ErrorKind::StorageFull, "no space left"))
-        })
-        .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::Io {
-                    action: "writing",
-                    ..
-                }
-            ),
-            "{err}"
-        );
-        assert_eq!(fs::read(&path).unwrap(), b"previous checkpoint");
-        assert_eq!(files_in(dir.path()), ["model.safetensors"]);
-        write_atomically(&path, b"new").unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"new");
-        assert_eq!(files_in(dir.path()), ["model.safetensors"]);
-    }
-
-    #[test]
-    fn a_leftover_temporary_file_is_never_reused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("m.safetensors");
-        let next = TEMP_COUNTER.load(Ordering::Relaxed);
-        // Leftovers with the next names this process would pick.
-        for k in next..next + 3 {
-            let leftover = dir
-                .path()
-                .join(format!(".m.safetensors.{}-{k}.tmp", std::process::id()));
-            fs::write(leftover, b"leftover").unwrap();
-        }
-        write_atomically(&path, b"new").unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"new");
-    }
 
     #[test]
     fn dense_weights_are_stored_as_pytorch_keeps_them() {
