@@ -142,11 +142,7 @@ fn benchmarks(c: &mut Criterion) {
     group.bench_function("softmax 784-10, 56,000 rows, batch 32", |b| {
         b.iter_batched_ref(
             || (softmax_model(), Sgd::new(0.1).unwrap()),
-            |(model, sgd)| {
-                model
-                    .fit(&data.train, &CrossEntropy, sgd, &config, &mut |_| {})
-                    .unwrap()
-            },
+            |(model, sgd)| model.fit(&data.train, &CrossEntropy, sgd, &config).unwrap(),
             BatchSize::PerIteration,
         )
     });
@@ -165,11 +161,7 @@ fn benchmarks(c: &mut Criterion) {
                     .unwrap();
                 (model, Sgd::new(0.05).unwrap().with_momentum(0.9).unwrap())
             },
-            |(model, sgd)| {
-                model
-                    .fit(&data.train, &CrossEntropy, sgd, &config, &mut |_| {})
-                    .unwrap()
-            },
+            |(model, sgd)| model.fit(&data.train, &CrossEntropy, sgd, &config).unwrap(),
             BatchSize::PerIteration,
         )
     });

@@ -114,7 +114,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let mut sgd = Sgd::new(0.1)?.with_momentum(0.9)?;
     let config = FitConfig::new(300).batch_size(32).shuffle(0);
-    let history = model.fit(&data, &HalfMse, &mut sgd, &config, &mut |_| {})?;
+    let history = model.fit(&data, &HalfMse, &mut sgd, &config)?;
     let beta = model
         .parameters()
         .into_iter()

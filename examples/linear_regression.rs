@@ -115,7 +115,7 @@ fn run(out: &Path) -> std::result::Result<(), Box<dyn Error>> {
     // an epoch is one gradient step. The cost printed is the one before the epoch's step.
     let data = InMemory::new(x.clone(), y.clone())?;
     let mut sgd = Sgd::new(LEARNING_RATE)?;
-    let history = model.fit(
+    let history = model.fit_with_progress(
         &data,
         &HalfMse,
         &mut sgd,

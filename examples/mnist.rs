@@ -110,9 +110,10 @@ fn run(options: &TrainingOptions, out: &Path, save: Option<&Path>) -> Result<(),
     let config = FitConfig::new(options.epochs).batch_size(options.batch_size);
     let mut report = EpochReport::new(!options.quiet && std::io::stdout().is_terminal());
     let started = Instant::now();
-    let history = model.fit(&data.train, &CrossEntropy, &mut sgd, &config, &mut |p| {
-        report.on(p)
-    })?;
+    let history =
+        model.fit_with_progress(&data.train, &CrossEntropy, &mut sgd, &config, &mut |p| {
+            report.on(p)
+        })?;
     let training_time = started.elapsed();
 
     // 4.1.5 Results: accuracy on the 20% of images the model never saw.

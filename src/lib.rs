@@ -26,7 +26,7 @@
 //!     .build()?;
 //! let data = InMemory::new(x, y)?;
 //! let mut sgd = Sgd::new(0.1)?;
-//! let history = model.fit(&data, &HalfMse, &mut sgd, &FitConfig::new(1001), &mut |_| {})?;
+//! let history = model.fit(&data, &HalfMse, &mut sgd, &FitConfig::new(1001))?;
 //! assert_eq!(format!("{:.4}", history.epoch_losses[0]), "0.1455"); // Époque 0, Perte : 0.1455
 //! let params = model.parameters();
 //! assert_eq!(format!("{:.4}", params[0].1[[0, 0]]), "1.9961"); // Poids: 1.9961
@@ -85,7 +85,7 @@ mod workspace;
 pub use error::{Error, Result};
 pub use layers::Layer;
 pub use losses::Loss;
-pub use model::{Evaluation, FitConfig, History, Progress, Sequential};
+pub use model::{Evaluation, FitConfig, FitError, History, Progress, Sequential, Verbosity};
 pub use optim::Optimizer;
 
 /// Everything a training script needs, in one `use feedforward::prelude::*`.
@@ -97,7 +97,7 @@ pub mod prelude {
         Relu, Sigmoid, Softmax, Tanh,
     };
     pub use crate::losses::{CrossEntropy, HalfMse, Loss};
-    pub use crate::model::{FitConfig, Sequential};
+    pub use crate::model::{FitConfig, Sequential, Verbosity};
     pub use crate::optim::{
         Adam, AdamW, Constant, Cosine, Optimizer, Schedule, Sgd, StepDecay, Warmup,
     };

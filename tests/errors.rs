@@ -77,14 +77,9 @@ fn wrong_shapes_are_errors_not_panics() {
     ));
     let data = InMemory::new(Array2::zeros((4, 3)), Array2::zeros((4, 3))).unwrap();
     let err = model
-        .fit(
-            &data,
-            &CrossEntropy,
-            &mut sgd,
-            &FitConfig::new(1),
-            &mut |_| {},
-        )
-        .unwrap_err();
+        .fit(&data, &CrossEntropy, &mut sgd, &FitConfig::new(1))
+        .unwrap_err()
+        .error;
     assert!(matches!(err, Error::ShapeMismatch { .. }), "{err}");
 }
 
@@ -123,7 +118,9 @@ fn bad_training_configuration_is_refused() {
     let data = InMemory::classification(Array2::zeros((4, 2)), &[0, 1, 2, 0], 3).unwrap();
     for config in [FitConfig::new(0), FitConfig::new(1).batch_size(0)] {
         assert!(matches!(
-            model.fit(&data, &CrossEntropy, &mut sgd, &config, &mut |_| {}),
+            model
+                .fit(&data, &CrossEntropy, &mut sgd, &config)
+                .map_err(|e| e.error),
             Err(Error::InvalidConfig { .. })
         ));
     }
@@ -151,15 +148,23 @@ fn diverging_training_stops_with_a_non_finite_loss_and_leaves_the_weights_finite
     let x = array![[1.0f32], [3.0], [10.0]];
     let data = InMemory::new(x.clone(), x.mapv(|v| 2.0 * v + 1.0)).unwrap();
     let mut sgd = Sgd::new(5.0).unwrap();
-    let err = model
-        .fit(
-            &data,
-            &HalfMse,
-            &mut sgd,
-            &FitConfig::new(10_000),
-            &mut |_| {},
-        )
+    let failure = model
+        .fit(&data, &HalfMse, &mut sgd, &FitConfig::new(10_000))
         .unwrap_err();
+    // The epochs completed before the divergence come back with the error: full batch, so one
+    // epoch per step, and the failing step is the model's `steps()`-th.
+    let done = failure.history.epoch_losses.len();
+    assert_eq!(done, model.steps());
+    assert!(done > 0);
+    assert!(failure.history.epoch_losses.iter().all(|l| l.is_finite()));
+    assert_eq!(failure.history.learning_rates.len(), done);
+    assert!(
+        failure
+            .to_string()
+            .contains(&format!("after {done} completed epochs")),
+        "{failure}"
+    );
+    let err = failure.error;
     match &err {
         Error::NonFiniteLoss {
             value,
@@ -168,7 +173,7 @@ fn diverging_training_stops_with_a_non_finite_loss_and_leaves_the_weights_finite
         } => {
             assert!(!value.is_finite());
             assert_eq!(*learning_rate, 5.0);
-            assert!(*step > 0);
+            assert_eq!(*step, done);
         }
         other => panic!("expected NonFiniteLoss, got {other:?}"),
     }

@@ -40,7 +40,7 @@ fn a_validation_fraction_holds_out_the_last_rows() {
         .batch_size(10)
         .validation(Validation::Fraction(0.2));
     let history = m
-        .fit(&data, &CrossEntropy, &mut sgd, &config, &mut |p| {
+        .fit_with_progress(&data, &CrossEntropy, &mut sgd, &config, &mut |p| {
             if let Progress::EpochStart { batches: b, .. } = p {
                 batches = *b;
             }
@@ -58,7 +58,8 @@ fn a_validation_fraction_holds_out_the_last_rows() {
     for bad in [0.0, 1.0, 1.5, f64::NAN] {
         let config = FitConfig::new(1).validation(Validation::Fraction(bad));
         assert!(matches!(
-            m.fit(&data, &CrossEntropy, &mut sgd, &config, &mut |_| {}),
+            m.fit(&data, &CrossEntropy, &mut sgd, &config)
+                .map_err(|e| e.error),
             Err(Error::InvalidConfig { .. })
         ));
     }
@@ -73,9 +74,7 @@ fn validation_data_is_evaluated_every_epoch() {
         .batch_size(16)
         .shuffle(0)
         .validation(Validation::Data(&valid));
-    let history = m
-        .fit(&train, &CrossEntropy, &mut sgd, &config, &mut |_| {})
-        .unwrap();
+    let history = m.fit(&train, &CrossEntropy, &mut sgd, &config).unwrap();
     assert_eq!(history.validation_losses.len(), 30);
     assert!(history.validation_losses[29] < history.validation_losses[0]);
     assert!(*history.validation_accuracies.last().unwrap() > 0.9);
@@ -84,7 +83,8 @@ fn validation_data_is_evaluated_every_epoch() {
     let wrong = InMemory::new(Array2::zeros((4, 3)), Array2::zeros((4, 2))).unwrap();
     let config = FitConfig::new(1).validation(Validation::Data(&wrong));
     assert!(matches!(
-        m.fit(&train, &CrossEntropy, &mut sgd, &config, &mut |_| {}),
+        m.fit(&train, &CrossEntropy, &mut sgd, &config)
+            .map_err(|e| e.error),
         Err(Error::ShapeMismatch { .. })
     ));
 }
@@ -96,9 +96,7 @@ fn a_schedule_sets_the_learning_rate_of_every_epoch() {
     let mut sgd = Sgd::new(0.4).unwrap();
     let schedule = StepDecay::new(2, 0.5).unwrap();
     let config = FitConfig::new(5).batch_size(8).schedule(&schedule);
-    let history = m
-        .fit(&data, &CrossEntropy, &mut sgd, &config, &mut |_| {})
-        .unwrap();
+    let history = m.fit(&data, &CrossEntropy, &mut sgd, &config).unwrap();
     assert_eq!(history.learning_rates, [0.4, 0.4, 0.2, 0.2, 0.1]);
 }
 

@@ -95,7 +95,7 @@ fn the_library_reproduces_the_tutorial_trace() {
     let mut sgd = Sgd::new(0.1).unwrap();
     let mut reported = Vec::new();
     let history = model
-        .fit(
+        .fit_with_progress(
             &data,
             &HalfMse,
             &mut sgd,

@@ -61,9 +61,7 @@ fn train(
         .unwrap();
     let mut sgd = Sgd::new(0.1).unwrap();
     let config = FitConfig::new(epochs).batch_size(32);
-    let history = model
-        .fit(train, &CrossEntropy, &mut sgd, &config, &mut |_| {})
-        .unwrap();
+    let history = model.fit(train, &CrossEntropy, &mut sgd, &config).unwrap();
     let evaluation = model.evaluate(test, &CrossEntropy, 1000).unwrap();
     (history, evaluation)
 }

@@ -133,20 +133,16 @@ fn warm_fit_epochs_allocate_nothing() {
             let mut batches = 0;
             let mut counted = None;
             model
-                .fit(
-                    &data,
-                    &CrossEntropy,
-                    &mut sgd,
-                    &config,
-                    &mut |progress| match *progress {
+                .fit_with_progress(&data, &CrossEntropy, &mut sgd, &config, &mut |progress| {
+                    match *progress {
                         Progress::EpochStart { epoch: 1, .. } => {
                             counting(true);
                         }
                         Progress::Batch { epoch, .. } if epoch >= 1 => batches += 1,
                         Progress::EpochEnd { epoch: 2, .. } => counted = Some(counting(false)),
                         _ => {}
-                    },
-                )
+                    }
+                })
                 .unwrap();
             counting(false);
             assert_eq!(batches, 64, "{name}: two epochs of 32 batches");

@@ -35,7 +35,6 @@ fn trained(mnist: &Mnist) -> Sequential {
             &CrossEntropy,
             &mut sgd,
             &FitConfig::new(1).batch_size(32),
-            &mut |_| {},
         )
         .unwrap();
     model

@@ -53,7 +53,7 @@ fn fit_reports_progress_and_learns_a_separable_problem() {
     let config = FitConfig::new(30).batch_size(16).shuffle(1);
     assert_eq!(config.order, Order::Shuffled { seed: 1 });
     let history = model
-        .fit(&data, &CrossEntropy, &mut sgd, &config, &mut |p| match p {
+        .fit_with_progress(&data, &CrossEntropy, &mut sgd, &config, &mut |p| match p {
             Progress::Batch { .. } => batches_seen += 1,
             Progress::EpochEnd { average_loss, .. } => epochs_seen.push(*average_loss),
             Progress::EpochStart { batches, .. } => assert_eq!(*batches, 13),
@@ -93,9 +93,7 @@ fn training_is_bit_identical_between_runs_with_the_same_seed() {
             .unwrap();
         let mut sgd = Sgd::new(0.3).unwrap().with_momentum(0.9).unwrap();
         let config = FitConfig::new(5).batch_size(10).shuffle(5);
-        let history = model
-            .fit(&data, &HalfMse, &mut sgd, &config, &mut |_| {})
-            .unwrap();
+        let history = model.fit(&data, &HalfMse, &mut sgd, &config).unwrap();
         (
             history.epoch_losses,
             model.predict(data.inputs()).unwrap().to_owned(),

@@ -373,6 +373,12 @@ impl From<feedforward::Error> for Failure {
     }
 }
 
+impl From<feedforward::FitError> for Failure {
+    fn from(e: feedforward::FitError) -> Self {
+        Failure::Library(e.error)
+    }
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

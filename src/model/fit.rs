@@ -59,6 +59,20 @@ pub struct FitConfig<'a> {
     pub validation_batch_size: usize,
     /// Learning rate per epoch, from the optimizer's initial one (constant by default).
     pub schedule: Option<&'a dyn Schedule>,
+    /// What [`Sequential::fit`] prints while it trains (nothing by default).
+    pub verbosity: Verbosity,
+}
+
+/// What [`Sequential::fit`] prints on standard output while it trains, as Keras' `verbose`
+/// argument of `Model.fit`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Verbosity {
+    /// Nothing (Keras' `verbose=0`); the default, so that a library call stays quiet.
+    #[default]
+    Silent,
+    /// One line per epoch (Keras' `verbose=2`):
+    /// `Epoch 3/10 - loss: 0.2871 - val_loss: 0.2702 - val_accuracy: 0.9213 - lr: 0.1 - 0.42s`.
+    Epochs,
 }
 
 impl<'a> FitConfig<'a> {
@@ -71,6 +85,7 @@ impl<'a> FitConfig<'a> {
             validation: Validation::None,
             validation_batch_size: 1000,
             schedule: None,
+            verbosity: Verbosity::Silent,
         }
     }
 
@@ -95,6 +110,13 @@ impl<'a> FitConfig<'a> {
     /// Sets the learning rate of every epoch from `schedule`.
     pub fn schedule(mut self, schedule: &'a dyn Schedule) -> Self {
         self.schedule = Some(schedule);
+        self
+    }
+
+    /// Prints one line per epoch (`Verbosity::Epochs`) or nothing (`Verbosity::Silent`, the
+    /// default) while [`Sequential::fit`] trains.
+    pub fn verbose(mut self, verbosity: Verbosity) -> Self {
+        self.verbosity = verbosity;
         self
     }
 
@@ -211,22 +233,78 @@ impl Callback for ProgressFn<'_> {
     }
 }
 
+/// Prints one line per epoch, for [`Verbosity::Epochs`], as Keras prints them with `verbose=2`:
+/// `Epoch 3/10 - loss: 0.2871 - val_loss: 0.2702 - val_accuracy: 0.9213 - lr: 0.1 - 0.42s`.
+struct EpochPrinter {
+    epochs: usize,
+}
+
+impl EpochPrinter {
+    fn line(&self, log: &EpochLog) -> String {
+        let mut line = format!(
+            "Epoch {}/{} - loss: {:.4}",
+            log.epoch + 1,
+            self.epochs,
+            log.loss
+        );
+        if let Some(v) = log.validation_loss {
+            line.push_str(&format!(" - val_loss: {v:.4}"));
+        }
+        if let Some(a) = log.validation_accuracy {
+            line.push_str(&format!(" - val_accuracy: {a:.4}"));
+        }
+        line.push_str(&format!(
+            " - lr: {} - {:.2}s",
+            log.learning_rate,
+            log.duration.as_secs_f64()
+        ));
+        line
+    }
+}
+
+impl Callback for EpochPrinter {
+    fn on_epoch_end(&mut self, _model: &mut Sequential, log: &EpochLog) -> Result<Control> {
+        println!("{}", self.line(log));
+        Ok(Control::Continue)
+    }
+}
+
 impl Sequential {
-    /// Trains for `config.epochs` passes over `data` and returns each epoch's results.
-    /// `progress` is called at the start and end of every epoch and after every batch.
+    /// Trains for `config.epochs` passes over `data` and returns each epoch's results; prints
+    /// one line per epoch with `config.verbose(Verbosity::Epochs)`.
+    ///
+    /// [`fit_with_progress`](Sequential::fit_with_progress) also reports every batch to a
+    /// closure, [`fit_with_callbacks`](Sequential::fit_with_callbacks) runs callbacks such as
+    /// [`EarlyStopping`](super::EarlyStopping).
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] for a bad setting, [`Error::Empty`] for an empty data set,
+    /// A [`FitError`] holding the [`Error`] and the [`History`] of the epochs completed before
+    /// it: [`Error::InvalidConfig`] for a bad setting, [`Error::Empty`] for an empty data set,
     /// [`Error::ShapeMismatch`] when the data's widths do not fit the model, and
-    /// [`Error::NonFiniteLoss`] when training diverges.
+    /// [`Error::NonFiniteLoss`] when training diverges. `?` turns it into an [`Error`].
     pub fn fit(
         &mut self,
         data: &dyn Dataset,
         loss: &dyn Loss,
         optimizer: &mut dyn Optimizer,
         config: &FitConfig<'_>,
+    ) -> std::result::Result<History, FitError> {
+        self.fit_with_callbacks(data, loss, optimizer, config, &mut [])
+    }
+
+    /// [`fit`](Sequential::fit), calling `progress` at the start and end of every epoch and
+    /// after every batch (for a progress bar, say).
+    ///
+    /// # Errors
+    /// As [`fit`](Sequential::fit).
+    pub fn fit_with_progress(
+        &mut self,
+        data: &dyn Dataset,
+        loss: &dyn Loss,
+        optimizer: &mut dyn Optimizer,
+        config: &FitConfig<'_>,
         progress: &mut dyn FnMut(&Progress),
-    ) -> Result<History> {
+    ) -> std::result::Result<History, FitError> {
         self.fit_with_callbacks(
             data,
             loss,
@@ -248,7 +326,45 @@ impl Sequential {
         optimizer: &mut dyn Optimizer,
         config: &FitConfig<'_>,
         callbacks: &mut [&mut dyn Callback],
-    ) -> Result<History> {
+    ) -> std::result::Result<History, FitError> {
+        let mut history = History::default();
+        let mut printer = EpochPrinter {
+            epochs: config.epochs,
+        };
+        let result = match config.verbosity {
+            Verbosity::Silent => {
+                self.train_epochs(data, loss, optimizer, config, callbacks, &mut history)
+            }
+            Verbosity::Epochs => {
+                let mut all: Vec<&mut dyn Callback> = Vec::with_capacity(callbacks.len() + 1);
+                for callback in callbacks.iter_mut() {
+                    let callback: &mut dyn Callback = &mut **callback;
+                    all.push(callback);
+                }
+                all.push(&mut printer);
+                self.train_epochs(data, loss, optimizer, config, &mut all, &mut history)
+            }
+        };
+        match result {
+            Ok(()) => Ok(history),
+            Err(error) => Err(FitError {
+                error,
+                history: Box::new(history),
+            }),
+        }
+    }
+
+    /// The loop of [`fit_with_callbacks`](Sequential::fit_with_callbacks), recording each
+    /// finished epoch in `history` as it goes, so that the caller keeps them on an error.
+    fn train_epochs(
+        &mut self,
+        data: &dyn Dataset,
+        loss: &dyn Loss,
+        optimizer: &mut dyn Optimizer,
+        config: &FitConfig<'_>,
+        callbacks: &mut [&mut dyn Callback],
+        history: &mut History,
+    ) -> Result<()> {
         config.check()?;
         self.check_dataset(data)?;
         // Hold out the validation fraction: the last rows, before any shuffling.
@@ -280,7 +396,6 @@ impl Sequential {
         let mut batches = Batches::new(train.len(), batch_size, config.order)?;
         let base_lr = optimizer.learning_rate();
         let started = Instant::now();
-        let mut history = History::default();
         for epoch in 0..config.epochs {
             let epoch_started = Instant::now();
             if let Some(schedule) = config.schedule {
@@ -334,6 +449,7 @@ impl Sequential {
                 duration: epoch_started.elapsed(),
             };
             history.record(&log);
+            history.training_time = started.elapsed();
             report(
                 callbacks,
                 &Progress::EpochEnd {
@@ -355,15 +471,36 @@ impl Sequential {
         }
         history.training_time = started.elapsed();
         for callback in callbacks.iter_mut() {
-            callback.on_train_end(self, &history)?;
+            callback.on_train_end(self, history)?;
         }
-        Ok(history)
+        Ok(())
     }
 }
 
 fn report(callbacks: &mut [&mut dyn Callback], progress: &Progress) {
     for callback in callbacks.iter_mut() {
         callback.on_progress(progress);
+    }
+}
+
+/// What [`Sequential::fit`] returns when training stops on an error: the error, and the
+/// [`History`] of the epochs completed before it, so that no finished work is lost.
+///
+/// `?` converts it into the plain [`Error`] (dropping the history) in a function that returns
+/// [`crate::Result`].
+#[derive(Debug, thiserror::Error)]
+#[error("{error} (after {} completed epochs)", history.epoch_losses.len())]
+pub struct FitError {
+    /// What went wrong.
+    #[source]
+    pub error: Error,
+    /// The epochs completed before the error (boxed, to keep the `Err` variant small).
+    pub history: Box<History>,
+}
+
+impl From<FitError> for Error {
+    fn from(e: FitError) -> Error {
+        e.error
     }
 }
 
@@ -374,5 +511,33 @@ impl History {
         self.validation_accuracies.extend(log.validation_accuracy);
         self.learning_rates.push(log.learning_rate);
         self.epoch_times.push(log.duration);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_epoch_printer_writes_keras_verbose_2_lines() {
+        let printer = EpochPrinter { epochs: 10 };
+        let mut log = EpochLog {
+            epoch: 2,
+            loss: 0.287_14,
+            validation_loss: Some(0.270_19),
+            validation_accuracy: Some(0.921_3),
+            learning_rate: 0.1,
+            duration: Duration::from_millis(420),
+        };
+        assert_eq!(
+            printer.line(&log),
+            "Epoch 3/10 - loss: 0.2871 - val_loss: 0.2702 - val_accuracy: 0.9213 - lr: 0.1 - 0.42s"
+        );
+        log.validation_loss = None;
+        log.validation_accuracy = None;
+        assert_eq!(
+            printer.line(&log),
+            "Epoch 3/10 - loss: 0.2871 - lr: 0.1 - 0.42s"
+        );
     }
 }

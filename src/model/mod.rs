@@ -38,7 +38,7 @@ mod fit;
 mod summary;
 
 pub use callbacks::{Callback, Control, EarlyStopping, Monitor};
-pub use fit::{EpochLog, FitConfig, History, Progress, Validation};
+pub use fit::{EpochLog, FitConfig, FitError, History, Progress, Validation, Verbosity};
 pub use summary::Summary;
 
 use crate::data::{Batches, Dataset, Order};
