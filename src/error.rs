@@ -139,6 +139,22 @@ pub enum Error {
         reason: String,
     },
 
+    /// A table (a CSV file, or rows given in memory) has a header, a row or a cell that cannot
+    /// be read as asked: a missing value, text where numbers are expected, a category or class
+    /// the encoding has not seen, a column that is not there.
+    #[error("{}: {reason}", table_location(.file.as_deref(), *.line, .column.as_deref()))]
+    Table {
+        /// The file, or `None` for rows given in memory.
+        file: Option<PathBuf>,
+        /// In a file, the line (1-based; the header is line 1); for rows in memory, the
+        /// zero-based row.
+        line: Option<u64>,
+        /// The column's name.
+        column: Option<String>,
+        /// What is wrong, and what to do about it.
+        reason: String,
+    },
+
     /// A model could not be saved to, or loaded from, a checkpoint file (safetensors). Neither
     /// the file on disk nor the model was changed.
     #[error("{path}: {problem}")]
@@ -215,6 +231,25 @@ pub enum CheckpointProblem {
         .0.join(", ")
     )]
     NonFinite(Vec<String>),
+}
+
+/// Where [`Error::Table`] happened: `data.csv, line 7, column "age"` or `row 3, column "age"`.
+fn table_location(
+    file: Option<&std::path::Path>,
+    line: Option<u64>,
+    column: Option<&str>,
+) -> String {
+    let mut parts = Vec::new();
+    match (file, line) {
+        (Some(file), Some(line)) => parts.push(format!("{}, line {line}", file.display())),
+        (Some(file), None) => parts.push(file.display().to_string()),
+        (None, Some(row)) => parts.push(format!("row {row}")),
+        (None, None) => parts.push("table".to_string()),
+    }
+    if let Some(column) = column {
+        parts.push(format!("column {column:?}"));
+    }
+    parts.join(", ")
 }
 
 /// The message of [`CheckpointProblem::TensorMismatch`].

@@ -46,7 +46,9 @@
 //! - [`model::checkpoint`]: [`save`](Sequential::save) and [`load`](Sequential::load) a model
 //!   as a safetensors file that PyTorch reads; [`LayerSpec`](layers::LayerSpec) records the
 //!   architecture.
-//! - [`data`]: the [`Dataset`](data::Dataset) trait, in-memory data, MNIST, splits and batches.
+//! - [`data`]: the [`Dataset`](data::Dataset) trait, in-memory data, MNIST, tables from CSV
+//!   files ([`data::csv`], feature `csv`, on by default), splits (plain or stratified, as
+//!   scikit-learn's) and batches.
 //! - [`metrics`]: accuracy, confusion matrix, precision and recall.
 //! - [`random`]: a numpy-compatible generator, so the tutorial's numbers are reproducible.
 //! - [`gradcheck`]: finite-difference checks for anyone writing a layer.

@@ -1,7 +1,10 @@
 //! Data beside the model: the [`Dataset`] trait, in-memory and MNIST data sets, IDX files,
-//! one-hot encoding, the train/test split and batch ordering.
+//! one-hot encoding, tables from CSV files ([`csv`], with the default `csv` feature), the
+//! train/test split (plain or stratified) and batch ordering.
 
 mod batches;
+#[cfg(feature = "csv")]
+pub mod csv;
 mod dataset;
 pub mod download;
 mod encoding;
@@ -15,5 +18,5 @@ pub use batches::{Batches, Order};
 pub use dataset::Dataset;
 pub use encoding::one_hot;
 pub use in_memory::InMemory;
-pub use split::{train_test_split, Split};
+pub use split::{stratified_train_test_split, train_test_split, Split};
 pub use subset::Subset;
