@@ -1,9 +1,19 @@
-"""The tutorial's MNIST model in PyTorch, on the same rows and split as the numpy reference.
+"""The tutorial's MNIST model in PyTorch, and the speed grid's perceptron.
 
-nn.Linear(784, 10) with the tutorial's initialisation, softmax + cross-entropy (as
-F.cross_entropy on the logits), optim.SGD lr 0.1, batch 32 in order, 20 epochs on the 56,000
-training rows of scikit-learn's 80/20 split (seed 42). Prints the same lines as
-mnist_seed_numpy.py so that scripts/compare.py reads both. Usage: python mnist_torch.py DATA_DIR
+Usage: python mnist_torch.py DATA_DIR
+    nn.Linear(784, 10) with the tutorial's initialisation, softmax + cross-entropy (as
+    F.cross_entropy on the logits), optim.SGD lr 0.1, batch 32 in order, 20 epochs on the 56,000
+    training rows of scikit-learn's 80/20 split (seed 42), on the same rows and split as the numpy
+    reference. Prints the same lines as mnist_seed_numpy.py so that scripts/compare.py reads both.
+
+Usage: python mnist_torch.py --hidden H --batch B --samples N [--rows R] [--seed S]
+    The same run as `cargo run --release --example bench_mlp -- --hidden H --batch B --samples N`
+    (scripts/compare_grid.sh runs both): 784-H-H-10 with ReLU, F.cross_entropy on the logits,
+    optim.SGD lr 0.01, PyTorch's default initialisation, on R synthetic rows (uniform [0, 1)
+    images, labels 0 to 9 in turn; R defaults to the smaller of N and 59,904) walked in order
+    batch after batch until N samples are seen. Prints `train X.XXs` and the samples per second.
+
+TORCH_THREADS sets torch.set_num_threads (default 1).
 """
 import gzip
 import os
@@ -12,7 +22,6 @@ import time
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
 
 
 def idx(path):
@@ -24,8 +33,57 @@ def idx(path):
     return np.frombuffer(b, np.uint8, offset=4 + 4 * nd).reshape(dims)
 
 
-d = sys.argv[1]
 torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
+
+
+def grid(argv):
+    """The speed grid's run: see the module's docstring."""
+    import argparse
+    p = argparse.ArgumentParser(prog="mnist_torch.py")
+    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--samples", type=int, default=59904)
+    p.add_argument("--rows", type=int)
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args(argv)
+    if a.samples % a.batch:
+        sys.exit(f"--samples {a.samples} is not a multiple of --batch {a.batch}")
+    h, b = a.hidden, a.batch
+    rows = (a.rows or min(a.samples, 59904)) // b * b
+    torch.manual_seed(a.seed)
+    x = torch.rand(rows, 784)
+    y = torch.arange(rows) % 10
+    model = torch.nn.Sequential(torch.nn.Linear(784, h), torch.nn.ReLU(), torch.nn.Linear(h, h),
+                                torch.nn.ReLU(), torch.nn.Linear(h, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    steps = a.samples // b
+    tail = max(steps // 10, 1)
+    tail_loss = 0.0
+    print(f"784-{h}-{h}-10, batch {b}, {a.samples} samples ({steps} steps) over {rows} synthetic "
+          f"rows, {torch.get_num_threads()} thread(s)")
+    t0 = time.perf_counter()
+    row = 0
+    for step in range(steps):
+        if row + b > rows:
+            row = 0
+        loss = torch.nn.functional.cross_entropy(model(x[row:row + b]), y[row:row + b])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step >= steps - tail:
+            tail_loss += loss.item()
+        row += b
+    seconds = time.perf_counter() - t0
+    print(f"train {seconds:.2f}s  {a.samples / seconds:.0f} samples/s  loss {tail_loss / tail:.4f}")
+
+
+if len(sys.argv) > 1 and sys.argv[1].startswith("--"):
+    grid(sys.argv[1:])
+    sys.exit(0)
+
+from sklearn.model_selection import train_test_split  # noqa: E402 (the tutorial's run only)
+
+d = sys.argv[1]
 t0 = time.perf_counter()
 imgs = np.concatenate([idx(os.path.join(d, "train-images-idx3-ubyte.gz")),
                        idx(os.path.join(d, "t10k-images-idx3-ubyte.gz"))]).reshape(70000, 784)

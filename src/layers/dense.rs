@@ -44,8 +44,7 @@ pub struct Dense {
     /// Row-major copies of operands given in another layout (never used by a `Sequential`,
     /// whose buffers are row-major); they keep their capacity.
     staging: Staging,
-    /// Training mode (the default): one thread, no allocation. In evaluation mode, forward
-    /// passes over large batches split their rows between threads.
+    /// Training mode (the default) or evaluation mode; the products run the same way in both.
     training: bool,
 }
 
@@ -164,19 +163,14 @@ impl Layer for Dense {
             weight_t,
             bias,
             staging,
-            training,
             ..
         } = self;
         let x = row_major(&input, &mut staging.input);
         let (wt, b) = (standard(weight_t), standard(bias));
         let isa = Isa::detect();
-        // Threads only for inference: starting them allocates, and a training step must not.
-        let threads = match training {
-            true => 1,
-            false => kernels::threads_for(m * k * n),
-        };
+        let threads = kernels::threads_for(m * k * n);
         write_row_major(&mut output, &mut staging.output, |y| {
-            kernels::forward_parallel(isa, x, wt, b, y, m, k, n, threads)
+            kernels::forward(isa, x, wt, b, y, m, k, n, threads)
         });
         Ok(())
     }
@@ -210,12 +204,13 @@ impl Layer for Dense {
         } = self;
         let x = row_major(&input, &mut staging.input);
         let g = row_major(&grad_output, &mut staging.grad_output);
-        kernels::weight_grad(isa, x, g, standard_mut(weight_t_grad), m, k, n);
+        let threads = kernels::threads_for(m * k * n);
+        kernels::weight_grad(isa, x, g, standard_mut(weight_t_grad), m, k, n, threads);
         kernels::bias_grad(g, standard_mut(bias_grad), m, n);
         if let Some(mut grad_input) = grad_input {
             let wt = standard(weight_t);
             write_row_major(&mut grad_input, &mut staging.output, |dx| {
-                kernels::input_grad(isa, g, wt, dx, m, k, n)
+                kernels::input_grad(isa, g, wt, dx, m, k, n, threads)
             });
         }
         Ok(())
@@ -395,19 +390,35 @@ mod tests {
     }
 
     #[test]
-    fn evaluation_mode_gives_the_same_numbers_on_threads() {
-        // 2,200 x 784 x 10 multiply-adds: over the threshold for threads.
-        let mut rng = RandomState::new(4);
-        let mut d = Dense::new(784, 10, Init::XavierNormal, &mut rng).unwrap();
-        let x = rng.rand(2_200, 784);
-        if kernels::threads_for(x.len() * 10) < 2 {
-            eprintln!("one thread only on this machine: comparing one thread with itself");
+    fn one_thread_or_several_give_the_same_bits() {
+        // 2,200 x 784 x 10 multiply-adds (blocked kernels) and 256 x 400 x 200 (packed): over
+        // the threshold for threads; in a pool of one thread, they run alone.
+        let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        for (m, k, n) in [(2_200, 784, 10), (256, 400, 200)] {
+            assert!(kernels::threads_for(m * k * n) >= 2.min(rayon::current_num_threads()));
+            let run = || {
+                let mut rng = RandomState::new(4);
+                let mut d = Dense::new(k, n, Init::XavierNormal, &mut rng).unwrap();
+                let (x, g) = (rng.rand(m, k), rng.rand(m, n));
+                let (mut y, mut gx) = (Array2::zeros((m, n)), Array2::zeros((m, k)));
+                d.forward(x.view(), y.view_mut()).unwrap();
+                d.backward(x.view(), y.view(), g.view(), Some(gx.view_mut()))
+                    .unwrap();
+                [bits(&y), bits(&gx), bits(&d.weight_grad().to_owned())]
+            };
+            let alone = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .unwrap()
+                .install(run);
+            for threads in [2, 3] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                assert!(pool.install(run) == alone, "{m}x{k}x{n}, {threads} threads");
+            }
         }
-        let (mut alone, mut split) = (Array2::zeros((2_200, 10)), Array2::zeros((2_200, 10)));
-        d.forward(x.view(), alone.view_mut()).unwrap();
-        d.set_training(false);
-        d.forward(x.view(), split.view_mut()).unwrap();
-        assert_eq!(alone, split);
     }
 
     #[test]
