@@ -388,6 +388,57 @@ mod tests {
     }
 
     #[test]
+    fn large_weights_match_the_f64_reference() {
+        // Weights over 1 MB: the blocked kernels walk them in panels and tiles.
+        for (m, k, n) in [(7, 1041, 300), (32, 2048, 160), (1, 4096, 80)] {
+            let (x, wt, bias, g) = (
+                values(m * k, 25),
+                values(n * k, 26),
+                values(n, 27),
+                values(m * n, 28),
+            );
+            for isa in Isa::available() {
+                let want: Vec<f64> = (0..m * n)
+                    .map(|e| {
+                        let (r, j) = (e / n, e % n);
+                        bias[j] as f64
+                            + (0..k)
+                                .map(|t| x[r * k + t] as f64 * wt[j * k + t] as f64)
+                                .sum::<f64>()
+                    })
+                    .collect();
+                let mut y = vec![f32::NAN; m * n];
+                forward(isa, &x, &wt, &bias, &mut y, m, k, n, 1);
+                assert_close(&y, &want, k, &format!("{isa:?} forward {m}x{k}x{n}"));
+                let want: Vec<f64> = (0..n * k)
+                    .map(|e| {
+                        let (j, t) = (e / k, e % k);
+                        (0..m)
+                            .map(|r| g[r * n + j] as f64 * x[r * k + t] as f64)
+                            .sum()
+                    })
+                    .collect();
+                let mut dwt = vec![f32::NAN; n * k];
+                weight_grad(isa, &x, &g, &mut dwt, m, k, n, 1);
+                assert_close(&dwt, &want, m, &format!("{isa:?} dW {m}x{k}x{n}"));
+                let want: Vec<f64> = (0..m * k)
+                    .map(|e| {
+                        let (r, t) = (e / k, e % k);
+                        (0..n)
+                            .map(|j| g[r * n + j] as f64 * wt[j * k + t] as f64)
+                            .sum()
+                    })
+                    .collect();
+                let mut dx = vec![f32::NAN; m * k];
+                input_grad(isa, &g, &wt, &mut dx, m, k, n, 1);
+                assert_close(&dx, &want, n, &format!("{isa:?} dX {m}x{k}x{n}"));
+                let alone = products(isa, m, k, n, 1);
+                assert!(products(isa, m, k, n, 2) == alone, "{isa:?} {m}x{k}x{n}");
+            }
+        }
+    }
+
+    #[test]
     fn packed_products_match_the_f64_reference() {
         for (m, k, n) in [(64, 64, 64), (65, 97, 130), (256, 784, 71)] {
             assert!(packs(m, k, n));

@@ -120,7 +120,24 @@ pub(super) fn input_grad(g: &[f32], wt: &[f32], dx: &mut [f32], m: usize, k: usi
 /// L2 cache of a core on current x86-64 processors.
 const PREFETCH_ABOVE_BYTES: usize = 512 << 10;
 
-/// [`forward`](super::forward) in blocks of `R` rows by `J` outputs.
+/// Weights (or weight gradients) larger than this do not stay in a core's L2 cache (1 MB on
+/// Zen 4, 2 MB on current Xeons) between two passes over them: the kernels then walk them in
+/// panels of [`PANEL_BYTES`], so that they come from memory once per product.
+const LARGE_BYTES: usize = 1 << 20;
+
+/// The size of the weight panels of large products: small enough to stay in L2 beside the
+/// batch they are combined with.
+const PANEL_BYTES: usize = 256 << 10;
+
+/// Whether a `(rows, cols)` matrix of weights is large (see [`LARGE_BYTES`]).
+fn large(rows: usize, cols: usize) -> bool {
+    rows * cols * std::mem::size_of::<f32>() > LARGE_BYTES
+}
+
+/// [`forward`](super::forward) in blocks of `R` rows by `J` outputs. Large weights are walked in
+/// panels of outputs, all rows for each panel, so that they are read from memory once (rows
+/// outer would read them once per block of rows: 8 times for a batch of 32). Every sum is
+/// taken in the same order either way.
 #[inline(always)]
 pub(super) fn forward_body<S: Simd, const R: usize, const J: usize>(
     s: S,
@@ -131,6 +148,32 @@ pub(super) fn forward_body<S: Simd, const R: usize, const J: usize>(
     k: usize,
     n: usize,
 ) {
+    let panel = if large(n, k) {
+        (PANEL_BYTES / std::mem::size_of::<f32>() / k / J * J).max(J)
+    } else {
+        n
+    };
+    let mut p0 = 0;
+    while p0 < n {
+        let p1 = (p0 + panel).min(n);
+        forward_panel::<S, R, J>(s, x, wt, bias, y, k, n, p0..p1);
+        p0 = p1;
+    }
+}
+
+/// [`forward`](super::forward) of every row for the outputs in `outputs`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn forward_panel<S: Simd, const R: usize, const J: usize>(
+    s: S,
+    x: &[f32],
+    wt: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    k: usize,
+    n: usize,
+    outputs: std::ops::Range<usize>,
+) {
     let m = x.len() / k;
     // Large batches come from memory, not the cache: prefetch the next block's rows. (A
     // training batch was just written and sits in the cache.)
@@ -139,24 +182,27 @@ pub(super) fn forward_body<S: Simd, const R: usize, const J: usize>(
     while r0 + R <= m {
         let x_block = &x[r0 * k..(r0 + R) * k];
         let y_block = &mut y[r0 * n..(r0 + R) * n];
+        let outputs = outputs.clone();
         if prefetch {
             let ahead = &x[((r0 + R) * k).min(x.len())..((r0 + 2 * R) * k).min(x.len())];
-            forward_rows::<S, R, J, true>(s, x_block, ahead, wt, bias, y_block, k, n);
+            forward_rows::<S, R, J, true>(s, x_block, ahead, wt, bias, y_block, k, n, outputs);
         } else {
-            forward_rows::<S, R, J, false>(s, x_block, &[], wt, bias, y_block, k, n);
+            forward_rows::<S, R, J, false>(s, x_block, &[], wt, bias, y_block, k, n, outputs);
         }
         r0 += R;
     }
     while r0 < m {
         let x_row = &x[r0 * k..(r0 + 1) * k];
         let y_row = &mut y[r0 * n..(r0 + 1) * n];
-        forward_rows::<S, 1, J, false>(s, x_row, &[], wt, bias, y_row, k, n);
+        let outputs = outputs.clone();
+        forward_rows::<S, 1, J, false>(s, x_row, &[], wt, bias, y_row, k, n, outputs);
         r0 += 1;
     }
 }
 
 /// [`forward`](super::forward) for the `R` rows of `x_block` (`R` by `k`) into `y_block` (`R`
-/// by `n`), every output; with `PREFETCH`, asks for the rows in `ahead` on the way.
+/// by `n`), for the outputs in `outputs`; with `PREFETCH`, asks for the rows in `ahead` on the
+/// way.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn forward_rows<S: Simd, const R: usize, const J: usize, const PREFETCH: bool>(
@@ -168,19 +214,20 @@ fn forward_rows<S: Simd, const R: usize, const J: usize, const PREFETCH: bool>(
     y_block: &mut [f32],
     k: usize,
     n: usize,
+    outputs: std::ops::Range<usize>,
 ) {
-    let mut j0 = 0;
-    if PREFETCH && J <= n {
+    let mut j0 = outputs.start;
+    if PREFETCH && j0 + J <= outputs.end {
         let sums = dot_block::<S, R, J, true>(s, x_block, ahead, wt, j0, k);
         store_block(&sums, bias, y_block, j0, n);
         j0 += J;
     }
-    while j0 + J <= n {
+    while j0 + J <= outputs.end {
         let sums = dot_block::<S, R, J, false>(s, x_block, &[], wt, j0, k);
         store_block(&sums, bias, y_block, j0, n);
         j0 += J;
     }
-    while j0 < n {
+    while j0 < outputs.end {
         let sums = dot_block::<S, R, 1, false>(s, x_block, &[], wt, j0, k);
         store_block(&sums, bias, y_block, j0, n);
         j0 += 1;
@@ -265,7 +312,13 @@ fn dot_block<S: Simd, const R: usize, const J: usize, const PREFETCH: bool>(
     sums
 }
 
-/// [`weight_grad`](super::weight_grad) in blocks of `J` outputs by `C` vectors of `k`.
+/// [`weight_grad`](super::weight_grad) in blocks of `J` outputs by `C` vectors of `k`. Small
+/// gradients are computed by column panels of `C` vectors, a panel of the rows staying in L1
+/// while every output block runs over it. Large ones would then be written a few cache lines
+/// per row at a time, scattered over megabytes: they are computed by chunks of columns whose
+/// rows of the batch fill [`PANEL_BYTES`], each chunk's outputs one after the other, so that
+/// every row of the gradient is written in long runs. Every sum runs over the rows in order
+/// either way.
 #[inline(always)]
 pub(super) fn weight_grad_body<S: Simd, const J: usize, const C: usize>(
     s: S,
@@ -278,16 +331,36 @@ pub(super) fn weight_grad_body<S: Simd, const J: usize, const C: usize>(
 ) {
     let lanes = S::LANES;
     let vectors = k / lanes;
-    // Column panels of `x`, `C` vectors wide: a panel of 32 rows stays in the L1 cache while
-    // every output block runs over it.
-    let mut c0 = 0;
-    while c0 + C <= vectors {
-        weight_grad_panel::<S, J, C>(s, x, g, dwt, m, k, n, c0 * lanes);
-        c0 += C;
-    }
-    while c0 < vectors {
-        weight_grad_panel::<S, J, 1>(s, x, g, dwt, m, k, n, c0 * lanes);
-        c0 += 1;
+    if large(n, k) {
+        // Chunks of columns whose rows of the batch fill a panel; each chunk's outputs in
+        // order, so that each row of `dwt` is written in long runs.
+        let chunk = (PANEL_BYTES / std::mem::size_of::<f32>() / m.max(1) / lanes / C * C).max(C);
+        let mut c0 = 0;
+        while c0 < vectors {
+            let c1 = (c0 + chunk).min(vectors);
+            let mut j0 = 0;
+            while j0 + J <= n {
+                weight_grad_outputs::<S, J, C>(s, x, g, dwt, m, k, n, c0..c1, j0);
+                j0 += J;
+            }
+            while j0 < n {
+                weight_grad_outputs::<S, 1, C>(s, x, g, dwt, m, k, n, c0..c1, j0);
+                j0 += 1;
+            }
+            c0 = c1;
+        }
+    } else {
+        // Column panels of `x`, `C` vectors wide: a panel of 32 rows stays in the L1 cache
+        // while every output block runs over it.
+        let mut c0 = 0;
+        while c0 + C <= vectors {
+            weight_grad_panel::<S, J, C>(s, x, g, dwt, m, k, n, c0 * lanes);
+            c0 += C;
+        }
+        while c0 < vectors {
+            weight_grad_panel::<S, J, 1>(s, x, g, dwt, m, k, n, c0 * lanes);
+            c0 += 1;
+        }
     }
     for t in vectors * lanes..k {
         for j in 0..n {
@@ -297,6 +370,33 @@ pub(super) fn weight_grad_body<S: Simd, const J: usize, const C: usize>(
             }
             dwt[j * k + t] = sum;
         }
+    }
+}
+
+/// [`weight_grad`](super::weight_grad) for `J` outputs from `j0` and the vectors `vectors` of
+/// `k`, `C` at a time.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn weight_grad_outputs<S: Simd, const J: usize, const C: usize>(
+    s: S,
+    x: &[f32],
+    g: &[f32],
+    dwt: &mut [f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    vectors: std::ops::Range<usize>,
+    j0: usize,
+) {
+    let lanes = S::LANES;
+    let mut c0 = vectors.start;
+    while c0 + C <= vectors.end {
+        weight_grad_block::<S, J, C>(s, x, g, dwt, m, k, n, c0 * lanes, j0);
+        c0 += C;
+    }
+    while c0 < vectors.end {
+        weight_grad_block::<S, J, 1>(s, x, g, dwt, m, k, n, c0 * lanes, j0);
+        c0 += 1;
     }
 }
 
@@ -362,7 +462,11 @@ fn weight_grad_block<S: Simd, const J: usize, const C: usize>(
     }
 }
 
-/// [`input_grad`](super::input_grad) in blocks of `R` rows by `C` vectors of `k`.
+/// [`input_grad`](super::input_grad) in blocks of `R` rows by `C` vectors of `k`, summed over
+/// the outputs in order. Large weights are walked in tiles of [`PANEL_BYTES`] (outputs by
+/// columns), every row of the batch for each tile, the partial sums kept in `dx` between tiles
+/// of outputs: each tile comes from memory once and the sums run in the same order as without
+/// tiles.
 #[inline(always)]
 pub(super) fn input_grad_body<S: Simd, const R: usize, const C: usize>(
     s: S,
@@ -375,14 +479,26 @@ pub(super) fn input_grad_body<S: Simd, const R: usize, const C: usize>(
 ) {
     let lanes = S::LANES;
     let vectors = k / lanes;
+    // Tiles of `outputs` rows of the weights by `chunk` vectors of columns (2 KB per row).
+    let (chunk, outputs) = if large(n, k) {
+        let chunk = (512 / lanes / C * C).max(C);
+        (
+            chunk,
+            (PANEL_BYTES / std::mem::size_of::<f32>() / (chunk * lanes)).max(1),
+        )
+    } else {
+        (vectors.max(1), n)
+    };
     let mut c0 = 0;
-    while c0 + C <= vectors {
-        input_grad_panel::<S, R, C>(s, g, wt, dx, m, k, n, c0 * lanes);
-        c0 += C;
-    }
     while c0 < vectors {
-        input_grad_panel::<S, R, 1>(s, g, wt, dx, m, k, n, c0 * lanes);
-        c0 += 1;
+        let c1 = (c0 + chunk).min(vectors);
+        let mut j0 = 0;
+        while j0 < n {
+            let j1 = (j0 + outputs).min(n);
+            input_grad_tile::<S, R, C>(s, g, wt, dx, m, k, n, c0..c1, j0..j1);
+            j0 = j1;
+        }
+        c0 = c1;
     }
     for r in 0..m {
         for t in vectors * lanes..k {
@@ -395,7 +511,35 @@ pub(super) fn input_grad_body<S: Simd, const R: usize, const C: usize>(
     }
 }
 
-/// [`input_grad`](super::input_grad) for columns `t0 .. t0 + C * LANES`, every row.
+/// [`input_grad`](super::input_grad) for the vectors `vectors` of `k` and the outputs
+/// `outputs`, every row; the sums start from `dx` unless `outputs` starts at 0.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn input_grad_tile<S: Simd, const R: usize, const C: usize>(
+    s: S,
+    g: &[f32],
+    wt: &[f32],
+    dx: &mut [f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    vectors: std::ops::Range<usize>,
+    outputs: std::ops::Range<usize>,
+) {
+    let lanes = S::LANES;
+    let mut c0 = vectors.start;
+    while c0 + C <= vectors.end {
+        input_grad_panel::<S, R, C>(s, g, wt, dx, m, k, n, c0 * lanes, outputs.clone());
+        c0 += C;
+    }
+    while c0 < vectors.end {
+        input_grad_panel::<S, R, 1>(s, g, wt, dx, m, k, n, c0 * lanes, outputs.clone());
+        c0 += 1;
+    }
+}
+
+/// [`input_grad`](super::input_grad) for columns `t0 .. t0 + C * LANES` and the outputs
+/// `outputs`, every row.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn input_grad_panel<S: Simd, const R: usize, const C: usize>(
@@ -407,19 +551,21 @@ fn input_grad_panel<S: Simd, const R: usize, const C: usize>(
     k: usize,
     n: usize,
     t0: usize,
+    outputs: std::ops::Range<usize>,
 ) {
     let mut r0 = 0;
     while r0 + R <= m {
-        input_grad_block::<S, R, C>(s, g, wt, dx, k, n, t0, r0);
+        input_grad_block::<S, R, C>(s, g, wt, dx, k, n, t0, r0, outputs.clone());
         r0 += R;
     }
     while r0 < m {
-        input_grad_block::<S, 1, C>(s, g, wt, dx, k, n, t0, r0);
+        input_grad_block::<S, 1, C>(s, g, wt, dx, k, n, t0, r0, outputs.clone());
         r0 += 1;
     }
 }
 
-/// `dx[r0 + i][t0 ..]` for `R` rows and `C` vectors, summed over the outputs in order.
+/// `dx[r0 + i][t0 ..]` for `R` rows and `C` vectors, summed over `outputs` in order, from
+/// zero when `outputs` starts at 0, else from the partial sums in `dx`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn input_grad_block<S: Simd, const R: usize, const C: usize>(
@@ -431,6 +577,7 @@ fn input_grad_block<S: Simd, const R: usize, const C: usize>(
     n: usize,
     t0: usize,
     r0: usize,
+    outputs: std::ops::Range<usize>,
 ) {
     let lanes = S::LANES;
     let mut g_rows: [&[f32]; R] = [&[]; R];
@@ -438,7 +585,15 @@ fn input_grad_block<S: Simd, const R: usize, const C: usize>(
         *row = &g[(r0 + i) * n..(r0 + i + 1) * n];
     }
     let mut acc = [[s.zero(); C]; R];
-    for j in 0..n {
+    if outputs.start > 0 {
+        for (i, vectors) in acc.iter_mut().enumerate() {
+            let row = &dx[(r0 + i) * k + t0..(r0 + i) * k + t0 + C * lanes];
+            for (c, v) in vectors.iter_mut().enumerate() {
+                *v = s.load(&row[c * lanes..]);
+            }
+        }
+    }
+    for j in outputs {
         let w_part = &wt[j * k + t0..j * k + t0 + C * lanes];
         let mut wv = [s.zero(); C];
         for c in 0..C {
