@@ -83,7 +83,7 @@ fn parse() -> Result<Option<Options>, String> {
             _ => return Err(format!("unknown option --{name}")),
         }
     }
-    if o.samples % o.batch != 0 {
+    if !o.samples.is_multiple_of(o.batch) {
         return Err(format!(
             "--samples {} is not a multiple of --batch {}",
             o.samples, o.batch

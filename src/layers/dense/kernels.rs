@@ -188,13 +188,25 @@ pub(crate) fn weight_grad(
     if packs(m, k, n) {
         return packed::weight_grad(x, g, dwt, m, k, n, threads);
     }
-    match isa {
-        Isa::Portable => blocked::weight_grad(x, g, dwt, m, k, n),
+    let run = |dwt: &mut [f32], outputs: std::ops::Range<usize>| match isa {
+        Isa::Portable => blocked::weight_grad(x, g, dwt, m, k, n, outputs),
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2Fma(token) => avx2::weight_grad(token, x, g, dwt, m, k, n),
+        Isa::Avx2Fma(token) => avx2::weight_grad(token, x, g, dwt, m, k, n, outputs),
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512(token) => avx512::weight_grad(token, x, g, dwt, m, k, n),
+        Isa::Avx512(token) => avx512::weight_grad(token, x, g, dwt, m, k, n, outputs),
+    };
+    if threads <= 1 {
+        return run(dwt, 0..n);
     }
+    // The outputs (rows of `dwt`) split into contiguous parts on rayon's threads; every
+    // element is summed over the rows in the same order whatever the part.
+    let outputs = n.div_ceil(threads.min(n));
+    dwt.par_chunks_mut(outputs * k)
+        .enumerate()
+        .for_each(|(part, dwt)| {
+            let start = part * outputs;
+            run(dwt, start..start + dwt.len() / k)
+        });
 }
 
 /// `dx[r][t] = sum_j g[r][j] * wt[j][t]`: the input gradient `dX = G.W^T`. `g` is `(m, n)`,

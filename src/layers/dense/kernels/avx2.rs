@@ -102,9 +102,10 @@ pub(super) fn weight_grad(
     m: usize,
     k: usize,
     n: usize,
+    outputs: std::ops::Range<usize>,
 ) {
     // SAFETY: the token exists only when the processor has AVX2 and FMA.
-    unsafe { weight_grad_avx2(s, x, g, dwt, m, k, n) }
+    unsafe { weight_grad_avx2(s, x, g, dwt, m, k, n, outputs) }
 }
 
 /// [`input_grad`](super::input_grad) with AVX2 and FMA.
@@ -148,8 +149,9 @@ unsafe fn weight_grad_avx2(
     m: usize,
     k: usize,
     n: usize,
+    outputs: std::ops::Range<usize>,
 ) {
-    weight_grad_body::<_, 5, 2>(s, x, g, dwt, m, k, n)
+    weight_grad_body::<_, 5, 2>(s, x, g, dwt, m, k, n, outputs)
 }
 
 /// # Safety

@@ -125,9 +125,10 @@ pub(super) fn weight_grad(
     m: usize,
     k: usize,
     n: usize,
+    outputs: std::ops::Range<usize>,
 ) {
     // SAFETY: the token exists only when the processor has AVX-512F.
-    unsafe { weight_grad_avx512(s, x, g, dwt, m, k, n) }
+    unsafe { weight_grad_avx512(s, x, g, dwt, m, k, n, outputs) }
 }
 
 /// [`input_grad`](super::input_grad) with AVX-512.
@@ -189,8 +190,9 @@ unsafe fn weight_grad_avx512(
     m: usize,
     k: usize,
     n: usize,
+    outputs: std::ops::Range<usize>,
 ) {
-    weight_grad_body::<_, 10, 2>(s, x, g, dwt, m, k, n)
+    weight_grad_body::<_, 10, 2>(s, x, g, dwt, m, k, n, outputs)
 }
 
 /// # Safety

@@ -99,9 +99,18 @@ pub(super) fn forward(x: &[f32], wt: &[f32], bias: &[f32], y: &mut [f32], k: usi
     forward_body::<_, 1, 8>(Portable, x, wt, bias, y, k, n)
 }
 
-/// [`weight_grad`](super::weight_grad) with portable vectors.
-pub(super) fn weight_grad(x: &[f32], g: &[f32], dwt: &mut [f32], m: usize, k: usize, n: usize) {
-    weight_grad_body::<_, 2, 2>(Portable, x, g, dwt, m, k, n)
+/// [`weight_grad`](super::weight_grad) with portable vectors, for the outputs `outputs`
+/// (the rows of `dwt`).
+pub(super) fn weight_grad(
+    x: &[f32],
+    g: &[f32],
+    dwt: &mut [f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    outputs: std::ops::Range<usize>,
+) {
+    weight_grad_body::<_, 2, 2>(Portable, x, g, dwt, m, k, n, outputs)
 }
 
 /// [`input_grad`](super::input_grad) with portable vectors.
@@ -328,9 +337,11 @@ pub(super) fn weight_grad_body<S: Simd, const J: usize, const C: usize>(
     m: usize,
     k: usize,
     n: usize,
+    outputs: std::ops::Range<usize>,
 ) {
     let lanes = S::LANES;
     let vectors = k / lanes;
+    let base = outputs.start;
     if large(n, k) {
         // Chunks of columns whose rows of the batch fill a panel; each chunk's outputs in
         // order, so that each row of `dwt` is written in long runs.
@@ -338,13 +349,13 @@ pub(super) fn weight_grad_body<S: Simd, const J: usize, const C: usize>(
         let mut c0 = 0;
         while c0 < vectors {
             let c1 = (c0 + chunk).min(vectors);
-            let mut j0 = 0;
-            while j0 + J <= n {
-                weight_grad_outputs::<S, J, C>(s, x, g, dwt, m, k, n, c0..c1, j0);
+            let mut j0 = base;
+            while j0 + J <= outputs.end {
+                weight_grad_outputs::<S, J, C>(s, x, g, dwt, m, k, n, c0..c1, j0, base);
                 j0 += J;
             }
-            while j0 < n {
-                weight_grad_outputs::<S, 1, C>(s, x, g, dwt, m, k, n, c0..c1, j0);
+            while j0 < outputs.end {
+                weight_grad_outputs::<S, 1, C>(s, x, g, dwt, m, k, n, c0..c1, j0, base);
                 j0 += 1;
             }
             c0 = c1;
@@ -354,21 +365,21 @@ pub(super) fn weight_grad_body<S: Simd, const J: usize, const C: usize>(
         // while every output block runs over it.
         let mut c0 = 0;
         while c0 + C <= vectors {
-            weight_grad_panel::<S, J, C>(s, x, g, dwt, m, k, n, c0 * lanes);
+            weight_grad_panel::<S, J, C>(s, x, g, dwt, m, k, n, c0 * lanes, outputs.clone());
             c0 += C;
         }
         while c0 < vectors {
-            weight_grad_panel::<S, J, 1>(s, x, g, dwt, m, k, n, c0 * lanes);
+            weight_grad_panel::<S, J, 1>(s, x, g, dwt, m, k, n, c0 * lanes, outputs.clone());
             c0 += 1;
         }
     }
     for t in vectors * lanes..k {
-        for j in 0..n {
+        for j in outputs.clone() {
             let mut sum = 0.0;
             for r in 0..m {
                 sum = s.mul_add_scalar(g[r * n + j], x[r * k + t], sum);
             }
-            dwt[j * k + t] = sum;
+            dwt[(j - base) * k + t] = sum;
         }
     }
 }
@@ -387,15 +398,16 @@ fn weight_grad_outputs<S: Simd, const J: usize, const C: usize>(
     n: usize,
     vectors: std::ops::Range<usize>,
     j0: usize,
+    base: usize,
 ) {
     let lanes = S::LANES;
     let mut c0 = vectors.start;
     while c0 + C <= vectors.end {
-        weight_grad_block::<S, J, C>(s, x, g, dwt, m, k, n, c0 * lanes, j0);
+        weight_grad_block::<S, J, C>(s, x, g, dwt, m, k, n, c0 * lanes, j0, base);
         c0 += C;
     }
     while c0 < vectors.end {
-        weight_grad_block::<S, J, 1>(s, x, g, dwt, m, k, n, c0 * lanes, j0);
+        weight_grad_block::<S, J, 1>(s, x, g, dwt, m, k, n, c0 * lanes, j0, base);
         c0 += 1;
     }
 }
@@ -412,14 +424,15 @@ fn weight_grad_panel<S: Simd, const J: usize, const C: usize>(
     k: usize,
     n: usize,
     t0: usize,
+    outputs: std::ops::Range<usize>,
 ) {
-    let mut j0 = 0;
-    while j0 + J <= n {
-        weight_grad_block::<S, J, C>(s, x, g, dwt, m, k, n, t0, j0);
+    let mut j0 = outputs.start;
+    while j0 + J <= outputs.end {
+        weight_grad_block::<S, J, C>(s, x, g, dwt, m, k, n, t0, j0, outputs.start);
         j0 += J;
     }
-    while j0 < n {
-        weight_grad_block::<S, 1, C>(s, x, g, dwt, m, k, n, t0, j0);
+    while j0 < outputs.end {
+        weight_grad_block::<S, 1, C>(s, x, g, dwt, m, k, n, t0, j0, outputs.start);
         j0 += 1;
     }
 }
@@ -437,6 +450,7 @@ fn weight_grad_block<S: Simd, const J: usize, const C: usize>(
     n: usize,
     t0: usize,
     j0: usize,
+    base: usize,
 ) {
     let lanes = S::LANES;
     let mut acc = [[s.zero(); C]; J];
@@ -455,7 +469,7 @@ fn weight_grad_block<S: Simd, const J: usize, const C: usize>(
         }
     }
     for (j, vectors) in acc.iter().enumerate() {
-        let row = &mut dwt[(j0 + j) * k + t0..(j0 + j) * k + t0 + C * lanes];
+        let row = &mut dwt[(j0 + j - base) * k + t0..(j0 + j - base) * k + t0 + C * lanes];
         for (c, &v) in vectors.iter().enumerate() {
             s.store(v, &mut row[c * lanes..]);
         }
