@@ -5,6 +5,7 @@
 //! cargo bench --bench training              # everything
 //! cargo bench --bench training -- step      # only the training steps
 //! cargo bench --bench training -- parts     # the pieces of the tutorial's step
+//! cargo bench --bench training -- grid      # the corners of the speed grid
 //! ```
 //!
 //! The data are the tutorial's: the 70,000 MNIST images split 56,000 / 14,000 with seed 42, read
@@ -110,7 +111,46 @@ fn parts(c: &mut Criterion, data: &Data) {
     group.finish();
 }
 
+/// One training step of the speed grid's perceptron, 784-H-H-10 (ReLU, softmax +
+/// cross-entropy, SGD 0.01, as `examples/bench_mlp.rs`), at the grid's corners: H = 128 and
+/// 4,096, batches of 32 and 256, on seeded random inputs.
+fn grid(c: &mut Criterion) {
+    let mut group = c.benchmark_group("grid");
+    group.sample_size(10);
+    for (hidden, batch) in [(128, 32), (128, 256), (4096, 32), (4096, 256)] {
+        let mut rng = RandomState::new(0);
+        let x = rng.rand(batch, 784);
+        let mut y = Array2::<f32>::zeros((batch, 10));
+        for r in 0..batch {
+            y[[r, r % 10]] = 1.0;
+        }
+        let mut model = Sequential::builder(784)
+            .push(Dense::new(784, hidden, Init::HeNormal, &mut rng).unwrap())
+            .push(Relu)
+            .push(Dense::new(hidden, hidden, Init::HeNormal, &mut rng).unwrap())
+            .push(Relu)
+            .push(Dense::new(hidden, 10, Init::XavierNormal, &mut rng).unwrap())
+            .push(Softmax)
+            .build()
+            .unwrap();
+        let mut sgd = Sgd::new(0.01).unwrap();
+        group.throughput(Throughput::Elements(batch as u64));
+        group.bench_function(
+            format!("step 784-{hidden}-{hidden}-10, batch {batch}"),
+            |b| {
+                b.iter(|| {
+                    model
+                        .train_step(black_box(x.view()), y.view(), &CrossEntropy, &mut sgd)
+                        .unwrap()
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
 fn benchmarks(c: &mut Criterion) {
+    grid(c);
     let data = load();
     parts(c, &data);
 

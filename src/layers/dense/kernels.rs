@@ -22,11 +22,22 @@
 //! and FMA (module `avx2`), checked once at run time (see [`Isa::detect`]); elsewhere on
 //! portable 8-lane arrays. With AVX2 they are 2 to 3 times faster than `general_mat_mul` for
 //! the tutorial's step and never slower for the MLP's shapes; AVX-512 halves them again
-//! (32 x 784 x 10: forward 4.2 -> 2.4 us, dW 3.9 -> 1.95 us, dX 3.9 -> 2.05 us).
+//! (32 x 784 x 10: forward 4.2 -> 2.4 us, dW 3.9 -> 1.95 us, dX 3.9 -> 2.05 us). Weights over
+//! 1 MB are walked in cache-sized panels so that a batch of 32 reads them from memory once.
+//!
+//! Large products are another matter: from a batch of 64 rows on, with both widths 64 or more
+//! ([`packs`]), every packed panel is reused enough to repay the packing, and they go to the
+//! `gemm` crate (module `packed`), 2 to 5 times faster there than the blocked kernels.
+//!
+//! Threads: a product of 16 M multiply-adds or more ([`threads_for`]) runs on rayon's pool,
+//! `gemm` splitting its outputs, the blocked kernels splitting rows (forward, dX) or outputs
+//! (dW) into fixed contiguous parts. The small models' products (784-10, 784-256-128-10 at a
+//! batch of 32) stay below that and on the calling thread, which allocates nothing.
 //!
 //! Every output element is summed in a fixed order that depends only on the shapes and the
-//! path (the vector width), never on timing, block sizes or alignment: results are
-//! bit-identical from run to run on a machine. Paths differ from each other by rounding only.
+//! path (the vector width, blocked or packed), never on timing, alignment or the number of
+//! threads: results are bit-identical from run to run on a machine, on any number of threads.
+//! Paths differ from each other by rounding only.
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;

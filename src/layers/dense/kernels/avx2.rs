@@ -94,6 +94,7 @@ pub(super) fn forward(
 }
 
 /// [`weight_grad`](super::weight_grad) with AVX2 and FMA.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn weight_grad(
     s: Avx2Fma,
     x: &[f32],
@@ -141,6 +142,7 @@ unsafe fn forward_avx2(
 /// # Safety
 /// The processor must have AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 unsafe fn weight_grad_avx2(
     s: Avx2Fma,
     x: &[f32],

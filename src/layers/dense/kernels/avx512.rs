@@ -117,6 +117,7 @@ pub(super) fn forward(
 }
 
 /// [`weight_grad`](super::weight_grad) with AVX-512.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn weight_grad(
     s: Avx512,
     x: &[f32],
@@ -182,6 +183,7 @@ unsafe fn forward_wide_avx512(
 /// # Safety
 /// The processor must have AVX-512F.
 #[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
 unsafe fn weight_grad_avx512(
     s: Avx512,
     x: &[f32],

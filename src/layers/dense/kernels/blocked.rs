@@ -101,6 +101,7 @@ pub(super) fn forward(x: &[f32], wt: &[f32], bias: &[f32], y: &mut [f32], k: usi
 
 /// [`weight_grad`](super::weight_grad) with portable vectors, for the outputs `outputs`
 /// (the rows of `dwt`).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn weight_grad(
     x: &[f32],
     g: &[f32],
@@ -329,6 +330,7 @@ fn dot_block<S: Simd, const R: usize, const J: usize, const PREFETCH: bool>(
 /// every row of the gradient is written in long runs. Every sum runs over the rows in order
 /// either way.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub(super) fn weight_grad_body<S: Simd, const J: usize, const C: usize>(
     s: S,
     x: &[f32],
