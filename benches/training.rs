@@ -100,11 +100,18 @@ fn parts(c: &mut Criterion, data: &Data) {
     group.bench_function("softmax forward 32x10", |b| {
         b.iter(|| Softmax.forward(black_box(z.view()), p.view_mut()).unwrap())
     });
-    let fused = CrossEntropy.with_softmax().expect("fused");
+    let fused = CrossEntropy
+        .fused(feedforward::layers::OutputKind::SoftmaxProbabilities)
+        .expect("fused");
     group.bench_function("cross-entropy loss and logit gradient 32x10", |b| {
         b.iter(|| {
             fused
-                .loss_and_logit_gradient(black_box(z.view()), p.view(), t.view(), g.view_mut())
+                .loss_and_logit_gradient(
+                    black_box(z.view()),
+                    Some(p.view()),
+                    t.view(),
+                    g.view_mut(),
+                )
                 .unwrap()
         })
     });

@@ -96,6 +96,38 @@ pub enum Error {
         classes: usize,
     },
 
+    /// A loss does not fit the model's last layer: cross-entropy on raw outputs or on one column,
+    /// binary cross-entropy after a softmax, a logits loss after the activation it applies
+    /// itself. Found when training or evaluation starts, before anything changes; the message
+    /// says what to change.
+    #[error("{loss} does not fit a model whose output is {output}: {problem}; {fix}")]
+    LossMismatch {
+        /// The loss, as configured (`"CrossEntropy"`, `"BinaryCrossEntropy::from_logits()"`).
+        loss: String,
+        /// The model's output: its last layer and width (`"Sigmoid, 1 column"`).
+        output: String,
+        /// What goes wrong with this pairing.
+        problem: String,
+        /// What to change.
+        fix: String,
+    },
+
+    /// A target value that the loss cannot take: a cross-entropy target outside `[0, 1]`, or a
+    /// NaN or infinite target for any loss.
+    #[error("{loss} target at row {row}, column {column} is {value}: expected {expected}")]
+    InvalidTarget {
+        /// The loss's name.
+        loss: String,
+        /// Zero-based row within the batch given to the loss.
+        row: usize,
+        /// Zero-based column.
+        column: usize,
+        /// The offending value.
+        value: f32,
+        /// What the loss accepts, in words.
+        expected: String,
+    },
+
     /// Reading or writing a file failed.
     #[error("{action} {path}: {source}")]
     Io {

@@ -5,7 +5,8 @@
 //! gradients that `backward` reports for the scalar `L = sum(forward(X) * R)` (grad_output = `R`)
 //! with central differences `(L(v + h) - L(v - h)) / 2h` for every input element and every
 //! parameter element. For a loss, it compares `loss_and_gradient` with central differences of
-//! `loss`, and, when the loss has a fused softmax form, the logit gradient too.
+//! `loss`, and, for each fused form the loss has (after a softmax, after a sigmoid), the logit
+//! gradient too.
 //!
 //! Relative errors are `|analytic - numeric| / max(|analytic|, |numeric|, 1e-2)`: the floor keeps
 //! near-zero gradients from turning `f32` rounding noise into huge ratios. Correct `f32` layers
@@ -19,7 +20,7 @@
 //! assert!(report.max_relative_error < 1e-2, "{report}");
 //! ```
 
-use crate::layers::{Layer, Softmax};
+use crate::layers::{Layer, OutputKind, Sigmoid, Softmax};
 use crate::losses::Loss;
 use crate::random::RandomState;
 use crate::{Error, Result};
@@ -227,8 +228,23 @@ pub fn check_layer_in_mode(
     Ok(report)
 }
 
-/// Checks `loss` at `output` against `target`; when the loss has a fused softmax form, also
-/// checks its logit gradient, reading `output` as logits.
+/// Checks `loss` at `output` against `target`; for each fused form the loss has (see
+/// [`Loss::fused`]), also checks its logit gradient, reading `output` as logits: with the
+/// probabilities of the forward pass and without them, and checks that the fused value equals
+/// the loss of those probabilities.
+///
+/// ```
+/// use feedforward::gradcheck::check_loss;
+/// use feedforward::losses::BinaryCrossEntropy;
+/// use ndarray::array;
+///
+/// let p = array![[0.3f32, 0.8], [0.6, 0.1]];
+/// let t = array![[0.0f32, 1.0], [1.0, 1.0]];
+/// let report = check_loss(&BinaryCrossEntropy, p.view(), t.view())?;
+/// assert!(report.max_relative_error < 1e-2, "{report}");
+/// assert_eq!(report.checked, 4 + 2 * 4 + 1); // unfused, fused twice, the fused value
+/// # Ok::<(), feedforward::Error>(())
+/// ```
 ///
 /// # Errors
 /// Whatever the loss returns for these shapes.
@@ -256,22 +272,44 @@ pub fn check_loss(
         }
     }
 
-    if let Some(fused) = loss.with_softmax() {
+    let activations: [(OutputKind, &mut dyn Layer); 2] = [
+        (OutputKind::SoftmaxProbabilities, &mut Softmax),
+        (OutputKind::SigmoidProbabilities, &mut Sigmoid),
+    ];
+    for (kind, layer) in activations {
+        let Some(fused) = loss.fused(kind) else {
+            continue;
+        };
         let mut probabilities = Array2::zeros(output.raw_dim());
-        Softmax.forward(output, probabilities.view_mut())?;
-        fused.loss_and_logit_gradient(output, probabilities.view(), target, grad.view_mut())?;
-        for i in 0..y.nrows() {
-            for j in 0..y.ncols() {
-                let original = y[[i, j]];
-                y[[i, j]] = original + STEP;
-                let plus = fused.loss_from_logits(y.view(), target)? as f64;
-                y[[i, j]] = original - STEP;
-                let minus = fused.loss_from_logits(y.view(), target)? as f64;
-                y[[i, j]] = original;
-                let numeric = (plus - minus) / (2.0 * STEP as f64);
-                report.record(|| format!("logit[{i}, {j}]"), grad[[i, j]] as f64, numeric);
+        layer.forward(output, probabilities.view_mut())?;
+        for given in [Some(probabilities.view()), None] {
+            fused.loss_and_logit_gradient(output, given, target, grad.view_mut())?;
+            for i in 0..y.nrows() {
+                for j in 0..y.ncols() {
+                    let original = y[[i, j]];
+                    y[[i, j]] = original + STEP;
+                    let plus = fused.loss_from_logits(y.view(), target)? as f64;
+                    y[[i, j]] = original - STEP;
+                    let minus = fused.loss_from_logits(y.view(), target)? as f64;
+                    y[[i, j]] = original;
+                    let numeric = (plus - minus) / (2.0 * STEP as f64);
+                    let place = if given.is_some() {
+                        "logit"
+                    } else {
+                        "logit (no p)"
+                    };
+                    report.record(
+                        || format!("{place}[{i}, {j}]"),
+                        grad[[i, j]] as f64,
+                        numeric,
+                    );
+                }
             }
         }
+        // The fused value is the loss of the probabilities.
+        let fused_value = fused.loss_from_logits(output, target)? as f64;
+        let plain_value = loss.loss(probabilities.view(), target)? as f64;
+        report.record(|| "fused loss value".to_string(), fused_value, plain_value);
     }
     Ok(report)
 }
@@ -339,7 +377,7 @@ mod tests {
             check_loss(&CrossEntropy, y.view(), t.view())
                 .unwrap()
                 .checked,
-            8
+            4 + 2 * 4 + 1
         );
         assert!(check_layer_at(&mut Softmax, Array2::zeros((0, 2)).view(), 0).is_err());
     }

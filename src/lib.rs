@@ -36,8 +36,9 @@
 //! ## Where things are
 //! - [`layers`]: the [`Layer`] trait, [`Dense`](layers::Dense), [`Softmax`](layers::Softmax),
 //!   activations, [`Dropout`](layers::Dropout), [`BatchNorm1d`](layers::BatchNorm1d),
-//!   [`LayerNorm`](layers::LayerNorm); [`losses`]: [`HalfMse`](losses::HalfMse),
-//!   [`CrossEntropy`](losses::CrossEntropy); [`optim`]: [`Sgd`](optim::Sgd),
+//!   [`LayerNorm`](layers::LayerNorm); [`losses`]: [`CrossEntropy`](struct@losses::CrossEntropy),
+//!   [`BinaryCrossEntropy`](struct@losses::BinaryCrossEntropy), [`Mse`](losses::Mse),
+//!   [`Mae`](losses::Mae), [`Huber`](losses::Huber), [`HalfMse`](losses::HalfMse); [`optim`]: [`Sgd`](optim::Sgd),
 //!   [`Adam`](optim::Adam), [`AdamW`](optim::AdamW), learning-rate schedules; [`init`]: weight
 //!   initialisers.
 //! - [`model`]: [`Sequential`], its training loop ([`fit`](Sequential::fit), with validation,
@@ -49,7 +50,8 @@
 //! - [`data`]: the [`Dataset`](data::Dataset) trait, in-memory data, MNIST, tables from CSV
 //!   files ([`data::csv`], feature `csv`, on by default), splits (plain or stratified, as
 //!   scikit-learn's) and batches.
-//! - [`metrics`]: accuracy, confusion matrix, precision and recall.
+//! - [`metrics`]: accuracy, confusion matrix, precision and recall; binary and multi-label
+//!   accuracy; MSE, RMSE, MAE and R^2 as scikit-learn computes them.
 //! - [`random`]: a numpy-compatible generator, so the tutorial's numbers are reproducible.
 //! - [`gradcheck`]: finite-difference checks for anyone writing a layer.
 //!
@@ -98,7 +100,7 @@ pub mod prelude {
         BatchNorm1d, Dense, Dropout, Elu, Gelu, GeluTanh, Identity, Layer, LayerNorm, LeakyRelu,
         Relu, Sigmoid, Softmax, Tanh,
     };
-    pub use crate::losses::{CrossEntropy, HalfMse, Loss};
+    pub use crate::losses::{BinaryCrossEntropy, CrossEntropy, HalfMse, Huber, Loss, Mae, Mse};
     pub use crate::model::{FitConfig, Sequential, Verbosity};
     pub use crate::optim::{
         Adam, AdamW, Constant, Cosine, Optimizer, Schedule, Sgd, StepDecay, Warmup,

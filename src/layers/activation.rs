@@ -31,7 +31,7 @@
 //! ```
 
 use super::identity::same_shape;
-use super::{Layer, LayerSpec};
+use super::{Layer, LayerSpec, OutputKind};
 use crate::{Error, Result};
 use ndarray::{ArrayView2, ArrayViewMut2, Zip};
 
@@ -124,13 +124,22 @@ macro_rules! elementwise_layer {
             fn spec(&self) -> Option<LayerSpec> {
                 Some(ActivationSpec::activation_spec(self))
             }
+
+            fn output_kind(&self) -> OutputKind {
+                ActivationSpec::output_kind(self)
+            }
         }
     };
 }
 
-/// The [`LayerSpec`] of an activation, for the [`Layer::spec`] that `elementwise_layer!` writes.
+/// The [`LayerSpec`] and [`OutputKind`] of an activation, for the [`Layer::spec`] and
+/// [`Layer::output_kind`] that `elementwise_layer!` writes.
 trait ActivationSpec {
     fn activation_spec(&self) -> LayerSpec;
+
+    fn output_kind(&self) -> OutputKind {
+        OutputKind::Plain
+    }
 }
 
 impl ActivationSpec for Relu {
@@ -142,6 +151,12 @@ impl ActivationSpec for Relu {
 impl ActivationSpec for Sigmoid {
     fn activation_spec(&self) -> LayerSpec {
         LayerSpec::Sigmoid
+    }
+
+    /// Probabilities of its input, so that a model fuses it with
+    /// [`BinaryCrossEntropy`](struct@crate::losses::BinaryCrossEntropy).
+    fn output_kind(&self) -> OutputKind {
+        OutputKind::SigmoidProbabilities
     }
 }
 
@@ -184,11 +199,20 @@ elementwise_layer!(Relu, "Relu", |x| x.max(0.0), |x, _y| if x > 0.0 {
     0.0
 });
 
-/// Logistic sigmoid, `1 / (1 + exp(-x))`, squashing to `(0, 1)`.
+/// Logistic sigmoid, `1 / (1 + exp(-x))`, squashing to `(0, 1)`. Its output is
+/// [`OutputKind::SigmoidProbabilities`]: followed by
+/// [`BinaryCrossEntropy`](struct@crate::losses::BinaryCrossEntropy), a model computes the loss and
+/// gradient from the logits.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Sigmoid;
-elementwise_layer!(Sigmoid, "Sigmoid", |x| 1.0 / (1.0 + (-x).exp()), |_x, y| y
-    * (1.0 - y));
+elementwise_layer!(Sigmoid, "Sigmoid", |x| sigmoid(x), |_x, y| y * (1.0 - y));
+
+/// `1 / (1 + exp(-x))`: exactly 0 below about -88 and 1 above about 17, never NaN for finite
+/// `x`. The fused binary cross-entropy computes probabilities with it too.
+#[inline]
+pub(crate) fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
 
 /// Hyperbolic tangent, squashing to `(-1, 1)`.
 #[derive(Clone, Copy, Debug, Default)]

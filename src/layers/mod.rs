@@ -25,12 +25,14 @@ mod layer_norm;
 mod softmax;
 mod spec;
 
+pub(crate) use activation::sigmoid;
 pub use activation::{Elu, Gelu, GeluTanh, LeakyRelu, Relu, Sigmoid, Tanh};
 pub use batch_norm::BatchNorm1d;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use identity::Identity;
 pub use layer_norm::LayerNorm;
+pub(crate) use softmax::softmax_row;
 pub use softmax::Softmax;
 pub use spec::LayerSpec;
 
@@ -55,13 +57,19 @@ pub struct Parameter<'a> {
 }
 
 /// What a layer's output means, so that a model can pair it with a loss that has a fused,
-/// numerically stable gradient (softmax followed by cross-entropy).
+/// numerically stable gradient (softmax followed by cross-entropy, sigmoid followed by binary
+/// cross-entropy), check that the loss fits ([`Loss::check_output`](crate::Loss::check_output))
+/// and report the metrics of the task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OutputKind {
-    /// Any other output.
+    /// Any other output: raw numbers (regression values, or logits).
     Plain,
-    /// Row-wise softmax probabilities of the layer's input (the logits).
+    /// Row-wise softmax probabilities of the layer's input (the logits): one class per sample.
     SoftmaxProbabilities,
+    /// Element-wise sigmoid probabilities of the layer's input (the logits): an independent
+    /// yes/no probability per output.
+    SigmoidProbabilities,
 }
 
 /// A differentiable map from a batch of rows to a batch of rows.
@@ -151,8 +159,9 @@ pub trait Layer: Send {
         let _ = training;
     }
 
-    /// What the output means; [`Softmax`] says [`OutputKind::SoftmaxProbabilities`] so that a
-    /// model can fuse it with cross-entropy.
+    /// What the output means; [`Softmax`] says [`OutputKind::SoftmaxProbabilities`] and
+    /// [`Sigmoid`] [`OutputKind::SigmoidProbabilities`], so that a model can fuse them with
+    /// cross-entropy and binary cross-entropy.
     fn output_kind(&self) -> OutputKind {
         OutputKind::Plain
     }

@@ -3,7 +3,7 @@
 //! Subtracting each row's maximum `m_i` (as the tutorial's first `softmax` does) keeps every
 //! exponent at or below zero, so logits of any size never overflow. Its backward pass is the
 //! Jacobian product `dX = Y * (G - sum(G * Y))` row by row. Followed by
-//! [`CrossEntropy`](crate::losses::CrossEntropy) in a [`Sequential`](crate::Sequential), the model
+//! [`CrossEntropy`](struct@crate::losses::CrossEntropy) in a [`Sequential`](crate::Sequential), the model
 //! skips this product and uses the fused gradient `(Y - T) / n` computed from the logits, which
 //! stays exact when the softmax saturates.
 //!
@@ -104,7 +104,7 @@ impl Layer for Softmax {
 /// `exp(0) / sum = 1 / sum` exactly, which the fused cross-entropy uses to get the
 /// log-sum-exp back without another exponential.
 #[inline]
-fn softmax_row(x: &[f32], y: &mut [f32]) {
+pub(crate) fn softmax_row(x: &[f32], y: &mut [f32]) {
     let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
     let mut sum = 0.0f32;
     for (y, &x) in y.iter_mut().zip(x) {

@@ -12,55 +12,18 @@
 //! assert_eq!(loss, 0.5); // 1/2 * mean(1, 1)
 //! ```
 
-use super::{check_shapes, Loss};
-use crate::Result;
-use ndarray::{ArrayView2, ArrayViewMut2, Zip};
+use super::elementwise_loss;
 
 /// Half the mean squared error, over every element of the batch.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HalfMse;
 
-impl Loss for HalfMse {
-    fn name(&self) -> &str {
-        "HalfMse"
-    }
-
-    fn loss(&self, output: ArrayView2<'_, f32>, target: ArrayView2<'_, f32>) -> Result<f32> {
-        check_shapes("HalfMse", &output, &target, None)?;
-        let mut sum = 0.0f64;
-        Zip::from(&output).and(&target).for_each(|&y, &t| {
-            let d = (y - t) as f64;
-            sum += d * d;
-        });
-        Ok((0.5 * sum / output.len() as f64) as f32)
-    }
-
-    fn loss_and_gradient(
-        &self,
-        output: ArrayView2<'_, f32>,
-        target: ArrayView2<'_, f32>,
-        mut grad: ArrayViewMut2<'_, f32>,
-    ) -> Result<f32> {
-        check_shapes("HalfMse", &output, &target, Some(&grad))?;
-        let n = output.len();
-        let inv_n = 1.0 / n as f32;
-        let mut sum = 0.0f64;
-        Zip::from(&mut grad)
-            .and(&output)
-            .and(&target)
-            .for_each(|g, &y, &t| {
-                let d = y - t;
-                sum += (d as f64) * (d as f64);
-                *g = d * inv_n;
-            });
-        Ok((0.5 * sum / n as f64) as f32)
-    }
-}
+elementwise_loss!(HalfMse, "HalfMse", _loss => |d| 0.5 * d * d, |d| d);
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::gradcheck::check_loss;
+    use crate::losses::{HalfMse, Loss};
     use crate::Error;
     use ndarray::{array, Array2};
 

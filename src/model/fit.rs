@@ -10,6 +10,7 @@ use super::callbacks::{Callback, Control};
 use super::Sequential;
 use crate::data::{Batches, Dataset, Order, Subset};
 use crate::losses::Loss;
+use crate::metrics::RegressionMetrics;
 use crate::optim::{Optimizer, Schedule};
 use crate::{Error, Result};
 use std::time::{Duration, Instant};
@@ -199,6 +200,8 @@ pub struct EpochLog {
     pub validation_loss: Option<f32>,
     /// Validation accuracy, when there is validation data with classes.
     pub validation_accuracy: Option<f32>,
+    /// Validation MSE, RMSE, MAE and R^2, when there is validation data and the model regresses.
+    pub validation_regression: Option<RegressionMetrics>,
     /// The learning rate used.
     pub learning_rate: f32,
     /// Wall-clock time of the epoch, validation included.
@@ -214,6 +217,9 @@ pub struct History {
     pub validation_losses: Vec<f32>,
     /// Validation accuracy of each epoch (empty without validation data with classes).
     pub validation_accuracies: Vec<f32>,
+    /// Validation MSE, RMSE, MAE and R^2 of each epoch (empty without validation data, or
+    /// when the model does not regress).
+    pub validation_regression: Vec<RegressionMetrics>,
     /// Learning rate of each epoch.
     pub learning_rates: Vec<f32>,
     /// Wall-clock time of each epoch.
@@ -234,7 +240,8 @@ impl Callback for ProgressFn<'_> {
 }
 
 /// Prints one line per epoch, for [`Verbosity::Epochs`], as Keras prints them with `verbose=2`:
-/// `Epoch 3/10 - loss: 0.2871 - val_loss: 0.2702 - val_accuracy: 0.9213 - lr: 0.1 - 0.42s`.
+/// `Epoch 3/10 - loss: 0.2871 - val_loss: 0.2702 - val_accuracy: 0.9213 - lr: 0.1 - 0.42s`
+/// (a regression prints `val_mae` and `val_r2` instead of `val_accuracy`).
 struct EpochPrinter {
     epochs: usize,
 }
@@ -252,6 +259,9 @@ impl EpochPrinter {
         }
         if let Some(a) = log.validation_accuracy {
             line.push_str(&format!(" - val_accuracy: {a:.4}"));
+        }
+        if let Some(r) = log.validation_regression {
+            line.push_str(&format!(" - val_mae: {:.4} - val_r2: {:.4}", r.mae, r.r2));
         }
         line.push_str(&format!(
             " - lr: {} - {:.2}s",
@@ -280,8 +290,10 @@ impl Sequential {
     /// # Errors
     /// A [`FitError`] holding the [`Error`] and the [`History`] of the epochs completed before
     /// it: [`Error::InvalidConfig`] for a bad setting, [`Error::Empty`] for an empty data set,
-    /// [`Error::ShapeMismatch`] when the data's widths do not fit the model, and
-    /// [`Error::NonFiniteLoss`] when training diverges. `?` turns it into an [`Error`].
+    /// [`Error::ShapeMismatch`] when the data's widths do not fit the model,
+    /// [`Error::LossMismatch`] (before any training) when the loss does not fit the model's last
+    /// layer, [`Error::InvalidTarget`] (with the data set's row) for targets the loss cannot
+    /// take, and [`Error::NonFiniteLoss`] when training diverges. `?` turns it into an [`Error`].
     pub fn fit(
         &mut self,
         data: &dyn Dataset,
@@ -367,6 +379,7 @@ impl Sequential {
     ) -> Result<()> {
         config.check()?;
         self.check_dataset(data)?;
+        self.check_loss(loss)?;
         // Hold out the validation fraction: the last rows, before any shuffling.
         let (train_part, held_out);
         let (train, validation): (&dyn Dataset, Option<&dyn Dataset>) = match config.validation {
@@ -419,7 +432,9 @@ impl Sequential {
                     std::mem::take(&mut self.batch_inputs),
                     std::mem::take(&mut self.batch_targets),
                 );
-                let result = self.step(inputs.view(), targets.view(), loss, optimizer);
+                let result = self
+                    .step(inputs.view(), targets.view(), loss, optimizer)
+                    .map_err(|e| super::evaluate::data_row(e, rows));
                 self.batch_inputs = inputs;
                 self.batch_targets = targets;
                 let value = result?;
@@ -445,6 +460,7 @@ impl Sequential {
                 loss: average_loss,
                 validation_loss: evaluation.as_ref().map(|e| e.loss),
                 validation_accuracy: evaluation.as_ref().and_then(|e| e.accuracy),
+                validation_regression: evaluation.as_ref().and_then(|e| e.regression),
                 learning_rate: optimizer.learning_rate(),
                 duration: epoch_started.elapsed(),
             };
@@ -509,6 +525,7 @@ impl History {
         self.epoch_losses.push(log.loss);
         self.validation_losses.extend(log.validation_loss);
         self.validation_accuracies.extend(log.validation_accuracy);
+        self.validation_regression.extend(log.validation_regression);
         self.learning_rates.push(log.learning_rate);
         self.epoch_times.push(log.duration);
     }
@@ -526,6 +543,7 @@ mod tests {
             loss: 0.287_14,
             validation_loss: Some(0.270_19),
             validation_accuracy: Some(0.921_3),
+            validation_regression: None,
             learning_rate: 0.1,
             duration: Duration::from_millis(420),
         };
@@ -538,6 +556,18 @@ mod tests {
         assert_eq!(
             printer.line(&log),
             "Epoch 3/10 - loss: 0.2871 - lr: 0.1 - 0.42s"
+        );
+        log.validation_loss = Some(0.25);
+        log.validation_regression = Some(RegressionMetrics {
+            mse: 0.25,
+            rmse: 0.5,
+            mae: 0.4,
+            r2: 0.875,
+        });
+        assert_eq!(
+            printer.line(&log),
+            "Epoch 3/10 - loss: 0.2871 - val_loss: 0.2500 - val_mae: 0.4000 - val_r2: 0.8750 \
+             - lr: 0.1 - 0.42s"
         );
     }
 }

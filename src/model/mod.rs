@@ -6,10 +6,14 @@
 //! losses. The model owns one activation buffer per layer and two gradient buffers, reused from
 //! step to step, so that a warm training step allocates nothing.
 //!
-//! When the last layer is a [`Softmax`](crate::layers::Softmax) and the loss has a fused softmax
-//! form ([`CrossEntropy`](crate::losses::CrossEntropy)), the model computes the loss from the
-//! logits and starts back-propagation at the logits with `(p - t) / rows`, which is exact even
-//! when the softmax saturates.
+//! When the last layer makes probabilities of logits and the loss has a fused form for them
+//! (a [`Softmax`](crate::layers::Softmax) with [`CrossEntropy`](struct@crate::losses::CrossEntropy),
+//! a [`Sigmoid`](crate::layers::Sigmoid) with
+//! [`BinaryCrossEntropy`](struct@crate::losses::BinaryCrossEntropy)), the model computes the loss
+//! from the logits and starts back-propagation at the logits ([`FusedLoss`]), which is exact even
+//! when the probabilities saturate. Before training or evaluating, the model asks the loss whether
+//! it fits the last layer ([`Loss::check_output`]), so that a wrong pairing is an error naming the
+//! fix instead of a model that trains to nothing.
 //!
 //! ```
 //! use feedforward::prelude::*;
@@ -34,21 +38,23 @@
 
 mod callbacks;
 pub mod checkpoint;
+mod evaluate;
 mod fit;
 mod summary;
 
 pub use callbacks::{Callback, Control, EarlyStopping, Monitor};
+pub use evaluate::Evaluation;
 pub use fit::{EpochLog, FitConfig, FitError, History, Progress, Validation, Verbosity};
 pub use summary::Summary;
 
-use crate::data::{Batches, Dataset, Order};
+use crate::data::Dataset;
 use crate::layers::{Layer, OutputKind};
-use crate::losses::Loss;
-use crate::metrics::{argmax, ConfusionMatrix};
+use crate::losses::{FusedLoss, Loss, ModelOutput};
+use crate::metrics::Task;
 use crate::optim::Optimizer;
 use crate::workspace::Buffer;
 use crate::{Error, Result};
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView2};
 
 /// A feed-forward model: layers applied in order.
 pub struct Sequential {
@@ -107,17 +113,6 @@ impl SequentialBuilder {
 /// A copy of a model's parameters, from [`Sequential::snapshot`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Snapshot(Vec<Array2<f32>>);
-
-/// What [`Sequential::evaluate`] returns.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Evaluation {
-    /// Mean loss per sample over the data set.
-    pub loss: f32,
-    /// Fraction of samples whose predicted class (argmax) is right, when the data set has classes.
-    pub accuracy: Option<f32>,
-    /// Actual against predicted classes, when the data set has classes.
-    pub confusion: Option<ConfusionMatrix>,
-}
 
 impl Sequential {
     /// A model taking rows of `input_width` features through `layers` in order.
@@ -230,9 +225,10 @@ impl Sequential {
     /// batch's loss (before the update).
     ///
     /// # Errors
-    /// Shape errors for inputs or targets that do not fit the model, and
-    /// [`Error::NonFiniteLoss`] (without touching the parameters) when the loss is NaN or
-    /// infinite.
+    /// Shape errors for inputs or targets that do not fit the model, [`Error::LossMismatch`]
+    /// when the loss does not fit the last layer, [`Error::InvalidTarget`] for targets the loss
+    /// cannot take (row numbers within this batch), and [`Error::NonFiniteLoss`] (without
+    /// touching the parameters) when the loss is NaN or infinite.
     pub fn train_step(
         &mut self,
         inputs: ArrayView2<'_, f32>,
@@ -242,61 +238,9 @@ impl Sequential {
     ) -> Result<f32> {
         self.check_inputs(&inputs)?;
         self.check_targets(&inputs, &targets)?;
+        self.check_loss(loss)?;
         self.set_training(true);
         self.step(inputs, targets, loss, optimizer)
-    }
-
-    /// Mean loss over `data` and, when the data set has classes, accuracy and confusion matrix;
-    /// forward passes only, in evaluation mode, `batch_size` rows at a time.
-    ///
-    /// # Errors
-    /// As [`Sequential::fit`] for the data and batch size; [`Error::NonFiniteLoss`] is not
-    /// raised: a non-finite loss is reported as it is.
-    pub fn evaluate(
-        &mut self,
-        data: &dyn Dataset,
-        loss: &dyn Loss,
-        batch_size: usize,
-    ) -> Result<Evaluation> {
-        self.check_dataset(data)?;
-        let batches = Batches::new(data.len(), batch_size, Order::InOrder)?;
-        self.set_training(false);
-        let classes = self.output_width();
-        let mut confusion = data.class_of(0).map(|_| ConfusionMatrix::new(classes));
-        let mut sum = 0.0f64;
-        let last = self.layers.len() - 1;
-        for rows in batches.iter() {
-            self.load_batch(data, rows);
-            let (inputs, targets) = (
-                std::mem::take(&mut self.batch_inputs),
-                std::mem::take(&mut self.batch_targets),
-            );
-            let result = self.forward(inputs.view()).and_then(|()| {
-                let fused = self.softmax_loss(loss);
-                match fused {
-                    Some(fused) => {
-                        fused.loss_from_logits(self.logits(inputs.view()), targets.view())
-                    }
-                    None => loss.loss(self.activations[last].view(), targets.view()),
-                }
-            });
-            self.batch_inputs = inputs;
-            self.batch_targets = targets;
-            sum += result? as f64 * rows.len() as f64;
-            if let Some(confusion) = &mut confusion {
-                let outputs = self.activations[last].view();
-                for (row, out) in rows.iter().zip(outputs.axis_iter(Axis(0))) {
-                    if let Some(actual) = data.class_of(*row) {
-                        confusion.add(actual, argmax(out));
-                    }
-                }
-            }
-        }
-        Ok(Evaluation {
-            loss: (sum / data.len() as f64) as f32,
-            accuracy: confusion.as_ref().map(|c| c.accuracy() as f32),
-            confusion,
-        })
     }
 
     /// A copy of every parameter, to [`restore`](Sequential::restore) later (early stopping
@@ -357,7 +301,7 @@ impl Sequential {
         self.forward(inputs)?;
         let rows = inputs.nrows();
         let last = self.layers.len() - 1;
-        let fused = self.softmax_loss(loss);
+        let fused = self.fused_loss(loss);
         // The layer whose output gradient the loss provides.
         let (value, start) = match fused {
             Some(fused) => {
@@ -369,7 +313,7 @@ impl Sequential {
                 };
                 let value = fused.loss_and_logit_gradient(
                     logits,
-                    self.activations[last].view(),
+                    Some(self.activations[last].view()),
                     targets,
                     self.gradients[0].view_mut(),
                 )?;
@@ -407,17 +351,38 @@ impl Sequential {
         Ok(value)
     }
 
-    /// The fused softmax form of `loss`, when the last layer is a softmax.
-    fn softmax_loss<'l>(&self, loss: &'l dyn Loss) -> Option<&'l dyn crate::losses::SoftmaxLoss> {
-        let last = self.layers.last()?;
-        if last.output_kind() == OutputKind::SoftmaxProbabilities {
-            loss.with_softmax()
-        } else {
-            None
+    /// What the last layer's output means.
+    fn output_kind(&self) -> OutputKind {
+        self.layers
+            .last()
+            .map_or(OutputKind::Plain, |l| l.output_kind())
+    }
+
+    /// The fused form of `loss` for the last layer's output, if it has one.
+    fn fused_loss<'l>(&self, loss: &'l dyn Loss) -> Option<&'l dyn FusedLoss> {
+        loss.fused(self.output_kind())
+    }
+
+    /// Checks that `loss` fits the last layer ([`Loss::check_output`]).
+    fn check_loss(&self, loss: &dyn Loss) -> Result<()> {
+        let last = self.layers.last().map_or("input", |l| l.name());
+        loss.check_output(&ModelOutput {
+            layer: last,
+            kind: self.output_kind(),
+            width: self.output_width(),
+        })
+    }
+
+    /// What the model predicts: the last layer says, or else the loss.
+    fn task(&self, loss: &dyn Loss) -> Task {
+        match self.output_kind() {
+            OutputKind::SoftmaxProbabilities => Task::MultiClass,
+            OutputKind::SigmoidProbabilities => Task::Binary,
+            _ => loss.task(),
         }
     }
 
-    /// The input of the last layer: the logits when it is a softmax.
+    /// The input of the last layer: the logits when it is a softmax or a sigmoid.
     fn logits<'a>(&'a self, inputs: ArrayView2<'a, f32>) -> ArrayView2<'a, f32> {
         match self.layers.len() {
             1 => inputs,

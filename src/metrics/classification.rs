@@ -1,4 +1,4 @@
-//! Classification metrics: [`argmax`], [`accuracy`] and the [`ConfusionMatrix`].
+//! Multi-class metrics: [`argmax`], [`accuracy`] and the [`ConfusionMatrix`].
 
 use crate::{Error, Result};
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis};

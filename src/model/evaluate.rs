@@ -1,0 +1,269 @@
+//! [`Sequential::evaluate`]: the loss over a data set and the metrics of the model's task, in an
+//! [`Evaluation`].
+//!
+//! The task ([`Task`]) comes from the last layer, or else from the loss: a softmax (or
+//! cross-entropy on logits) classifies, with the accuracy of the argmax and a confusion matrix;
+//! a sigmoid (or binary cross-entropy on logits) answers yes or no per output, thresholded at 0.5
+//! on probabilities or 0 on logits, with the accuracy over all outputs and per output; anything
+//! else regresses, with scikit-learn's MSE, RMSE, MAE and R^2.
+
+use super::Sequential;
+use crate::data::{Batches, Dataset, Order};
+use crate::layers::OutputKind;
+use crate::losses::Loss;
+use crate::metrics::{
+    argmax, BinaryCounts, ConfusionMatrix, RegressionAccumulator, RegressionMetrics, Task,
+};
+use crate::{Error, Result};
+use ndarray::{ArrayView2, Axis};
+use std::fmt;
+
+/// What [`Sequential::evaluate`] returns: the loss and the metrics of the model's task.
+///
+/// Its `Display` prints one line in Keras' style, whatever the task:
+/// `loss: 0.0712 - accuracy: 0.9737` for a classifier,
+/// `loss: 2900.1235 - mse: 2900.1235 - rmse: 53.8528 - mae: 42.7941 - r2: 0.4526` for a regression.
+///
+/// ```
+/// use feedforward::prelude::*;
+/// use feedforward::metrics::Task;
+/// use ndarray::array;
+///
+/// // y = 2x + 1, predicted by a perceptron that is off by 0.5
+/// let mut model = Sequential::builder(1)
+///     .push(Dense::from_parameters(array![[2.0f32]], array![[1.5f32]])?)
+///     .build()?;
+/// let x = array![[0.0f32], [1.0], [2.0], [3.0]];
+/// let data = InMemory::new(x.clone(), x.mapv(|v| 2.0 * v + 1.0))?;
+/// let evaluation = model.evaluate(&data, &Mse, 32)?;
+/// assert_eq!(evaluation.task, Task::Regression);
+/// let regression = evaluation.regression.unwrap();
+/// assert_eq!((regression.mse, regression.mae), (0.25, 0.5));
+/// assert_eq!(regression.r2, 0.95); // 1 - 1.0 / 20.0
+/// assert_eq!(
+///     evaluation.to_string(),
+///     "loss: 0.2500 - mse: 0.2500 - rmse: 0.5000 - mae: 0.5000 - r2: 0.9500"
+/// );
+/// # Ok::<(), feedforward::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluation {
+    /// Mean loss per sample over the data set.
+    pub loss: f32,
+    /// What the model predicts, which decides the metrics below.
+    pub task: Task,
+    /// Classification accuracy: for [`Task::MultiClass`], the fraction of samples whose
+    /// predicted class (argmax) is right, when the data set has classes; for [`Task::Binary`],
+    /// the fraction of right yes/no answers over all outputs, when every target is 0 or 1.
+    /// A row with a NaN output is never right.
+    pub accuracy: Option<f32>,
+    /// Actual against predicted classes: for [`Task::MultiClass`] when the data set has classes,
+    /// and for a [`Task::Binary`] model with one output (classes 0 and 1) when every target is
+    /// 0 or 1. Rows with a NaN output are left out.
+    pub confusion: Option<ConfusionMatrix>,
+    /// For [`Task::Binary`], the accuracy of each output (multi-label); empty otherwise.
+    pub output_accuracies: Vec<f32>,
+    /// For [`Task::Regression`], MSE, RMSE, MAE and R^2 as scikit-learn computes them.
+    pub regression: Option<RegressionMetrics>,
+}
+
+impl fmt::Display for Evaluation {
+    /// `loss: 0.0712 - accuracy: 0.9737`, or `loss: ... - mse: ... - rmse: ... - mae: ... - r2: ...`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "loss: {:.4}", self.loss)?;
+        if let Some(accuracy) = self.accuracy {
+            write!(f, " - accuracy: {accuracy:.4}")?;
+        }
+        if let Some(regression) = &self.regression {
+            write!(f, " - {regression}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Counts of the task being evaluated, batch by batch.
+enum Tally {
+    MultiClass {
+        confusion: Option<ConfusionMatrix>,
+        /// Rows with a class whose output was NaN: wrong, and not in the confusion matrix.
+        unpredicted: u64,
+    },
+    Binary {
+        counts: BinaryCounts,
+        /// `None` once a target other than 0 or 1 is seen.
+        confusion: Option<Option<ConfusionMatrix>>,
+        threshold: f32,
+    },
+    Regression(RegressionAccumulator),
+}
+
+impl Sequential {
+    /// Mean loss over `data` and the metrics of the model's task (see [`Evaluation`]); forward
+    /// passes only, in evaluation mode, `batch_size` rows at a time.
+    ///
+    /// # Errors
+    /// As [`Sequential::fit`] for the data, the batch size and the pairing of loss and model
+    /// ([`Error::LossMismatch`]); [`Error::InvalidTarget`] (with the data set's row) for targets
+    /// the loss cannot take. [`Error::NonFiniteLoss`] is not raised: a non-finite loss is
+    /// reported as it is.
+    pub fn evaluate(
+        &mut self,
+        data: &dyn Dataset,
+        loss: &dyn Loss,
+        batch_size: usize,
+    ) -> Result<Evaluation> {
+        self.check_dataset(data)?;
+        self.check_loss(loss)?;
+        let batches = Batches::new(data.len(), batch_size, Order::InOrder)?;
+        self.set_training(false);
+        let task = self.task(loss);
+        let width = self.output_width();
+        let mut tally = match task {
+            Task::MultiClass => Tally::MultiClass {
+                confusion: data.class_of(0).map(|_| ConfusionMatrix::new(width)),
+                unpredicted: 0,
+            },
+            Task::Binary => {
+                let threshold = match self.output_kind() {
+                    OutputKind::SigmoidProbabilities => 0.5,
+                    _ => 0.0,
+                };
+                Tally::Binary {
+                    counts: BinaryCounts::new(width, threshold),
+                    confusion: Some((width == 1).then(|| ConfusionMatrix::new(2))),
+                    threshold,
+                }
+            }
+            Task::Regression => Tally::Regression(RegressionAccumulator::new(width)),
+        };
+        let mut sum = 0.0f64;
+        let last = self.layers.len() - 1;
+        for rows in batches.iter() {
+            self.load_batch(data, rows);
+            let (inputs, targets) = (
+                std::mem::take(&mut self.batch_inputs),
+                std::mem::take(&mut self.batch_targets),
+            );
+            let result = self.forward(inputs.view()).and_then(|()| {
+                match self.fused_loss(loss) {
+                    Some(fused) => {
+                        fused.loss_from_logits(self.logits(inputs.view()), targets.view())
+                    }
+                    None => loss.loss(self.activations[last].view(), targets.view()),
+                }
+                .map_err(|e| data_row(e, rows))
+            });
+            if result.is_ok() {
+                tally.add(data, rows, self.activations[last].view(), targets.view());
+            }
+            self.batch_inputs = inputs;
+            self.batch_targets = targets;
+            sum += result? as f64 * rows.len() as f64;
+        }
+        Ok(tally.finish(task, (sum / data.len() as f64) as f32))
+    }
+}
+
+/// An [`Error::InvalidTarget`] raised on a batch, with its row renumbered as the data set's.
+pub(super) fn data_row(error: Error, rows: &[usize]) -> Error {
+    match error {
+        Error::InvalidTarget {
+            loss,
+            row,
+            column,
+            value,
+            expected,
+        } => Error::InvalidTarget {
+            loss,
+            row: rows.get(row).copied().unwrap_or(row),
+            column,
+            value,
+            expected,
+        },
+        other => other,
+    }
+}
+
+impl Tally {
+    fn add(
+        &mut self,
+        data: &dyn Dataset,
+        rows: &[usize],
+        outputs: ArrayView2<'_, f32>,
+        targets: ArrayView2<'_, f32>,
+    ) {
+        match self {
+            Tally::MultiClass {
+                confusion: Some(confusion),
+                unpredicted,
+            } => {
+                for (row, out) in rows.iter().zip(outputs.axis_iter(Axis(0))) {
+                    if let Some(actual) = data.class_of(*row) {
+                        if out.iter().any(|v| v.is_nan()) {
+                            *unpredicted += 1;
+                        } else {
+                            confusion.add(actual, argmax(out));
+                        }
+                    }
+                }
+            }
+            Tally::MultiClass {
+                confusion: None, ..
+            } => {}
+            Tally::Binary {
+                counts,
+                confusion,
+                threshold,
+            } => {
+                if targets.iter().any(|&t| t != 0.0 && t != 1.0) {
+                    *confusion = None;
+                }
+                if let Some(matrix) = confusion {
+                    counts.add(outputs, targets);
+                    if let Some(matrix) = matrix {
+                        for (y, t) in outputs.iter().zip(&targets) {
+                            if !y.is_nan() {
+                                matrix.add(*t as usize, usize::from(*y > *threshold));
+                            }
+                        }
+                    }
+                }
+            }
+            Tally::Regression(accumulator) => accumulator.add(outputs, targets),
+        }
+    }
+
+    fn finish(self, task: Task, loss: f32) -> Evaluation {
+        let mut evaluation = Evaluation {
+            loss,
+            task,
+            accuracy: None,
+            confusion: None,
+            output_accuracies: Vec::new(),
+            regression: None,
+        };
+        match self {
+            Tally::MultiClass {
+                confusion,
+                unpredicted,
+            } => {
+                evaluation.accuracy = confusion.as_ref().map(|c| {
+                    let right = c.counts().diag().sum();
+                    (right as f64 / (c.total() + unpredicted).max(1) as f64) as f32
+                });
+                evaluation.confusion = confusion;
+            }
+            Tally::Binary {
+                counts, confusion, ..
+            } => {
+                if let Some(matrix) = confusion {
+                    evaluation.accuracy = Some(counts.overall());
+                    evaluation.output_accuracies = counts.per_output();
+                    evaluation.confusion = matrix;
+                }
+            }
+            Tally::Regression(accumulator) => evaluation.regression = Some(accumulator.finish()),
+        }
+        evaluation
+    }
+}
