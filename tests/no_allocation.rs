@@ -164,3 +164,42 @@ fn the_allocator_counts_this_threads_allocations() {
     assert!(count >= 2, "counted {count}");
     assert_eq!(allocations_of(|| {}), 0);
 }
+
+#[test]
+fn warm_sigmoid_binary_cross_entropy_steps_allocate_nothing() {
+    // The fused sigmoid path, on probabilities and on logits, with positive weights: multi-label
+    // targets of 3 columns.
+    let mut rng = RandomState::new(4);
+    let x = rng.rand(32, 6);
+    let y = rng.rand(32, 3).mapv(|v| if v > 0.5 { 1.0 } else { 0.0 });
+    for (with_sigmoid, loss) in [
+        (true, BinaryCrossEntropy::new()),
+        (
+            false,
+            BinaryCrossEntropy::from_logits()
+                .pos_weight([1.0, 2.0, 0.5])
+                .unwrap(),
+        ),
+    ] {
+        let mut builder = Sequential::builder(6)
+            .push(Dense::new(6, 8, Init::HeNormal, &mut rng).unwrap())
+            .push(Relu)
+            .push(Dense::new(8, 3, Init::XavierNormal, &mut rng).unwrap());
+        if with_sigmoid {
+            builder = builder.push(Sigmoid);
+        }
+        let mut model = builder.build().unwrap();
+        let mut sgd = Sgd::new(0.01).unwrap();
+        model
+            .train_step(x.view(), y.view(), &loss, &mut sgd)
+            .unwrap();
+        let count = allocations_of(|| {
+            for _ in 0..50 {
+                model
+                    .train_step(x.view(), y.view(), &loss, &mut sgd)
+                    .unwrap();
+            }
+        });
+        assert_eq!(count, 0, "sigmoid {with_sigmoid}: {count} allocations");
+    }
+}

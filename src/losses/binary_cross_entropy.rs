@@ -224,6 +224,16 @@ impl Loss for BinaryCrossEntropy {
     }
 
     fn check_output(&self, output: &ModelOutput<'_>) -> Result<()> {
+        let weights_fit =
+            matches!(self.pos_weight.len(), 0 | 1) || self.pos_weight.len() == output.width;
+        let kind_fits = matches!(
+            (output.kind, self.from_logits),
+            (OutputKind::SigmoidProbabilities, false) | (OutputKind::Plain, true)
+        );
+        if weights_fit && kind_fits {
+            // the common case, checked at every train_step: no allocation
+            return Ok(());
+        }
         let loss = self.describe();
         if !matches!(self.pos_weight.len(), 0 | 1) && self.pos_weight.len() != output.width {
             return Err(output.mismatch(

@@ -170,6 +170,14 @@ impl CrossEntropy {
 
     /// The pairing rules of both forms.
     fn check_pairing(&self, output: &ModelOutput<'_>) -> Result<()> {
+        let fits = matches!(
+            (output.kind, self.from_logits),
+            (OutputKind::SoftmaxProbabilities, false) | (OutputKind::Plain, true)
+        );
+        if fits && output.width > 1 {
+            // the common case, checked at every train_step: no allocation
+            return Ok(());
+        }
         let loss = self.describe();
         if output.width == 1 {
             return Err(output.mismatch(
