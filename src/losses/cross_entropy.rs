@@ -131,7 +131,6 @@ impl CrossEntropy {
         Smoothing {
             keep: 1.0 - self.label_smoothing,
             add: self.label_smoothing / classes as f32,
-            on: self.label_smoothing > 0.0,
         }
     }
 
@@ -221,22 +220,18 @@ impl Default for CrossEntropy {
     }
 }
 
-/// Label smoothing of one target value.
+/// Label smoothing of one target value: `t keep + add`, which is `t` exactly without smoothing
+/// (`keep = 1`, `add = 0`).
 #[derive(Clone, Copy)]
 struct Smoothing {
     keep: f32,
     add: f32,
-    on: bool,
 }
 
 impl Smoothing {
     #[inline]
     fn apply(self, t: f32) -> f32 {
-        if self.on {
-            t * self.keep + self.add
-        } else {
-            t
-        }
+        t * self.keep + self.add
     }
 }
 
@@ -311,7 +306,7 @@ impl FusedLoss for CrossEntropy {
         if let Some(p) = &probabilities {
             check_shapes("CrossEntropy", p, &target, None)?;
         }
-        check_probability_targets("CrossEntropy", &target)?;
+        // check_probability_targets("CrossEntropy", &target)?;
         let inv_rows = 1.0 / logits.nrows() as f32;
         let classes = logits.ncols();
         let smoothing = self.smoothed(classes);
@@ -321,7 +316,16 @@ impl FusedLoss for CrossEntropy {
         let p = probabilities.as_ref().map(|p| p.as_standard_layout());
         let (z, t) = (standard(&z), standard(&t));
         let p = p.as_ref().map(standard);
-        let sum = with_standard_slice(grad, |g| {
+        let (sum, valid) = with_standard_slice(grad, |g| {
+            let mut valid = true;
+            if let Some(p) = p {
+                // The tutorial's `(p - t) / rows` for every row at once; rows whose targets do not
+                // sum to 1, or smoothed ones, are rewritten below.
+                for ((g, &p), &t) in g.iter_mut().zip(p).zip(t) {
+                    valid &= in_unit_interval(t);
+                    *g = (p - t) * inv_rows;
+                }
+            }
             let mut sum = 0.0f64;
             for (row, (g, (z, t))) in g
                 .chunks_exact_mut(classes)
@@ -329,10 +333,16 @@ impl FusedLoss for CrossEntropy {
                 .enumerate()
             {
                 let p = p.map(|p| &p[row * classes..(row + 1) * classes]);
-                sum += row_loss_and_gradient(z, p, t, smoothing, inv_rows, g);
+                let result = row_loss_and_gradient(z, p, t, smoothing, inv_rows, g);
+                sum += result.value;
+                valid &= result.valid;
             }
-            sum
+            (sum, valid)
         });
+        if !valid {
+            // the targets were checked on the way; find the first bad one for the message
+            check_probability_targets("CrossEntropy", &target)?;
+        }
         Ok((sum / logits.nrows() as f64) as f32)
     }
 }
@@ -354,12 +364,16 @@ fn weighted_distances(z: &[f32], t: &[f32], smoothing: Smoothing, log_sum_exp: f
         .sum()
 }
 
-/// One row of the fused loss: its value, and `g = (p sum(t') - t') / rows` written into `g`.
+/// One row of the fused loss: its value, the gradient `g = (p sum(t') - t') / rows` written
+/// into `g`, and (without `p`; the caller checks them otherwise) whether the targets lie in
+/// `[0, 1]`.
 ///
-/// `p` is the row's softmax when the forward pass computed it; without it, the softmax is first
-/// written into `g` by the [`Softmax`](crate::layers::Softmax) layer's own code. The value uses
-/// `logsumexp(z) = m - ln p_a` where `m = z_a` is the largest logit (see the module's
-/// documentation): exact when the softmax saturates (`p_a = 1`), and within a few `f32`
+/// `p` is the row's softmax when the forward pass computed it, and `g` then already holds
+/// `(p - t) / rows`, the tutorial's gradient, which is exact for a target row summing to 1
+/// without smoothing (one-hot rows, the common case) and is rewritten otherwise. Without `p`, the
+/// softmax is first written into `g` by the [`Softmax`](crate::layers::Softmax) layer's own code.
+/// The value uses `logsumexp(z) = m - ln p_a` where `m = z_a` is the largest logit (see the
+/// module's documentation): exact when the softmax saturates (`p_a = 1`), and within a few `f32`
 /// roundings of [`row_loss`] otherwise.
 fn row_loss_and_gradient(
     z: &[f32],
@@ -368,7 +382,7 @@ fn row_loss_and_gradient(
     smoothing: Smoothing,
     inv_rows: f32,
     g: &mut [f32],
-) -> f64 {
+) -> RowResult {
     if p.is_none() {
         softmax_row(z, g);
     }
@@ -379,15 +393,50 @@ fn row_loss_and_gradient(
         }
     }
     let p_max = p.map_or(g[a], |p| p[a]);
-    let value = weighted_distances(z, t, smoothing, max as f64 - (p_max.ln() as f64));
-    let target_sum: f32 = t.iter().map(|&t| smoothing.apply(t)).sum();
-    for c in 0..g.len() {
-        let p = p.map_or(g[c], |p| p[c]);
-        let t = smoothing.apply(t[c]);
-        // `p * 1.0 - t` is `p - t` exactly: one-hot rows give the tutorial's gradient bit for bit.
-        g[c] = (p * target_sum - t) * inv_rows;
+    let log_sum_exp = max as f64 - (p_max.ln() as f64);
+    // One pass over the targets: the loss, the smoothed targets' sum, and their validity.
+    let Smoothing { keep, add } = smoothing;
+    let (mut value, mut target_sum, mut valid) = (0.0f64, 0.0f32, true);
+    for (&z, &t) in z.iter().zip(t) {
+        if p.is_none() {
+            valid &= in_unit_interval(t);
+        }
+        let t = t * keep + add;
+        target_sum += t;
+        if t != 0.0 {
+            value += t as f64 * (log_sum_exp - z as f64);
+        }
     }
-    value
+    match p {
+        Some(p) if target_sum != 1.0 || keep != 1.0 => {
+            for ((g, &p), &t) in g.iter_mut().zip(p).zip(t) {
+                *g = (p * target_sum - (t * keep + add)) * inv_rows;
+            }
+        }
+        Some(_) => {} // `(p - t) / rows` is already there
+        None => {
+            for (g, &t) in g.iter_mut().zip(t) {
+                *g = (*g * target_sum - (t * keep + add)) * inv_rows;
+            }
+        }
+    }
+    RowResult { value, valid }
+}
+
+/// `0 <= t <= 1` (false for NaN), without short-circuit so that the training loop vectorises
+/// (`(0.0..=1.0).contains` made the fused loss measurably slower).
+#[allow(clippy::manual_range_contains)]
+#[inline]
+fn in_unit_interval(t: f32) -> bool {
+    (t >= 0.0) & (t <= 1.0)
+}
+
+/// What [`row_loss_and_gradient`] found in a row.
+struct RowResult {
+    /// The row's loss.
+    value: f64,
+    /// Whether every target lies in `[0, 1]`.
+    valid: bool,
 }
 
 #[cfg(test)]
