@@ -1,5 +1,6 @@
 //! Bit-exact checks of `RandomState` against values printed by numpy's legacy
-//! `np.random.RandomState` (see `numpy_random_state_values.txt`).
+//! `np.random.RandomState` (see `reference/numpy_random_state_values.txt`, printed by
+//! `reference/numpy_random_state_values.py`).
 
 use feedforward::random::RandomState;
 
