@@ -48,8 +48,9 @@ Usage: cargo run --release --example mlp -- [OPTIONS]
 
 Options:
   --data-dir DIR    folder with the four MNIST files, raw or .gz (default: $MNIST_DIR, else
-                    the cache folder, downloading the files if needed); any data set in the
-                    MNIST file format works, e.g. Fashion-MNIST
+                    this repository's data/mnist, else the cache folder, downloading the
+                    files if needed); any data set in the MNIST file format works, e.g.
+                    Fashion-MNIST
   --epochs N        passes over the training images [default: 10]
   --batch-size N    images per gradient step [default: 64]
   --lr X            initial learning rate, annealed along a cosine [default: 0.05]

@@ -46,8 +46,9 @@ Usage: cargo run --release --example mnist -- [OPTIONS]
 
 Options:
   --data-dir DIR    folder with the four MNIST files, raw or .gz (default: $MNIST_DIR, else
-                    the cache folder, downloading the files if needed); any data set in the
-                    MNIST file format works, e.g. Fashion-MNIST
+                    this repository's data/mnist, else the cache folder, downloading the
+                    files if needed); any data set in the MNIST file format works, e.g.
+                    Fashion-MNIST
   --epochs N        passes over the training set [default: 20]
   --batch-size N    images per gradient step [default: 32]
   --lr X            learning rate [default: 0.1]

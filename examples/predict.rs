@@ -3,7 +3,7 @@
 //! ```sh
 //! cargo run --release --example mnist -- --save mnist.safetensors
 //! cargo run --release --example predict -- --model mnist.safetensors digit.png other.pgm
-//! cargo run --release --example predict -- --model mnist.safetensors --evaluate ../shared/data/mnist
+//! cargo run --release --example predict -- --model mnist.safetensors --evaluate data/mnist
 //! ```
 //!
 //! `Sequential::load` rebuilds the model from the file alone: its layers, their settings and

@@ -1,9 +1,10 @@
 //! Downloads from mirrors served by a tiny HTTP/1.1 server on 127.0.0.1 inside the test (nothing
 //! goes beyond the loopback interface): a good file lands verified, a corrupt mirror is skipped
-//! without leaving anything behind, failing mirrors are all reported, and the MNIST cache is filled.
+//! without leaving anything behind, failing mirrors are all reported, the MNIST cache is filled,
+//! and an offline download names every missing file and each mirror once, and leaves no folder.
 //!
-//! The files served are the real MNIST files, found through `MNIST_DIR`, else
-//! `<crate>/../shared/data/mnist`; when neither holds them the tests fail (never skip).
+//! The files served are the real MNIST files, found through `MNIST_DIR`, else the repository's
+//! `data/mnist`; when neither holds them the tests fail (never skip).
 
 #![cfg(feature = "download")]
 
@@ -19,7 +20,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use feedforward::data::download::{download_file, DownloadEvent, MNIST_FILES};
-use feedforward::data::mnist::download_mnist;
+use feedforward::data::mnist::{download_mnist, MnistLookup, MnistSource, FILE_NAMES};
 use feedforward::Error;
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -383,4 +384,143 @@ fn download_mnist_fills_a_cache_from_a_loopback_mirror() {
     })
     .unwrap();
     assert_eq!(again.test.labels(), m.test.labels());
+}
+
+/// Mirrors that do not answer (closed ports on 127.0.0.1): the machine offline.
+#[test]
+fn offline_the_error_lists_every_file_and_each_mirror_once_and_leaves_no_folder() {
+    let home = tempfile::tempdir().unwrap();
+    let cache_dir = home.path().join(".cache").join("feedforward").join("mnist");
+    let mirrors = [closed_port_url(), closed_port_url()];
+    let mut failures = Vec::new();
+    let err = download_mnist(&cache_dir, &[&mirrors[0], &mirrors[1]], &mut |e| match e {
+        DownloadEvent::MirrorFailed { url, .. } => failures.push(url),
+        other => panic!("unexpected event {other:?}"),
+    })
+    .unwrap_err();
+    let msg = err.to_string();
+    match &err {
+        Error::MissingData { dir, missing, .. } => {
+            assert_eq!(dir, &cache_dir);
+            for name in FILE_NAMES {
+                assert!(missing.contains(name), "{name} not listed: {missing}");
+            }
+        }
+        other => panic!("expected MissingData, got {other:?}"),
+    }
+    // Each mirror is tried once (for the first file) and named once.
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    for mirror in &mirrors {
+        assert_eq!(msg.matches(mirror.as_str()).count(), 1, "{mirror}: {msg}");
+    }
+    assert!(
+        msg.contains("--data-dir") && msg.contains("MNIST_DIR"),
+        "{msg}"
+    );
+    // Nothing was created: not the cache folder, nor its parents.
+    assert_eq!(listing(home.path()), Vec::<String>::new());
+}
+
+#[test]
+fn a_partial_download_keeps_what_it_got_and_names_only_what_is_still_missing() {
+    // The mirror has the two label files but not the test images (404).
+    let routes: HashMap<String, Reply> = ["train-labels-idx1-ubyte.gz", LABELS]
+        .iter()
+        .map(|name| (format!("/mnist/{name}"), Reply::Ok(real_gz(name))))
+        .collect();
+    let server = Server::start(routes, 3);
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().join("mnist");
+    fs::create_dir_all(&cache_dir).unwrap();
+    let cached = "train-images-idx3-ubyte.gz";
+    fs::write(cache_dir.join(cached), real_gz(cached)).unwrap();
+
+    let mirror = server.url("mnist");
+    let err = download_mnist(&cache_dir, &[&mirror], &mut |_| {}).unwrap_err();
+    let msg = err.to_string();
+    match &err {
+        Error::MissingData { missing, .. } => {
+            assert_eq!(missing, "t10k-images-idx3-ubyte[.gz]", "{msg}")
+        }
+        other => panic!("expected MissingData, got {other:?}"),
+    }
+    let url = format!("{mirror}t10k-images-idx3-ubyte.gz");
+    assert_eq!(msg.matches(url.as_str()).count(), 1, "{msg}");
+    assert!(msg.contains("404"), "{msg}");
+    // The verified downloads stay for the next attempt.
+    assert_eq!(
+        listing(&cache_dir),
+        [
+            "t10k-labels-idx1-ubyte.gz",
+            "train-images-idx3-ubyte.gz",
+            "train-labels-idx1-ubyte.gz"
+        ]
+    );
+    let mut requested = server.requests();
+    requested.sort();
+    assert_eq!(
+        requested,
+        [
+            "/mnist/t10k-images-idx3-ubyte.gz",
+            "/mnist/t10k-labels-idx1-ubyte.gz",
+            "/mnist/train-labels-idx1-ubyte.gz"
+        ]
+    );
+}
+
+#[test]
+fn a_failed_single_download_removes_the_folders_it_created() {
+    let body = real_gz(LABELS);
+    let server = Server::start(
+        HashMap::from([(format!("/flipped/{LABELS}"), Reply::Ok(corrupted(&body)))]),
+        1,
+    );
+    let root = tempfile::tempdir().unwrap();
+    let dest_dir = root.path().join("a").join("b");
+    let err = download_file(
+        &[&server.url("flipped")],
+        LABELS,
+        sha_of(LABELS),
+        &dest_dir,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Download { .. }), "{err:?}");
+    assert_eq!(listing(root.path()), Vec::<String>::new());
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn the_lookup_downloads_into_its_cache_when_no_folder_holds_the_files() {
+    let routes: HashMap<String, Reply> = MNIST_FILES
+        .iter()
+        .map(|f| (format!("/mnist/{}", f.name), Reply::Ok(real_gz(f.name))))
+        .collect();
+    let server = Server::start(routes, 4);
+    let root = tempfile::tempdir().unwrap();
+    let cache_dir = root.path().join("cache");
+    let lookup = MnistLookup::new()
+        .env_dir(None)
+        .bundled(root.path().join("no-copy-here"))
+        .cache_dir(Some(&cache_dir))
+        .mirrors(&[&server.url("mnist")]);
+    let mut finished = 0;
+    let found = lookup
+        .locate(&mut |e| {
+            if matches!(e, DownloadEvent::Finished { .. }) {
+                finished += 1;
+            }
+        })
+        .unwrap();
+    assert_eq!(found.dir, cache_dir);
+    assert_eq!(found.source, MnistSource::Downloaded);
+    assert_eq!(finished, 4);
+    assert_eq!(server.requests().len(), 4);
+    // Next time the cache is found as it is.
+    let again = lookup.find().unwrap().expect("the cache holds the files");
+    assert_eq!(again.source, MnistSource::Cache);
+    assert_eq!(
+        lookup.load(&mut |e| panic!("{e:?}")).unwrap().test.len(),
+        10_000
+    );
 }

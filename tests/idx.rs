@@ -1,8 +1,8 @@
 //! The IDX reader and the MNIST loader on damaged files: every defect must come back as the right
 //! error variant, with a message naming the file, and never as a panic or a partial array.
 //!
-//! Damaged files are made from the real MNIST files (found through `MNIST_DIR`, else
-//! `<crate>/../shared/data/mnist`) in a temporary folder.
+//! Damaged files are made from the real MNIST files (found through `MNIST_DIR`, else the
+//! repository's `data/mnist`) in a temporary folder.
 
 mod common;
 use common::mnist_dir;

@@ -1,7 +1,7 @@
 //! The linear-regression walkthrough (tutorial sections 1 to 3) reproduces the tutorial's numbers,
 //! through the library and through the `linear_regression` example.
 //!
-//! The reference is the tutorial's numpy run, `shared/reference/linear_regression_seed_numpy.py`:
+//! The reference is the tutorial's numpy run, `reference/linear_regression_seed_numpy.py`:
 //! ```python
 //! np.random.seed(42); X = np.random.rand(2, 1); y = 2 * X + 1
 //! w = np.random.randn(); b = np.random.randn(); lr = 0.1
@@ -9,11 +9,10 @@
 //!     if epoch % 100 == 0: print(f'Époque {epoch}, Perte : {loss:.4f}')
 //! print(f'Poids: {w:.4f}, Biais: {b:.4f}')
 //! ```
-//! whose output is `shared/reference/linear_regression_trace.txt`.
+//! whose output is `reference/linear_regression_trace.txt`.
 
 mod common;
 
-use std::path::Path;
 use std::process::{Command, Output};
 
 use feedforward::prelude::*;
@@ -47,8 +46,7 @@ const FIGURES: [(&str, &str); 6] = [
 
 /// The reference trace: 11 `Époque N, Perte : L` lines, then `Poids: W, Biais: B`.
 fn reference_trace() -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/reference/linear_regression_trace.txt");
+    let path = common::reference_file("linear_regression_trace.txt");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "the reference trace {} is missing ({e}): it is the tutorial's output",

@@ -2,7 +2,7 @@
 //! files (the summary table, the validated epoch line, the test accuracy, the timings, each
 //! digit's precision and recall), `--quiet`, `--help`, and the errors it reports.
 //!
-//! The files are found through `MNIST_DIR`, else `<crate>/../shared/data/mnist`; when neither
+//! The files are found through `MNIST_DIR`, else the repository's `data/mnist`; when neither
 //! holds them the tests fail (they are never skipped). The full run (98% on the test file in
 //! under 30 s) is measured in the README, not here: one epoch keeps this file to a few seconds.
 

@@ -1,7 +1,7 @@
 //! The MNIST loader on the real files: sizes, label counts, the tutorial's pixel table, content
 //! hashes and the `Dataset` implementation.
 //!
-//! The files are found through `MNIST_DIR`, else `<crate>/../shared/data/mnist`; when neither
+//! The files are found through `MNIST_DIR`, else the repository's `data/mnist`; when neither
 //! holds them the tests fail (they are never skipped).
 
 mod common;

@@ -1,7 +1,7 @@
 //! The tutorial's MNIST walkthrough (section 4) on the real files: the 56,000/14,000 split, the
 //! 20-epoch run against the numpy trace, a short run, and the `mnist` example seen from outside.
 //!
-//! The files are found through `MNIST_DIR`, else `<crate>/../shared/data/mnist`; when neither
+//! The files are found through `MNIST_DIR`, else the repository's `data/mnist`; when neither
 //! holds them the tests fail (they are never skipped). The loader itself (counts, the pixel
 //! table, bad files) is tested in `mnist_data.rs`.
 
@@ -68,7 +68,7 @@ fn train(
 
 /// The per-epoch losses printed by the tutorial's numpy code on the same data and split.
 fn reference_losses() -> Vec<f32> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/mnist_trace.txt");
+    let path = common::reference_file("mnist_trace.txt");
     let trace = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("read the numpy trace {}: {e}", path.display()));
     let losses: Vec<f32> = trace

@@ -14,7 +14,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use feedforward::data::download::DownloadEvent;
-use feedforward::data::mnist::{self, Mnist};
+use feedforward::data::mnist::{Mnist, MnistLookup};
 use feedforward::metrics::ConfusionMatrix;
 use feedforward::model::Callback;
 use feedforward::Progress;
@@ -26,7 +26,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// The training options both examples take.
 #[derive(Debug, Clone)]
 pub struct TrainingOptions {
-    /// `--data-dir DIR`: where the MNIST files are (else `MNIST_DIR`, else the cache).
+    /// `--data-dir DIR`: where the MNIST files are (else `MNIST_DIR`, else the repository's
+    /// `data/mnist`, else the cache).
     pub data_dir: Option<PathBuf>,
     /// `--epochs N`
     pub epochs: usize,
@@ -100,12 +101,30 @@ pub fn main_with(
             return ExitCode::from(2);
         }
     };
+    warn_if_debug_build();
     match run(&options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("error: {failure}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// One line on stderr when this example was compiled without optimisations (`cargo run` without
+/// `--release`, which also turns debug assertions on): the training loop then runs dozens of
+/// times slower (the tutorial's 20 epochs: about a minute instead of about a second).
+fn warn_if_debug_build() {
+    if cfg!(debug_assertions) {
+        let name = std::env::args_os()
+            .next()
+            .map(PathBuf::from)
+            .and_then(|exe| exe.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "NAME".to_string());
+        eprintln!(
+            "warning: debug build (no --release), training runs dozens of times slower: use \
+             `cargo run --release --example {name}`"
+        );
     }
 }
 
@@ -150,17 +169,33 @@ fn learning_rate(parser: &mut lexopt::Parser) -> Result<f32, String> {
 // ---------------------------------------------------------------------------------------------
 // Data
 
-/// The MNIST training and test files from `data_dir`, else `MNIST_DIR`, else the cache folder
-/// (downloading what is missing, with progress on stderr).
+/// This repository's own copy of MNIST, `data/mnist` beside `Cargo.toml` (absent from the
+/// published crate).
+pub fn repository_mnist_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join("mnist")
+}
+
+/// The MNIST training and test files from `data_dir`, else `MNIST_DIR`, else this repository's
+/// copy, else the cache folder (downloading what is missing, with progress on stderr).
 pub fn load_mnist(data_dir: Option<&Path>) -> feedforward::Result<Mnist> {
     let mut downloads = DownloadReport::new(std::io::stderr().is_terminal());
-    mnist::load_or_download(data_dir, &mut |event| downloads.on(event))
+    MnistLookup::new()
+        .data_dir(data_dir)
+        .bundled(repository_mnist_dir())
+        .load(&mut |event| downloads.on(event))
 }
 
 /// Shows download progress on stderr: a bar on a terminal, plain lines otherwise.
+///
+/// A mirror's failure is told only when another mirror then delivers the file: when none does,
+/// the error that ends the example lists every failure, once.
 struct DownloadReport {
     draw_bars: bool,
     bar: Option<ProgressBar>,
+    /// Mirror failures not yet told: `(file, url, reason)`.
+    failed: Vec<(String, String, String)>,
 }
 
 impl DownloadReport {
@@ -168,6 +203,7 @@ impl DownloadReport {
         DownloadReport {
             draw_bars,
             bar: None,
+            failed: Vec::new(),
         }
     }
 
@@ -197,11 +233,19 @@ impl DownloadReport {
             }
             DownloadEvent::Finished { file } => {
                 self.clear_bar();
+                // This file's failed mirrors; the others' stay for the final error.
+                self.failed.retain(|(failed_file, url, reason)| {
+                    let told = *failed_file == file;
+                    if told {
+                        eprintln!("(could not get {file} from {url}: {reason})");
+                    }
+                    !told
+                });
                 eprintln!("Downloaded {file}");
             }
             DownloadEvent::MirrorFailed { file, url, reason } => {
                 self.clear_bar();
-                eprintln!("Could not get {file} from {url}: {reason}");
+                self.failed.push((file, url, reason));
             }
             _ => {}
         }

@@ -174,14 +174,16 @@ fn join_url(mirror: &str, name: &str) -> String {
 }
 
 /// Downloads `name` from the first of `mirrors` (base URLs) that serves it with content whose
-/// SHA-256 is `expected_sha256` (see [`content_sha256`]), into `dest_dir` (created if need be),
-/// and returns the file's path.
+/// SHA-256 is `expected_sha256` (see [`content_sha256`]), into `dest_dir`, and returns the file's
+/// path.
 ///
-/// Each attempt streams to a uniquely named temporary file in `dest_dir`, which is renamed into
-/// place (after `fsync`) only once its content is verified and deleted otherwise, so `dest_dir`
-/// never holds a partial or wrong file. When every mirror fails, the [`Error::Download`] lists
-/// each mirror's reason. Local failures (the folder cannot be created or written) give
-/// [`Error::Io`] at once. Without the `download` feature this returns [`Error::MissingData`].
+/// `dest_dir` (and any missing parent) is created only once a mirror answers, and removed again
+/// if the download fails and leaves it empty, so a failed attempt leaves no trace. Each attempt
+/// streams to a uniquely named temporary file in `dest_dir`, which is renamed into place (after
+/// `fsync`) only once its content is verified and deleted otherwise, so `dest_dir` never holds a
+/// partial or wrong file. When every mirror fails, the [`Error::Download`] lists each mirror's
+/// reason once. Local failures (the folder cannot be created or written) give [`Error::Io`] at
+/// once. Without the `download` feature this returns [`Error::MissingData`].
 pub fn download_file(
     mirrors: &[&str],
     name: &str,
@@ -189,7 +191,90 @@ pub fn download_file(
     dest_dir: &Path,
     progress: &mut dyn FnMut(DownloadEvent),
 ) -> Result<PathBuf> {
-    imp::download_file(mirrors, name, expected_sha256, dest_dir, progress)
+    match download_all(mirrors, &[(name, expected_sha256)], dest_dir, progress)? {
+        Ok(mut paths) => Ok(paths.remove(0)),
+        Err(failure) => Err(Error::Download {
+            file: name.to_string(),
+            reason: format!(
+                "every mirror failed ({}); check the network connection, or download the file \
+                 yourself into {}",
+                failure.reasons.join("; "),
+                dest_dir.display()
+            ),
+        }),
+    }
+}
+
+/// What went wrong when some files could not be downloaded from any mirror.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DownloadFailure {
+    /// The files that are still missing, in the order asked.
+    pub(crate) files: Vec<String>,
+    /// Each failure once, `URL: reason`: a mirror that did not answer at all is named once and
+    /// not tried again for the other files.
+    pub(crate) reasons: Vec<String>,
+}
+
+/// Downloads each of `files` (name, expected content SHA-256) into `dest_dir` as
+/// [`download_file`] does one, and returns their paths in order.
+///
+/// Every file is tried, so that the failure names all the files still missing at once; a mirror
+/// that does not answer (no connection, unknown host, TLS failure, time-out) is not asked again for
+/// the next files. The outer `Err` is a local failure (the folder cannot be created or written),
+/// the inner `Err` the files that no mirror served. Folders this call created are removed when it
+/// leaves them empty.
+pub(crate) fn download_all(
+    mirrors: &[&str],
+    files: &[(&str, &str)],
+    dest_dir: &Path,
+    progress: &mut dyn FnMut(DownloadEvent),
+) -> Result<std::result::Result<Vec<PathBuf>, DownloadFailure>> {
+    imp::download_all(mirrors, files, dest_dir, progress)
+}
+
+/// `dir`, created with its missing parents on the first [`ensure`](Self::ensure), and removed
+/// again (with the parents this created) by [`remove_if_empty`](Self::remove_if_empty).
+#[cfg_attr(not(feature = "download"), allow(dead_code))]
+struct LazyDir<'a> {
+    dir: &'a Path,
+    /// The folders this created, innermost first.
+    created: Vec<PathBuf>,
+}
+
+#[cfg_attr(not(feature = "download"), allow(dead_code))]
+impl<'a> LazyDir<'a> {
+    fn new(dir: &'a Path) -> Self {
+        LazyDir {
+            dir,
+            created: Vec::new(),
+        }
+    }
+
+    /// Creates the folder and its missing parents, remembering which ones this created.
+    fn ensure(&mut self) -> Result<()> {
+        if self.dir.is_dir() {
+            return Ok(());
+        }
+        let mut missing = Vec::new();
+        let mut cur = Some(self.dir);
+        while let Some(dir) = cur.filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+            missing.push(dir.to_path_buf());
+            cur = dir.parent();
+        }
+        std::fs::create_dir_all(self.dir).map_err(|e| Error::io("creating folder", self.dir, e))?;
+        self.created.extend(missing);
+        Ok(())
+    }
+
+    /// Removes the folders this created, innermost first, as long as they are empty.
+    fn remove_if_empty(&mut self) {
+        for dir in self.created.drain(..) {
+            // Fails (and stops) at the first folder that holds something: keep it.
+            if std::fs::remove_dir(&dir).is_err() {
+                break;
+            }
+        }
+    }
 }
 
 #[cfg(feature = "download")]
@@ -200,13 +285,30 @@ mod imp {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::time::Duration;
 
-    use super::{content_sha256, join_url, DownloadEvent, MAX_FILE_BYTES};
+    use super::{
+        content_sha256, join_url, DownloadEvent, DownloadFailure, LazyDir, MAX_FILE_BYTES,
+    };
     use crate::{Error, Result};
 
     /// Why an attempt failed: the mirror's fault (try the next one) or ours (stop).
     enum Failure {
-        Mirror(String),
+        /// The mirror could not serve this file. `unreachable`: it did not answer at all, so
+        /// asking it for another file is pointless.
+        Mirror {
+            reason: String,
+            unreachable: bool,
+        },
         Local(Error),
+    }
+
+    impl Failure {
+        /// The mirror answered but could not serve this file.
+        fn file(reason: String) -> Self {
+            Failure::Mirror {
+                reason,
+                unreachable: false,
+            }
+        }
     }
 
     /// Bytes between two [`DownloadEvent::Progress`] events.
@@ -227,93 +329,151 @@ mod imp {
             .into()
     }
 
-    pub(super) fn download_file(
+    pub(super) fn download_all(
         mirrors: &[&str],
-        name: &str,
-        expected_sha256: &str,
+        files: &[(&str, &str)],
         dest_dir: &Path,
         progress: &mut dyn FnMut(DownloadEvent),
-    ) -> Result<PathBuf> {
-        if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
-            return Err(Error::config(
-                "file name",
-                name,
-                "a plain file name without a folder",
-            ));
+    ) -> Result<std::result::Result<Vec<PathBuf>, DownloadFailure>> {
+        for (name, _) in files {
+            if name.is_empty() || name.contains(['/', '\\']) || *name == "." || *name == ".." {
+                return Err(Error::config(
+                    "file name",
+                    name,
+                    "a plain file name without a folder",
+                ));
+            }
         }
         if mirrors.is_empty() {
             return Err(Error::Download {
-                file: name.to_string(),
+                file: files
+                    .iter()
+                    .map(|(name, _)| *name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 reason: "no mirror to download from: give at least one base URL".to_string(),
             });
         }
-        fs::create_dir_all(dest_dir).map_err(|e| Error::io("creating folder", dest_dir, e))?;
-        let dest = dest_dir.join(name);
+        let mut dir = LazyDir::new(dest_dir);
         let agent = agent();
-        let mut reasons = Vec::new();
-        for mirror in mirrors {
+        let mut unreachable = vec![false; mirrors.len()];
+        let mut paths = Vec::with_capacity(files.len());
+        let mut failure = DownloadFailure {
+            files: Vec::new(),
+            reasons: Vec::new(),
+        };
+        for &(name, expected_sha256) in files {
+            match download_one(
+                &agent,
+                mirrors,
+                &mut unreachable,
+                name,
+                expected_sha256,
+                &mut dir,
+                &mut failure.reasons,
+                progress,
+            ) {
+                Ok(Some(path)) => paths.push(path),
+                Ok(None) => failure.files.push(name.to_string()),
+                Err(e) => {
+                    dir.remove_if_empty();
+                    return Err(e);
+                }
+            }
+        }
+        if failure.files.is_empty() {
+            Ok(Ok(paths))
+        } else {
+            dir.remove_if_empty();
+            Ok(Err(failure))
+        }
+    }
+
+    /// Tries each mirror not yet found unreachable for `name`; `Ok(None)` when none served it
+    /// (each failure appended to `reasons`, and announced through `progress`).
+    #[allow(clippy::too_many_arguments)]
+    fn download_one(
+        agent: &ureq::Agent,
+        mirrors: &[&str],
+        unreachable: &mut [bool],
+        name: &str,
+        expected_sha256: &str,
+        dir: &mut LazyDir<'_>,
+        reasons: &mut Vec<String>,
+        progress: &mut dyn FnMut(DownloadEvent),
+    ) -> Result<Option<PathBuf>> {
+        let dest = dir.dir.join(name);
+        for (mirror, dead) in mirrors.iter().zip(unreachable.iter_mut()) {
+            if *dead {
+                continue;
+            }
             let url = join_url(mirror, name);
-            let tmp = dest_dir.join(format!(
+            let tmp = dir.dir.join(format!(
                 ".{name}.tmp-{}-{}",
                 std::process::id(),
                 TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
             ));
-            let attempt = fetch(&agent, &url, name, expected_sha256, &tmp, progress)
-                .and_then(|()| place(&tmp, &dest, dest_dir).map_err(Failure::Local));
+            let attempt = fetch(agent, &url, name, expected_sha256, dir, &tmp, progress)
+                .and_then(|()| place(&tmp, &dest, dir.dir).map_err(Failure::Local));
             match attempt {
                 Ok(()) => {
                     progress(DownloadEvent::Finished {
                         file: name.to_string(),
                     });
-                    return Ok(dest);
+                    return Ok(Some(dest));
                 }
                 Err(failure) => {
                     // The temporary file may not exist (the request failed first): ignore that.
                     let _ = fs::remove_file(&tmp);
                     match failure {
                         Failure::Local(e) => return Err(e),
-                        Failure::Mirror(reason) => {
+                        Failure::Mirror {
+                            reason,
+                            unreachable,
+                        } => {
                             progress(DownloadEvent::MirrorFailed {
                                 file: name.to_string(),
                                 url: url.clone(),
                                 reason: reason.clone(),
                             });
-                            reasons.push(format!("{url}: {reason}"));
+                            if unreachable {
+                                *dead = true;
+                                reasons.push(format!("{mirror}: {reason}"));
+                            } else {
+                                reasons.push(format!("{url}: {reason}"));
+                            }
                         }
                     }
                 }
             }
         }
-        Err(Error::Download {
-            file: name.to_string(),
-            reason: format!(
-                "every mirror failed ({}); check the network connection, or download the file \
-                 yourself into {}",
-                reasons.join("; "),
-                dest_dir.display()
-            ),
-        })
+        Ok(None)
     }
 
-    /// Fetches `url` into the new file `tmp` and checks its content hash.
+    /// Fetches `url` into the new file `tmp` (creating its folder once the mirror answers) and
+    /// checks its content hash.
     fn fetch(
         agent: &ureq::Agent,
         url: &str,
         name: &str,
         expected_sha256: &str,
+        dir: &mut LazyDir<'_>,
         tmp: &Path,
         progress: &mut dyn FnMut(DownloadEvent),
     ) -> std::result::Result<(), Failure> {
-        let response = agent
-            .get(url)
-            .call()
-            .map_err(|e| Failure::Mirror(e.to_string()))?;
+        let response = agent.get(url).call().map_err(|e| Failure::Mirror {
+            // An HTTP status (404, 403, ...) concerns this file; anything else (no connection,
+            // unknown host, TLS, time-out) means the mirror is out of reach.
+            unreachable: !matches!(e, ureq::Error::StatusCode(_)),
+            reason: e.to_string(),
+        })?;
         let total_bytes = response.body().content_length();
         if let Some(total) = total_bytes.filter(|&t| t > MAX_FILE_BYTES) {
-            return Err(Failure::Mirror(format!(
+            return Err(Failure::file(format!(
                 "the server announces {total} bytes, more than the {MAX_FILE_BYTES} accepted"
             )));
         }
+        dir.ensure().map_err(Failure::Local)?;
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -338,7 +498,7 @@ mod imp {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    return Err(Failure::Mirror(format!(
+                    return Err(Failure::file(format!(
                         "the transfer failed after {received} bytes: {e}"
                     )))
                 }
@@ -365,12 +525,12 @@ mod imp {
         drop(file);
         let actual = content_sha256(tmp).map_err(|e| match e {
             Error::CorruptFile { reason, .. } => {
-                Failure::Mirror(format!("the downloaded file is not valid: {reason}"))
+                Failure::file(format!("the downloaded file is not valid: {reason}"))
             }
             other => Failure::Local(other),
         })?;
         if !actual.eq_ignore_ascii_case(expected_sha256) {
-            return Err(Failure::Mirror(format!(
+            return Err(Failure::file(format!(
                 "the content's SHA-256 is {actual}, expected {expected_sha256}: the mirror serves \
                  a corrupt or different file"
             )));
@@ -393,23 +553,25 @@ mod imp {
 mod imp {
     use std::path::{Path, PathBuf};
 
-    use super::{join_url, DownloadEvent};
+    use super::{join_url, DownloadEvent, DownloadFailure};
     use crate::{Error, Result};
 
-    pub(super) fn download_file(
+    pub(super) fn download_all(
         mirrors: &[&str],
-        name: &str,
-        _expected_sha256: &str,
+        files: &[(&str, &str)],
         dest_dir: &Path,
         _progress: &mut dyn FnMut(DownloadEvent),
-    ) -> Result<PathBuf> {
-        let source = mirrors
-            .first()
-            .map_or_else(|| "a mirror".to_string(), |m| join_url(m, name));
+    ) -> Result<std::result::Result<Vec<PathBuf>, DownloadFailure>> {
+        let names: Vec<&str> = files.iter().map(|(name, _)| *name).collect();
+        let source = match (mirrors.first(), names.as_slice()) {
+            (Some(m), [name]) => join_url(m, name),
+            (Some(m), _) => m.to_string(),
+            (None, _) => "a mirror".to_string(),
+        };
         Err(Error::MissingData {
-            what: name.to_string(),
+            what: names.join(", "),
             dir: dest_dir.to_path_buf(),
-            missing: name.to_string(),
+            missing: names.join(", "),
             hint: format!(
                 "This build of feedforward has no `download` feature: enable it (it is on by \
                  default), or download {source} into that folder yourself"

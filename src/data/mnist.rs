@@ -4,18 +4,23 @@
 //! `train-labels-idx1-ubyte`, `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`, each raw or
 //! with `.gz`) and checks that they fit together. Pixels stay `u8` (55 MB for all 70,000 images)
 //! and become `f32 / 255.0` only when a batch is filled, so the whole set is never copied to
-//! `f32`. [`load_or_download`] finds the files in a given folder, in `MNIST_DIR`, or in a cache
-//! folder that it fills from public mirrors (see [`crate::data::download`]).
+//! `f32`. [`MnistLookup`] finds the files: in a folder the user names, in `MNIST_DIR`, in a copy
+//! beside the program, or in a cache folder that it fills from public mirrors (see
+//! [`crate::data::download`]); [`load_or_download`] is its usual form.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use ndarray::{Array2, ArrayViewMut2};
 
-use crate::data::download::{self, DownloadEvent};
+use crate::data::download;
 use crate::data::idx::{read_idx, IdxArray};
 use crate::data::Dataset;
 use crate::{Error, Result};
+
+pub use super::mnist_lookup::{
+    default_cache_dir, download_mnist, load_or_download, MnistLocation, MnistLookup, MnistSource,
+};
 
 /// File name (without `.gz`) of the 60,000 training images.
 pub const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
@@ -585,7 +590,7 @@ pub fn missing_files(dir: &Path) -> Vec<&'static str> {
 }
 
 /// The [`Error::MissingData`] for `missing` files in `dir`.
-fn missing_error(dir: &Path, missing: &[&str], hint: String) -> Error {
+pub(super) fn missing_error(dir: &Path, missing: &[&str], hint: String) -> Error {
     Error::MissingData {
         what: "MNIST".to_string(),
         dir: dir.to_path_buf(),
@@ -599,7 +604,7 @@ fn missing_error(dir: &Path, missing: &[&str], hint: String) -> Error {
 }
 
 /// The hint given when files are missing from a folder the user chose.
-fn user_folder_hint() -> String {
+pub(super) fn user_folder_hint() -> String {
     format!(
         "Put the four MNIST files there (raw or .gz, e.g. from {}), point to another folder with \
          `--data-dir DIR` or the `{MNIST_DIR_VAR}` environment variable, or give no folder to let \
@@ -670,110 +675,4 @@ impl Mnist {
         train.classes = train.classes.max(test.classes);
         Ok(train)
     }
-}
-
-/// The folder where downloaded MNIST files are cached: `$XDG_CACHE_HOME/feedforward/mnist`, else
-/// `~/Library/Caches/feedforward/mnist` on macOS, `%LOCALAPPDATA%\feedforward\mnist` on
-/// Windows and `$HOME/.cache/feedforward/mnist` elsewhere. `None` when none of these variables
-/// is set.
-pub fn default_cache_dir() -> Option<PathBuf> {
-    let var = |name: &str| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    let base = if let Some(xdg) = var("XDG_CACHE_HOME") {
-        xdg
-    } else if cfg!(target_os = "macos") {
-        var("HOME")?.join("Library").join("Caches")
-    } else if cfg!(windows) {
-        var("LOCALAPPDATA")?
-    } else {
-        var("HOME")?.join(".cache")
-    };
-    Some(base.join("feedforward").join("mnist"))
-}
-
-/// Loads MNIST from wherever it is, downloading it if need be.
-///
-/// The folder is, in order: `dir` when given (the files must be there: nothing is downloaded
-/// into a folder the user chose), else the folder in the `MNIST_DIR` environment variable (same
-/// rule), else [`default_cache_dir`], into which missing files are downloaded from
-/// [`download::MNIST_MIRRORS`] with their content checked against known SHA-256 hashes.
-/// `progress` is told about each download (see [`DownloadEvent`]).
-pub fn load_or_download(
-    dir: Option<&Path>,
-    progress: &mut dyn FnMut(DownloadEvent),
-) -> Result<Mnist> {
-    if let Some(dir) = dir {
-        return Mnist::load(dir);
-    }
-    if let Some(env_dir) = std::env::var_os(MNIST_DIR_VAR).filter(|v| !v.is_empty()) {
-        let env_dir = PathBuf::from(env_dir);
-        let missing = missing_files(&env_dir);
-        if !missing.is_empty() {
-            return Err(missing_error(
-                &env_dir,
-                &missing,
-                format!(
-                    "This folder comes from the `{MNIST_DIR_VAR}` environment variable: put the \
-                     four MNIST files there (raw or .gz), or unset it to let the library \
-                     download them into its cache"
-                ),
-            ));
-        }
-        return Mnist::load(&env_dir);
-    }
-    let Some(cache) = default_cache_dir() else {
-        return Err(Error::MissingData {
-            what: "MNIST".to_string(),
-            dir: PathBuf::new(),
-            missing: FILE_NAMES.join(", "),
-            hint: format!(
-                "No folder was given and no cache folder could be found (XDG_CACHE_HOME, HOME \
-                 and LOCALAPPDATA are unset): pass `--data-dir DIR` or set `{MNIST_DIR_VAR}`"
-            ),
-        });
-    };
-    download_mnist(&cache, download::MNIST_MIRRORS, progress)
-}
-
-/// Makes sure the four MNIST files are in `cache_dir` (creating it), downloading each missing
-/// one from the first of `mirrors` that serves it with the right content, then loads them.
-///
-/// This is the part of [`load_or_download`] that uses the cache; the folder and the mirror list
-/// are parameters so that a program (or a test) can choose them. Without the `download` feature,
-/// missing files give [`Error::MissingData`].
-pub fn download_mnist(
-    cache_dir: &Path,
-    mirrors: &[&str],
-    progress: &mut dyn FnMut(DownloadEvent),
-) -> Result<Mnist> {
-    let missing = missing_files(cache_dir);
-    if !missing.is_empty() && !cfg!(feature = "download") {
-        return Err(missing_error(
-            cache_dir,
-            &missing,
-            format!(
-                "This build of feedforward has no `download` feature: enable it, or put the \
-                 files there yourself (e.g. from {}), or pass `--data-dir DIR` or set \
-                 `{MNIST_DIR_VAR}`",
-                mirrors.first().copied().unwrap_or("a public mirror")
-            ),
-        ));
-    }
-    for name in missing {
-        let remote = download::MNIST_FILES
-            .iter()
-            .find(|f| f.name.strip_suffix(".gz") == Some(name))
-            .ok_or_else(|| {
-                missing_error(
-                    cache_dir,
-                    &[name],
-                    "no known source for this file".to_string(),
-                )
-            })?;
-        download::download_file(mirrors, remote.name, remote.sha256, cache_dir, progress)?;
-    }
-    Mnist::load(cache_dir)
 }

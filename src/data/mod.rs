@@ -11,6 +11,7 @@ mod encoding;
 pub mod idx;
 mod in_memory;
 pub mod mnist;
+mod mnist_lookup;
 mod split;
 mod subset;
 

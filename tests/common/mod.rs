@@ -1,45 +1,49 @@
-//! Helpers shared by the integration tests: where the shared data is, and the example binaries.
+//! Helpers shared by the integration tests: where the repository's data is, and the example
+//! binaries.
 //!
 //! Each test file uses only some of them.
 #![allow(dead_code)]
 
-use feedforward::data::mnist;
+use feedforward::data::mnist::MnistLookup;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-/// `../shared` beside the crate: the tutorial's references and real MNIST.
-pub fn shared_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
+/// The repository's root, where `Cargo.toml` is.
+pub fn repository_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A file of `../shared/reference`; panics (never skips) when it is missing.
+/// A file of the repository's `reference/` folder (the tutorial's traces and the numpy code
+/// that printed them, see `reference/README.md`); panics (never skips) when it is missing.
 pub fn reference_file(name: &str) -> PathBuf {
-    let path = shared_dir().join("reference").join(name);
+    let path = repository_dir().join("reference").join(name);
     assert!(
         path.is_file(),
-        "the reference file {} is missing: the tests need ../shared beside the crate",
+        "the reference file {} is missing: it is part of the repository",
         path.display()
     );
     path
 }
 
-/// The folder holding the real MNIST files: `MNIST_DIR`, else `../shared/data/mnist`. Panics
-/// (never skips) when the files are not there.
+/// The folder holding the real MNIST files: `MNIST_DIR` when set, else the repository's
+/// `data/mnist`, found as the examples find them (`MnistLookup`) but never in the user's cache
+/// and never downloaded. Panics (never skips) when the files are not there.
 pub fn mnist_dir() -> PathBuf {
-    let dir = match std::env::var_os("MNIST_DIR").filter(|v| !v.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => shared_dir().join("data/mnist"),
-    };
-    let missing = mnist::missing_files(&dir);
-    assert!(
-        missing.is_empty(),
-        "the real MNIST files {missing:?} are not in {}: set MNIST_DIR to the folder holding the \
-         four *-ubyte(.gz) files (shared/data/mnist)",
-        dir.display()
-    );
-    dir
+    let lookup = MnistLookup::new()
+        .bundled(repository_dir().join("data").join("mnist"))
+        .cache_dir(None)
+        .download(false);
+    match lookup.find() {
+        Ok(Some(found)) => found.dir,
+        Ok(None) => panic!(
+            "the real MNIST files are not in {}: they are part of the repository (or set \
+             MNIST_DIR to a folder holding the four *-ubyte(.gz) files)",
+            repository_dir().join("data/mnist").display()
+        ),
+        Err(e) => panic!("{e}"),
+    }
 }
 
 /// The compiled example `name`, next to the running test: `target/<profile>/deps/<test>` ->
