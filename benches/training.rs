@@ -9,9 +9,9 @@
 //! ```
 //!
 //! The data are the tutorial's: the 70,000 MNIST images split 56,000 / 14,000 with seed 42, read
-//! from `MNIST_DIR` or `../shared/data/mnist` next to the crate. Without them the benchmarks run
-//! on random images of the same shape (the speed is the same; the numbers are not the
-//! tutorial's), and say so.
+//! from `MNIST_DIR`, else the repository's `data/mnist` (never downloaded). Without them the
+//! benchmarks run on random images of the same shape (the speed is the same; the numbers are not
+//! the tutorial's), and say so.
 //!
 //! Timings are only worth comparing on an otherwise idle machine.
 
@@ -20,12 +20,11 @@ mod models;
 use models::{mlp_model, softmax_model, synthetic_images};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use feedforward::data::mnist::{LabeledImages, Mnist};
+use feedforward::data::mnist::{LabeledImages, Mnist, MnistLookup};
 use feedforward::data::train_test_split;
 use feedforward::prelude::*;
 use ndarray::{s, Array2};
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// The tutorial's 56,000 training and 14,000 test images.
@@ -35,10 +34,11 @@ struct Data {
 }
 
 fn load() -> Data {
-    let dir = std::env::var_os("MNIST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist"));
-    let all = match Mnist::load(&dir).and_then(Mnist::all) {
+    let lookup = MnistLookup::new()
+        .bundled(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist"))
+        .cache_dir(None)
+        .download(false);
+    let all = match lookup.load(&mut |_| {}).and_then(Mnist::all) {
         Ok(all) => all,
         Err(error) => {
             eprintln!("MNIST not found ({error}): benchmarking on random images of its shape");
