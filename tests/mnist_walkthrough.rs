@@ -256,6 +256,16 @@ fn the_example_trains_one_epoch_and_writes_its_figures() {
     assert_eq!(names, ["Dense", "Softmax"]);
     assert_eq!((model.input_width(), model.output_width()), (784, 10));
     assert!(stdout.contains("Model saved to"), "{stdout}");
+
+    // Built with debug assertions (as by `cargo run` without --release), it says once, on
+    // stderr, to use --release; an optimised build without them says nothing.
+    assert_eq!(
+        stderr
+            .matches("cargo run --release --example mnist")
+            .count(),
+        usize::from(cfg!(debug_assertions)),
+        "{stderr}"
+    );
 }
 
 #[test]
