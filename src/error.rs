@@ -196,6 +196,28 @@ pub enum Error {
         /// What is wrong.
         problem: CheckpointProblem,
     },
+
+    /// An optimizer or callback cannot export its state, so training with it cannot be
+    /// checkpointed (see [`Optimizer::state`](crate::Optimizer::state)).
+    #[error(
+        "{component} cannot export its state, so a training checkpoint cannot hold it: {hint}"
+    )]
+    StateNotExported {
+        /// The optimizer or callback (`"MyOptimizer"`).
+        component: String,
+        /// How to make it exportable.
+        hint: String,
+    },
+
+    /// A state given to an optimizer or callback is not its own: another kind, other
+    /// hyper-parameters or damaged buffers. Nothing was changed.
+    #[error("cannot load this state into {component}: {reason}")]
+    StateMismatch {
+        /// The optimizer or callback the state was given to.
+        component: String,
+        /// What differs.
+        reason: String,
+    },
 }
 
 /// Why a checkpoint could not be saved or loaded, in [`Error::Checkpoint`].
@@ -257,6 +279,23 @@ pub enum CheckpointProblem {
         /// The layer's name.
         layer: String,
     },
+    /// A file that is not a training checkpoint where one is expected (see
+    /// [`TrainingCheckpoint`](crate::model::TrainingCheckpoint)).
+    #[error("not a feedforward training checkpoint ({0})")]
+    NotTrainingCheckpoint(String),
+    /// A training checkpoint of another model: other layers, or tensors of other shapes.
+    #[error("the checkpoint was written for another model: {0}; nothing was resumed")]
+    ModelMismatch(String),
+    /// A training checkpoint of another optimizer: another kind or other hyper-parameters.
+    #[error("the checkpoint was written with another optimizer: {0}; nothing was resumed")]
+    OptimizerMismatch(String),
+    /// A training checkpoint of another training setup: batch size, shuffling, data rows,
+    /// validation, initial learning rate.
+    #[error("the checkpoint was written by another training setup: {0}; nothing was resumed")]
+    TrainingMismatch(String),
+    /// A training checkpoint whose callbacks' states do not fit the callbacks given.
+    #[error("the checkpoint's callbacks do not fit the callbacks given: {0}; nothing was resumed")]
+    CallbackMismatch(String),
     /// Parameters that are NaN or infinite: nothing is written, such a model cannot predict.
     #[error(
         "{} hold NaN or infinite values (the training diverged): nothing was written",
@@ -322,6 +361,14 @@ impl Error {
             name,
             value: value.to_string(),
             expected: expected.into(),
+        }
+    }
+
+    /// Builds an [`Error::StateMismatch`].
+    pub(crate) fn state_mismatch(component: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::StateMismatch {
+            component: component.into(),
+            reason: reason.into(),
         }
     }
 

@@ -92,6 +92,65 @@ impl RandomState {
         }
     }
 
+    /// The generator's whole state, as numpy's `RandomState.get_state()` returns it: the 624
+    /// key words, the position in them and the cached normal deviate. A generator made with
+    /// [`from_state`](RandomState::from_state) continues the stream exactly where this one is
+    /// (training checkpoints save the generators behind shuffling and dropout this way).
+    ///
+    /// ```
+    /// use feedforward::random::RandomState;
+    /// let mut rng = RandomState::new(7);
+    /// rng.standard_normal(); // leaves a cached normal behind
+    /// let mut twin = RandomState::from_state(&rng.state())?;
+    /// assert_eq!(twin.standard_normal(), rng.standard_normal());
+    /// assert_eq!(twin.next_u32(), rng.next_u32());
+    /// # Ok::<(), feedforward::Error>(())
+    /// ```
+    pub fn state(&self) -> GeneratorState {
+        GeneratorState {
+            key: self.key.to_vec(),
+            pos: self.pos,
+            gauss: self.has_gauss.then_some(self.gauss),
+        }
+    }
+
+    /// A generator continuing from `state` (see [`state`](RandomState::state)); numpy's
+    /// `RandomState.set_state`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) unless `state.key` holds 624 words
+    /// and `state.pos` is at most 624, or when the cached normal is not finite.
+    pub fn from_state(state: &GeneratorState) -> crate::Result<Self> {
+        let key: Box<[u32; N]> = state
+            .key
+            .clone()
+            .into_boxed_slice()
+            .try_into()
+            .map_err(|_| {
+                crate::Error::config("generator key length", state.key.len(), "624 words")
+            })?;
+        if state.pos > N {
+            return Err(crate::Error::config(
+                "generator position",
+                state.pos,
+                "at most 624",
+            ));
+        }
+        if let Some(g) = state.gauss.filter(|g| !g.is_finite()) {
+            return Err(crate::Error::config(
+                "cached normal deviate",
+                g,
+                "a finite number",
+            ));
+        }
+        Ok(RandomState {
+            key,
+            pos: state.pos,
+            has_gauss: state.gauss.is_some(),
+            gauss: state.gauss.unwrap_or(0.0),
+        })
+    }
+
     /// Regenerates all 624 state words (the MT19937 "twist").
     fn generate(&mut self) {
         let key = &mut *self.key;
@@ -255,6 +314,19 @@ impl RandomState {
         self.shuffle(&mut perm);
         perm
     }
+}
+
+/// The whole state of a [`RandomState`], as numpy's `RandomState.get_state()` gives it
+/// (`('MT19937', key, pos, has_gauss, cached_gaussian)`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GeneratorState {
+    /// The 624 words of the Mersenne Twister's state.
+    pub key: Vec<u32>,
+    /// The index of the next word of `key` to use, from 0 to 624 (624: the next draw
+    /// regenerates the key).
+    pub pos: usize,
+    /// The second normal deviate of the last polar Box-Muller pair, when one is cached.
+    pub gauss: Option<f64>,
 }
 
 /// Exposes the raw MT19937 stream to the `rand` ecosystem (`rand_distr`,

@@ -187,3 +187,41 @@ fn rng_core_impl_uses_raw_stream() {
     assert_eq!(bytes[..4], 787846414u32.to_le_bytes());
     assert_eq!(bytes[4..], 3143890026u32.to_le_bytes()[..2]);
 }
+
+#[test]
+fn a_generator_rebuilt_from_its_state_continues_the_stream() {
+    use feedforward::random::GeneratorState;
+    let mut rng = RandomState::new(42);
+    // Past a twist, with a cached normal: every part of the state matters.
+    for _ in 0..700 {
+        rng.next_u32();
+    }
+    rng.standard_normal();
+    let state = rng.state();
+    assert_eq!(state.key.len(), 624);
+    assert!(state.gauss.is_some());
+    let mut twin = RandomState::from_state(&state).unwrap();
+    assert_eq!(twin.standard_normal(), rng.standard_normal());
+    let a: Vec<u32> = (0..1000).map(|_| rng.next_u32()).collect();
+    let b: Vec<u32> = (0..1000).map(|_| twin.next_u32()).collect();
+    assert_eq!(a, b);
+    for bad in [
+        GeneratorState {
+            key: vec![0; 623],
+            ..state.clone()
+        },
+        GeneratorState {
+            pos: 625,
+            ..state.clone()
+        },
+        GeneratorState {
+            gauss: Some(f64::NAN),
+            ..state.clone()
+        },
+    ] {
+        assert!(matches!(
+            RandomState::from_state(&bad),
+            Err(feedforward::Error::InvalidConfig { .. })
+        ));
+    }
+}

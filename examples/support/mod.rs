@@ -290,6 +290,23 @@ impl EpochReport {
     /// Takes one progress event.
     pub fn on(&mut self, progress: &Progress) {
         match *progress {
+            Progress::Resumed {
+                epoch,
+                epochs,
+                stopped,
+            } => {
+                if stopped {
+                    println!("Training had stopped after epoch {epoch} (from the checkpoint)");
+                } else if epoch >= epochs {
+                    println!("Training had finished all {epochs} epochs (from the checkpoint)");
+                } else {
+                    println!(
+                        "Resuming from the checkpoint at epoch {}/{epochs} ({} finished)",
+                        epoch + 1,
+                        plural(epoch, "epoch")
+                    );
+                }
+            }
             Progress::EpochStart {
                 epoch,
                 epochs,

@@ -93,6 +93,17 @@ impl Batches {
         false
     }
 
+    /// The generator behind the shuffling (`None` in order): its state is what a training
+    /// checkpoint saves, so that a resumed run draws the same permutations.
+    pub fn generator(&self) -> Option<&RandomState> {
+        self.rng.as_ref()
+    }
+
+    /// The generator behind the shuffling, to restore its state (`None` in order).
+    pub fn generator_mut(&mut self) -> Option<&mut RandomState> {
+        self.rng.as_mut()
+    }
+
     /// The ordering in use.
     pub fn order(&self) -> Order {
         self.order

@@ -157,6 +157,14 @@ impl Layer for Dropout {
         self.training = training;
     }
 
+    fn generator(&self) -> Option<&RandomState> {
+        Some(&self.rng)
+    }
+
+    fn generator_mut(&mut self) -> Option<&mut RandomState> {
+        Some(&mut self.rng)
+    }
+
     fn spec(&self) -> Option<super::LayerSpec> {
         Some(super::LayerSpec::Dropout {
             p: self.p,

@@ -181,6 +181,20 @@ pub trait Layer: Send {
         Vec::new()
     }
 
+    /// The generator the layer draws from while training ([`Dropout`]'s masks), if it has one.
+    /// Training checkpoints save its state and
+    /// [`generator_mut`](Layer::generator_mut) puts it back, so that a resumed run draws the
+    /// same masks as an uninterrupted one. A layer written elsewhere that draws random numbers
+    /// should return its generator from both.
+    fn generator(&self) -> Option<&crate::random::RandomState> {
+        None
+    }
+
+    /// The generator of [`generator`](Layer::generator), to restore its state.
+    fn generator_mut(&mut self) -> Option<&mut crate::random::RandomState> {
+        None
+    }
+
     /// Restores the buffer `name` (one of [`buffers`](Layer::buffers)) from a checkpoint.
     ///
     /// # Errors

@@ -4,6 +4,10 @@
 use super::fit::{EpochLog, History, Progress};
 use super::{Sequential, Snapshot};
 use crate::{Error, Result};
+use ndarray::Array2;
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::str::FromStr;
 
 /// Whether training goes on after an epoch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,7 +18,45 @@ pub enum Control {
     Stop,
 }
 
+/// What a callback carries from one epoch to the next, for a training checkpoint: see
+/// [`Callback::state`].
+///
+/// In the checkpoint file the values go into the metadata and the tensors are `F32`
+/// safetensors tensors, `callback.{position}.{name}`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct CallbackState {
+    /// The callback's kind (`"EarlyStopping"`), checked when the state is loaded back.
+    pub kind: String,
+    /// Settings and counters by name, as text (`f32` written with `{}` reads back bit for bit).
+    pub values: BTreeMap<String, String>,
+    /// Tensors by name (the best epoch's weights of early stopping).
+    pub tensors: Vec<(String, Array2<f32>)>,
+}
+
+impl CallbackState {
+    /// The value `name`, parsed, or an [`Error::StateMismatch`] saying what is wrong.
+    pub fn value<T: FromStr>(&self, name: &str) -> Result<T> {
+        let text = self
+            .values
+            .get(name)
+            .ok_or_else(|| Error::state_mismatch(&self.kind, format!("the state has no {name}")))?;
+        text.parse()
+            .map_err(|_| Error::state_mismatch(&self.kind, format!("unreadable {name} = {text:?}")))
+    }
+
+    /// Sets the value `name` to `value` written with `{}`.
+    pub fn set(&mut self, name: &str, value: impl Display) {
+        self.values.insert(name.to_string(), value.to_string());
+    }
+}
+
 /// Hooks into the training loop. Every method has a default that does nothing.
+///
+/// A callback that carries state from epoch to epoch (as [`EarlyStopping`] does) exports it
+/// with [`state`](Callback::state) and takes it back with [`load_state`](Callback::load_state),
+/// so that a run resumed from a training checkpoint (see
+/// [`FitConfig::checkpoint`](super::FitConfig::checkpoint)) makes the same decisions as an
+/// uninterrupted one. The defaults say "no state", right for callbacks that only report.
 pub trait Callback {
     /// Called with every progress event (epoch start, each batch, epoch end).
     fn on_progress(&mut self, progress: &Progress) {
@@ -37,6 +79,33 @@ pub trait Callback {
     fn on_train_end(&mut self, model: &mut Sequential, history: &History) -> Result<()> {
         let _ = (model, history);
         Ok(())
+    }
+
+    /// The state to save in a training checkpoint, `None` for a callback without state (the
+    /// default). Called after [`on_epoch_end`](Callback::on_epoch_end) at every checkpoint.
+    ///
+    /// # Errors
+    /// Whatever keeps the state from being exported; training stops with that error.
+    fn state(&self) -> Result<Option<CallbackState>> {
+        Ok(None)
+    }
+
+    /// Takes back a state from [`state`](Callback::state) when a run resumes, before the first
+    /// epoch it trains; `model` is the model being trained, already restored. Either everything
+    /// is loaded or nothing changes.
+    ///
+    /// # Errors
+    /// [`Error::StateMismatch`] when the state is not this callback's (the default refuses
+    /// every state: a callback that exports one must take it back).
+    fn load_state(&mut self, state: &CallbackState, model: &Sequential) -> Result<()> {
+        let _ = model;
+        Err(Error::state_mismatch(
+            "this callback",
+            format!(
+                "it has no state, but the checkpoint holds one of kind {}",
+                state.kind
+            ),
+        ))
     }
 }
 
@@ -161,5 +230,107 @@ impl Callback for EarlyStopping {
             model.restore(&weights)?;
         }
         Ok(())
+    }
+
+    /// Kind `"EarlyStopping"`: the settings (`patience`, `min_delta`, `monitor`,
+    /// `restore_best_weights`), the counters (`best_epoch`, `best_loss`, `waited`) and the
+    /// best epoch's weights as tensors `best_weights.{k}`, one per parameter in model order.
+    fn state(&self) -> Result<Option<CallbackState>> {
+        let mut state = CallbackState {
+            kind: EARLY_STOPPING.to_string(),
+            ..CallbackState::default()
+        };
+        for (name, value) in self.settings() {
+            state.set(name, value);
+        }
+        if let Some((epoch, loss)) = self.best {
+            state.set("best_epoch", epoch);
+            state.set("best_loss", loss);
+        }
+        state.set("waited", self.waited);
+        if let Some(weights) = &self.best_weights {
+            state.tensors = weights
+                .0
+                .iter()
+                .enumerate()
+                .map(|(k, w)| (format!("{BEST_WEIGHTS}.{k}"), w.clone()))
+                .collect();
+        }
+        Ok(Some(state))
+    }
+
+    fn load_state(&mut self, state: &CallbackState, model: &Sequential) -> Result<()> {
+        let fail = |reason: String| Error::state_mismatch(EARLY_STOPPING, reason);
+        if state.kind != EARLY_STOPPING {
+            return Err(fail(format!(
+                "the state is that of {}, not of {EARLY_STOPPING}",
+                state.kind
+            )));
+        }
+        for (name, value) in self.settings() {
+            let saved: String = state.value(name)?;
+            if saved != value {
+                return Err(fail(format!(
+                    "{name} is {saved} in the state but {value} in this callback"
+                )));
+            }
+        }
+        let best = match state.values.contains_key("best_epoch") {
+            true => Some((state.value("best_epoch")?, state.value("best_loss")?)),
+            false => None,
+        };
+        let waited: usize = state.value("waited")?;
+        let weights = if state.tensors.is_empty() {
+            None
+        } else {
+            let mut weights = Vec::with_capacity(state.tensors.len());
+            for (k, (name, value)) in state.tensors.iter().enumerate() {
+                if *name != format!("{BEST_WEIGHTS}.{k}") {
+                    return Err(fail(format!("unexpected tensor {name}")));
+                }
+                weights.push(value.clone());
+            }
+            let snapshot = Snapshot(weights);
+            let shapes: Vec<_> = model.parameters().iter().map(|(_, p)| p.dim()).collect();
+            let saved: Vec<_> = snapshot.0.iter().map(|w| w.dim()).collect();
+            if shapes != saved {
+                return Err(fail(format!(
+                    "the best weights have shapes {saved:?}, the model's parameters {shapes:?}"
+                )));
+            }
+            Some(snapshot)
+        };
+        if weights.is_some() != (self.restore_best && best.is_some()) {
+            return Err(fail(
+                "the best weights are missing or unexpected for restore_best_weights".to_string(),
+            ));
+        }
+        self.best = best;
+        self.waited = waited;
+        self.best_weights = weights;
+        Ok(())
+    }
+}
+
+/// The kind of [`EarlyStopping`]'s state, and the name of its snapshot tensors.
+const EARLY_STOPPING: &str = "EarlyStopping";
+const BEST_WEIGHTS: &str = "best_weights";
+
+impl EarlyStopping {
+    /// The settings a saved state must share, as text.
+    fn settings(&self) -> [(&'static str, String); 4] {
+        [
+            ("patience", self.patience.to_string()),
+            ("min_delta", self.min_delta.to_string()),
+            (
+                "monitor",
+                match self.monitor {
+                    Monitor::ValidationLoss => "ValidationLoss",
+                    Monitor::TrainingLoss => "TrainingLoss",
+                }
+                .to_string(),
+            ),
+            ("restore_best_weights", self.restore_best.to_string()),
+        ]
     }
 }

@@ -306,6 +306,44 @@ impl Sequential {
     /// Writes the checkpoint: with the architecture when `specs` is given.
     fn write_checkpoint(&self, path: &Path, specs: Option<&[LayerSpec]>) -> Result<()> {
         let fail = |problem| checkpoint_error(path, problem);
+        let tensors = self.encode_tensors(path)?;
+        let mut metadata = HashMap::new();
+        metadata.insert(KEY_FORMAT.to_string(), FORMAT.to_string());
+        metadata.insert(KEY_VERSION.to_string(), FORMAT_VERSION.to_string());
+        metadata.insert(KEY_INPUT_WIDTH.to_string(), self.input_width().to_string());
+        if let Some(specs) = specs {
+            let json = serde_json::to_string(specs).map_err(|e| {
+                fail(CheckpointProblem::Architecture(format!(
+                    "cannot write it as JSON: {e}"
+                )))
+            })?;
+            metadata.insert(KEY_ARCHITECTURE.to_string(), json);
+        }
+        let bytes =
+            safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
+                .map_err(|e| {
+                    fail(CheckpointProblem::Malformed(format!(
+                        "cannot serialise: {e}"
+                    )))
+                })?;
+        let bytes = canonical_with_checksum(&bytes).map_err(|e| {
+            fail(CheckpointProblem::Malformed(format!(
+                "cannot serialise: {e}"
+            )))
+        })?;
+        // What we write must read back.
+        Checkpoint::parse(path, &bytes)?;
+        write_atomically(path, &bytes)
+    }
+
+    /// The model's tensors as [`save`](Sequential::save) writes them (names, layouts,
+    /// `num_batches_tracked`), for the file at `path`; training checkpoints share it.
+    ///
+    /// # Errors
+    /// [`CheckpointProblem::NonFinite`] naming every parameter or buffer holding NaN or
+    /// infinite values; [`CheckpointProblem::Architecture`] for two tensors of one name.
+    pub(super) fn encode_tensors(&self, path: &Path) -> Result<Vec<(String, Tensor)>> {
+        let fail = |problem| checkpoint_error(path, problem);
         let slots = self.slots(path)?;
         let mut tensors = Vec::with_capacity(slots.len());
         let mut non_finite = Vec::new();
@@ -339,42 +377,28 @@ impl Sequential {
                 ));
             }
         }
-        let mut metadata = HashMap::new();
-        metadata.insert(KEY_FORMAT.to_string(), FORMAT.to_string());
-        metadata.insert(KEY_VERSION.to_string(), FORMAT_VERSION.to_string());
-        metadata.insert(KEY_INPUT_WIDTH.to_string(), self.input_width().to_string());
-        if let Some(specs) = specs {
-            let json = serde_json::to_string(specs).map_err(|e| {
-                fail(CheckpointProblem::Architecture(format!(
-                    "cannot write it as JSON: {e}"
-                )))
-            })?;
-            metadata.insert(KEY_ARCHITECTURE.to_string(), json);
-        }
-        let bytes =
-            safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
-                .map_err(|e| {
-                    fail(CheckpointProblem::Malformed(format!(
-                        "cannot serialise: {e}"
-                    )))
-                })?;
-        let bytes = canonical_with_checksum(&bytes).map_err(|e| {
-            fail(CheckpointProblem::Malformed(format!(
-                "cannot serialise: {e}"
-            )))
-        })?;
-        // What we write must read back.
-        Checkpoint::parse(path, &bytes)?;
-        write_atomically(path, &bytes)
+        Ok(tensors)
     }
 
     /// Checks every tensor of `file` against the model, then loads them all, or nothing.
     fn read_tensors(&mut self, path: &Path, file: &Checkpoint<'_>) -> Result<()> {
+        self.read_tensors_from(path, &file.tensors, &|_| false)
+    }
+
+    /// [`read_tensors`](Sequential::read_tensors) from the tensors of any safetensors file,
+    /// passing over the names for which `skip` holds (the optimizer's tensors of a training
+    /// checkpoint, say).
+    pub(super) fn read_tensors_from(
+        &mut self,
+        path: &Path,
+        tensors: &SafeTensors<'_>,
+        skip: &dyn Fn(&str) -> bool,
+    ) -> Result<()> {
         let slots = self.slots(path)?;
         let (mut missing, mut invalid) = (Vec::new(), Vec::new());
         let mut values = Vec::with_capacity(slots.len());
         for slot in &slots {
-            match file.tensors.tensor(&slot.name) {
+            match tensors.tensor(&slot.name) {
                 Err(_) => missing.push(slot.name.clone()),
                 Ok(view) => match slot.decode(&view) {
                     Ok(value) => values.push(value),
@@ -383,11 +407,10 @@ impl Sequential {
             }
         }
         let known: BTreeSet<&str> = slots.iter().map(|s| s.name.as_str()).collect();
-        let mut unexpected: Vec<String> = file
-            .tensors
+        let mut unexpected: Vec<String> = tensors
             .names()
             .into_iter()
-            .filter(|name| !known.contains(name) && !self.ignored(name))
+            .filter(|name| !known.contains(name) && !self.ignored(name) && !skip(name))
             .map(str::to_string)
             .collect();
         unexpected.sort();
@@ -487,7 +510,7 @@ impl Sequential {
 }
 
 /// An [`Error::Checkpoint`] for `path`.
-fn checkpoint_error(path: &Path, problem: CheckpointProblem) -> Error {
+pub(super) fn checkpoint_error(path: &Path, problem: CheckpointProblem) -> Error {
     Error::Checkpoint {
         path: path.to_path_buf(),
         problem,
@@ -495,7 +518,7 @@ fn checkpoint_error(path: &Path, problem: CheckpointProblem) -> Error {
 }
 
 /// Reads the whole file.
-fn read(path: &Path) -> Result<Vec<u8>> {
+pub(super) fn read(path: &Path) -> Result<Vec<u8>> {
     fs::read(path).map_err(|e| Error::io("reading", path, e))
 }
 
@@ -598,10 +621,10 @@ impl Slot {
 
 /// A tensor ready to be written.
 #[derive(Debug)]
-struct Tensor {
-    dtype: Dtype,
-    shape: Vec<usize>,
-    data: Vec<u8>,
+pub(super) struct Tensor {
+    pub(super) dtype: Dtype,
+    pub(super) shape: Vec<usize>,
+    pub(super) data: Vec<u8>,
 }
 
 impl Tensor {

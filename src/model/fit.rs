@@ -7,12 +7,14 @@
 //! [`History`].
 
 use super::callbacks::{Callback, Control};
+use super::training_checkpoint::{self, Setup, TrainingCheckpoint};
 use super::Sequential;
 use crate::data::{Batches, Dataset, Order, Subset};
 use crate::losses::Loss;
 use crate::metrics::RegressionMetrics;
 use crate::optim::{Optimizer, Schedule};
 use crate::{Error, Result};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Where validation data comes from.
@@ -62,6 +64,11 @@ pub struct FitConfig<'a> {
     pub schedule: Option<&'a dyn Schedule>,
     /// What [`Sequential::fit`] prints while it trains (nothing by default).
     pub verbosity: Verbosity,
+    /// The training checkpoint to resume from when it exists, and to write (none by default):
+    /// see [`checkpoint`](FitConfig::checkpoint).
+    pub checkpoint: Option<&'a Path>,
+    /// Epochs between two training checkpoints (1: after every epoch).
+    pub checkpoint_every: usize,
 }
 
 /// What [`Sequential::fit`] prints on standard output while it trains, as Keras' `verbose`
@@ -87,6 +94,8 @@ impl<'a> FitConfig<'a> {
             validation_batch_size: 1000,
             schedule: None,
             verbosity: Verbosity::Silent,
+            checkpoint: None,
+            checkpoint_every: 1,
         }
     }
 
@@ -121,8 +130,42 @@ impl<'a> FitConfig<'a> {
         self
     }
 
+    /// Makes training survive a crash, as Keras' `BackupAndRestore` callback: when a file
+    /// exists at `path` as `fit` starts, training resumes from it (skipping the epochs it
+    /// holds); after every epoch (see [`checkpoint_every`](FitConfig::checkpoint_every)), and
+    /// after the last one or a stop by a callback, `fit` replaces it atomically with a
+    /// [`TrainingCheckpoint`] of the run: the model, the optimizer's state, the generators of
+    /// shuffling and dropout, the callbacks' states (early stopping's) and the [`History`].
+    ///
+    /// A run killed at any moment and started again with the same call ends with exactly the
+    /// parameters and [`History`] of a run never interrupted (but for wall-clock times); a run
+    /// whose checkpoint says it is finished trains nothing more and returns its history. The file
+    /// is kept when training ends: delete it to start afresh. What must match to resume, and the
+    /// file's layout: [`training_checkpoint`](super::training_checkpoint).
+    ///
+    /// ```
+    /// use feedforward::FitConfig;
+    /// let config = FitConfig::new(20).batch_size(32).shuffle(0).checkpoint("run.ckpt");
+    /// assert_eq!(config.checkpoint_every, 1);
+    /// ```
+    pub fn checkpoint(mut self, path: &'a (impl AsRef<Path> + ?Sized)) -> Self {
+        self.checkpoint = Some(path.as_ref());
+        self
+    }
+
+    /// Writes the training checkpoint every `epochs` epochs instead of after each one (it is
+    /// also written after the last epoch and when a callback stops training). A crash then
+    /// loses up to `epochs - 1` epochs, which the resumed run trains again, to the same result.
+    pub fn checkpoint_every(mut self, epochs: usize) -> Self {
+        self.checkpoint_every = epochs;
+        self
+    }
+
     /// Checks every setting, so that a bad one fails before any training.
     fn check(&self) -> Result<()> {
+        if self.checkpoint_every == 0 {
+            return Err(Error::config("checkpoint_every", 0, "at least 1 epoch"));
+        }
         if self.epochs == 0 {
             return Err(Error::config("epochs", 0, "at least 1"));
         }
@@ -152,6 +195,17 @@ impl<'a> FitConfig<'a> {
 /// What [`Sequential::fit`] reports while it trains.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Progress {
+    /// Training resumes from a training checkpoint (see [`FitConfig::checkpoint`]), before
+    /// anything else is reported.
+    Resumed {
+        /// Zero-based epoch training resumes at: the number of finished epochs (equal to
+        /// `epochs` when there is nothing left to train).
+        epoch: usize,
+        /// Total number of epochs.
+        epochs: usize,
+        /// Whether a callback had stopped training, so that nothing is left to train.
+        stopped: bool,
+    },
     /// An epoch starts (`epoch` counts from 0).
     EpochStart {
         /// Zero-based epoch.
@@ -273,6 +327,17 @@ impl EpochPrinter {
 }
 
 impl Callback for EpochPrinter {
+    fn on_progress(&mut self, progress: &Progress) {
+        if let Progress::Resumed {
+            epoch,
+            epochs,
+            stopped,
+        } = *progress
+        {
+            println!("{}", resumed_line(epoch, epochs, stopped));
+        }
+    }
+
     fn on_epoch_end(&mut self, _model: &mut Sequential, log: &EpochLog) -> Result<Control> {
         println!("{}", self.line(log));
         Ok(Control::Continue)
@@ -408,8 +473,54 @@ impl Sequential {
         let batch_size = config.batch_size.unwrap_or(train.len());
         let mut batches = Batches::new(train.len(), batch_size, config.order)?;
         let base_lr = optimizer.learning_rate();
+        let setup = Setup {
+            base_learning_rate: base_lr,
+            batch_size,
+            shuffle_seed: match config.order {
+                Order::InOrder => None,
+                Order::Shuffled { seed } => Some(seed),
+            },
+            training_rows: train.len(),
+            validation_rows: validation.map_or(0, |v| v.len()),
+        };
+        let mut first_epoch = 0;
+        let mut time_before = Duration::ZERO;
+        if let Some(path) = config.checkpoint {
+            // Fail now, not after the first epoch, when a state cannot be exported.
+            optimizer.state()?;
+            for callback in callbacks.iter() {
+                callback.state()?;
+            }
+            if path
+                .try_exists()
+                .map_err(|e| Error::io("looking for", path, e))?
+            {
+                let file = TrainingCheckpoint::read(path)?;
+                *history = file.resume(
+                    self,
+                    optimizer,
+                    &mut batches,
+                    callbacks,
+                    &setup,
+                    config.epochs,
+                )?;
+                first_epoch = file.epochs_done();
+                time_before = history.training_time;
+                report(
+                    callbacks,
+                    &Progress::Resumed {
+                        epoch: first_epoch,
+                        epochs: config.epochs,
+                        stopped: history.stopped_at.is_some(),
+                    },
+                );
+                if history.stopped_at.is_some() {
+                    first_epoch = config.epochs;
+                }
+            }
+        }
         let started = Instant::now();
-        for epoch in 0..config.epochs {
+        for epoch in first_epoch..config.epochs {
             let epoch_started = Instant::now();
             if let Some(schedule) = config.schedule {
                 optimizer.set_learning_rate(schedule.learning_rate(base_lr, epoch))?;
@@ -465,7 +576,7 @@ impl Sequential {
                 duration: epoch_started.elapsed(),
             };
             history.record(&log);
-            history.training_time = started.elapsed();
+            history.training_time = time_before + started.elapsed();
             report(
                 callbacks,
                 &Progress::EpochEnd {
@@ -482,14 +593,45 @@ impl Sequential {
             }
             if stop {
                 history.stopped_at = Some(epoch);
+            }
+            if let Some(path) = config.checkpoint {
+                let done = epoch + 1;
+                if stop || done % config.checkpoint_every == 0 || done == config.epochs {
+                    history.training_time = time_before + started.elapsed();
+                    let snapshot = training_checkpoint::Snapshot {
+                        model: self,
+                        optimizer,
+                        batches: &batches,
+                        callbacks,
+                        history,
+                        setup: &setup,
+                    };
+                    TrainingCheckpoint::write(path, &snapshot)?;
+                }
+            }
+            if stop {
                 break;
             }
         }
-        history.training_time = started.elapsed();
+        history.training_time = time_before + started.elapsed();
         for callback in callbacks.iter_mut() {
             callback.on_train_end(self, history)?;
         }
         Ok(())
+    }
+}
+
+/// `Resuming at epoch 4/10 from the checkpoint`, or what there is left when nothing is.
+pub(crate) fn resumed_line(epoch: usize, epochs: usize, stopped: bool) -> String {
+    if stopped {
+        format!("Training stopped after epoch {epoch}/{epochs} (from the checkpoint)")
+    } else if epoch >= epochs {
+        format!("Training finished all {epochs} epochs (from the checkpoint)")
+    } else {
+        format!(
+            "Resuming at epoch {}/{epochs} from the checkpoint",
+            epoch + 1
+        )
     }
 }
 

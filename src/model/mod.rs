@@ -41,11 +41,13 @@ pub mod checkpoint;
 mod evaluate;
 mod fit;
 mod summary;
+pub mod training_checkpoint;
 
-pub use callbacks::{Callback, Control, EarlyStopping, Monitor};
+pub use callbacks::{Callback, CallbackState, Control, EarlyStopping, Monitor};
 pub use evaluate::Evaluation;
 pub use fit::{EpochLog, FitConfig, FitError, History, Progress, Validation, Verbosity};
 pub use summary::Summary;
+pub use training_checkpoint::TrainingCheckpoint;
 
 use crate::data::Dataset;
 use crate::layers::{Layer, OutputKind};

@@ -30,7 +30,7 @@
 //! # Ok::<(), feedforward::Error>(())
 //! ```
 
-use super::{check_learning_rate, Optimizer};
+use super::{check_learning_rate, Optimizer, OptimizerBuffer, OptimizerState};
 use crate::layers::Parameter;
 use crate::{Error, Result};
 
@@ -147,6 +147,67 @@ impl Moments {
             (true, Some(w), Some(g)) => step.apply(w.iter_mut(), g.iter(), m, v),
             _ => step.apply(parameter.value.iter_mut(), parameter.grad.iter(), m, v),
         }
+    }
+}
+
+/// The names of Adam's buffers in an [`OptimizerState`] (PyTorch's).
+const EXP_AVG: &str = "exp_avg";
+const EXP_AVG_SQ: &str = "exp_avg_sq";
+
+impl Moments {
+    /// The hyper-parameters other than the learning rate, as the state names them.
+    fn settings(&self, weight_decay: f32) -> [(&'static str, f32); 4] {
+        [
+            ("beta1", self.beta1),
+            ("beta2", self.beta2),
+            ("eps", self.eps),
+            ("weight_decay", weight_decay),
+        ]
+    }
+
+    /// The state of an optimizer of `kind` made of these moments.
+    fn export(&self, kind: &str, learning_rate: f32, weight_decay: f32) -> OptimizerState {
+        let mut buffers = Vec::with_capacity(2 * self.state.len());
+        for (parameter, (m, v)) in self.state.iter().enumerate() {
+            if m.is_empty() {
+                continue;
+            }
+            for (name, values) in [(EXP_AVG, m), (EXP_AVG_SQ, v)] {
+                buffers.push(OptimizerBuffer {
+                    parameter,
+                    name: name.to_string(),
+                    values: values.clone(),
+                });
+            }
+        }
+        OptimizerState {
+            kind: kind.to_string(),
+            hyper_parameters: [("learning_rate", learning_rate)]
+                .into_iter()
+                .chain(self.settings(weight_decay))
+                .map(|(name, value)| (name.to_string(), value))
+                .collect(),
+            steps: self.steps,
+            buffers,
+        }
+    }
+
+    /// Loads `state` (of an optimizer of `kind`) and returns its learning rate; changes
+    /// nothing on an error.
+    fn import(&mut self, kind: &str, state: &OptimizerState, weight_decay: f32) -> Result<f32> {
+        state.check_matches(kind, &self.settings(weight_decay))?;
+        let learning_rate = check_learning_rate(state.hyper_parameter("learning_rate")?)
+            .map_err(|e| Error::state_mismatch(kind, e.to_string()))?;
+        let buffers = state.buffers_by_parameter(&[EXP_AVG, EXP_AVG_SQ])?;
+        self.state = buffers
+            .into_iter()
+            .map(|b| {
+                b.map(|values| (values[0].to_vec(), values[1].to_vec()))
+                    .unwrap_or_default()
+            })
+            .collect();
+        self.steps = state.steps;
+        Ok(learning_rate)
     }
 }
 
@@ -326,6 +387,19 @@ impl Optimizer for Adam {
         let (lr, wd) = (self.learning_rate, self.weight_decay);
         self.moments.update(index, parameter, lr, wd, 1.0);
     }
+    /// Kind `"Adam"`; hyper-parameters `learning_rate`, `beta1`, `beta2`, `eps` and
+    /// `weight_decay`; the step count `t`; `exp_avg` and `exp_avg_sq` per parameter
+    /// (PyTorch's names).
+    fn state(&self) -> Result<OptimizerState> {
+        Ok(self
+            .moments
+            .export("Adam", self.learning_rate, self.weight_decay))
+    }
+
+    fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
+        self.learning_rate = self.moments.import("Adam", state, self.weight_decay)?;
+        Ok(())
+    }
 }
 
 impl Optimizer for AdamW {
@@ -347,6 +421,19 @@ impl Optimizer for AdamW {
         let (lr, wd) = (self.learning_rate, self.weight_decay);
         self.moments
             .update(index, parameter, lr, 0.0, 1.0 - lr * wd);
+    }
+    /// Kind `"AdamW"`; hyper-parameters `learning_rate`, `beta1`, `beta2`, `eps` and
+    /// `weight_decay`; the step count `t`; `exp_avg` and `exp_avg_sq` per parameter
+    /// (PyTorch's names).
+    fn state(&self) -> Result<OptimizerState> {
+        Ok(self
+            .moments
+            .export("AdamW", self.learning_rate, self.weight_decay))
+    }
+
+    fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
+        self.learning_rate = self.moments.import("AdamW", state, self.weight_decay)?;
+        Ok(())
     }
 }
 
@@ -495,6 +582,37 @@ mod tests {
             &w.iter().copied().collect::<Vec<_>>(),
             &[0.9, 2.1, 2.9, 4.0],
         );
+    }
+
+    #[test]
+    fn a_loaded_state_continues_the_moments_and_the_step_count() {
+        let mut first = AdamW::new(0.1).unwrap();
+        trajectory(&mut first, &[0.5, -0.25]);
+        let state = first.state().unwrap();
+        assert_eq!((state.kind.as_str(), state.steps), ("AdamW", 2));
+        assert_eq!(state.buffers.len(), 2);
+        let mut second = AdamW::new(0.1).unwrap();
+        second.load_state(&state).unwrap();
+        assert_eq!(second.steps(), 2);
+        let mut w1 = array![[0.7f32]];
+        let mut w2 = w1.clone();
+        for opt in [&mut first as &mut dyn Optimizer, &mut second] {
+            opt.begin_step();
+        }
+        step(&mut first, 0, &mut w1, &array![[1.5]]);
+        step(&mut second, 0, &mut w2, &array![[1.5]]);
+        assert_eq!(w1, w2);
+        // Adam's state is not AdamW's, and other betas are another configuration.
+        let err = Adam::new(0.1).unwrap().load_state(&state).unwrap_err();
+        assert!(matches!(err, Error::StateMismatch { .. }), "{err}");
+        let mut other = AdamW::new(0.1).unwrap().with_betas(0.8, 0.999).unwrap();
+        let before = other.state().unwrap();
+        assert!(other.load_state(&state).is_err());
+        assert_eq!(other.state().unwrap(), before);
+        // A buffer without its pair is refused.
+        let mut damaged = state.clone();
+        damaged.buffers.pop();
+        assert!(AdamW::new(0.1).unwrap().load_state(&damaged).is_err());
     }
 
     #[test]

@@ -16,7 +16,7 @@
 //! assert_eq!(w, array![[0.95, 2.1]]);
 //! ```
 
-use super::{check_learning_rate, Optimizer};
+use super::{check_learning_rate, Optimizer, OptimizerBuffer, OptimizerState};
 use crate::layers::Parameter;
 use crate::{Error, Result};
 
@@ -80,6 +80,21 @@ impl Sgd {
     }
 }
 
+/// The kind in an [`OptimizerState`], and the name of the velocity buffers (PyTorch's).
+const KIND: &str = "Sgd";
+const MOMENTUM_BUFFER: &str = "momentum_buffer";
+
+impl Sgd {
+    /// The hyper-parameters other than the learning rate, as the state names them.
+    fn settings(&self) -> [(&'static str, f32); 3] {
+        [
+            ("momentum", self.momentum),
+            ("nesterov", if self.nesterov { 1.0 } else { 0.0 }),
+            ("weight_decay", self.weight_decay),
+        ]
+    }
+}
+
 impl Optimizer for Sgd {
     fn learning_rate(&self) -> f32 {
         self.learning_rate
@@ -87,6 +102,51 @@ impl Optimizer for Sgd {
 
     fn set_learning_rate(&mut self, learning_rate: f32) -> Result<()> {
         self.learning_rate = check_learning_rate(learning_rate)?;
+        Ok(())
+    }
+
+    /// Kind `"Sgd"`; hyper-parameters `learning_rate`, `momentum`, `nesterov` (0 or 1) and
+    /// `weight_decay`; no step count; a `momentum_buffer` per parameter once a step with
+    /// momentum has been taken (PyTorch's names).
+    fn state(&self) -> Result<OptimizerState> {
+        Ok(OptimizerState {
+            kind: KIND.to_string(),
+            hyper_parameters: [("learning_rate", self.learning_rate)]
+                .into_iter()
+                .chain(self.settings())
+                .map(|(name, value)| (name.to_string(), value))
+                .collect(),
+            steps: 0,
+            buffers: self
+                .velocity
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(parameter, v)| OptimizerBuffer {
+                    parameter,
+                    name: MOMENTUM_BUFFER.to_string(),
+                    values: v.clone(),
+                })
+                .collect(),
+        })
+    }
+
+    fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
+        state.check_matches(KIND, &self.settings())?;
+        let learning_rate = check_learning_rate(state.hyper_parameter("learning_rate")?)
+            .map_err(|e| Error::state_mismatch(KIND, e.to_string()))?;
+        let buffers = state.buffers_by_parameter(&[MOMENTUM_BUFFER])?;
+        if self.momentum == 0.0 && !buffers.is_empty() {
+            return Err(Error::state_mismatch(
+                KIND,
+                "the state has momentum buffers but this optimizer has no momentum",
+            ));
+        }
+        self.learning_rate = learning_rate;
+        self.velocity = buffers
+            .into_iter()
+            .map(|b| b.map(|values| values[0].to_vec()).unwrap_or_default())
+            .collect();
         Ok(())
     }
 
@@ -221,6 +281,70 @@ mod tests {
         let mut w = array![[2.0f32]];
         step(&mut sgd, &mut w, &array![[0.0]]);
         assert!((w[[0, 0]] - 1.9).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_loaded_state_continues_the_momentum() {
+        let make = || {
+            Sgd::new(0.1)
+                .unwrap()
+                .with_momentum(0.9)
+                .unwrap()
+                .with_nesterov(true)
+                .with_weight_decay(0.01)
+                .unwrap()
+        };
+        let mut first = make();
+        let mut w = array![[1.0f32, -2.0]];
+        step(&mut first, &mut w, &array![[0.5, 0.25]]);
+        first.set_learning_rate(0.05).unwrap();
+        let state = first.state().unwrap();
+        assert_eq!(state.buffers.len(), 1);
+        assert_eq!(state.hyper_parameters["learning_rate"], 0.05);
+        let mut second = make();
+        second.load_state(&state).unwrap();
+        assert_eq!(second.learning_rate(), 0.05);
+        let mut w2 = w.clone();
+        step(&mut first, &mut w, &array![[-1.0, 3.0]]);
+        step(&mut second, &mut w2, &array![[-1.0, 3.0]]);
+        assert_eq!(w, w2);
+        assert_eq!(first.state().unwrap(), second.state().unwrap());
+    }
+
+    #[test]
+    fn a_state_of_another_configuration_is_refused_and_nothing_changes() {
+        let mut momentum = Sgd::new(0.1).unwrap().with_momentum(0.9).unwrap();
+        let mut w = array![[1.0f32]];
+        step(&mut momentum, &mut w, &array![[1.0]]);
+        let state = momentum.state().unwrap();
+        let mut other = Sgd::new(0.1).unwrap().with_momentum(0.5).unwrap();
+        let before = other.state().unwrap();
+        let err = other.load_state(&state).unwrap_err();
+        assert!(
+            matches!(&err, Error::StateMismatch { reason, .. } if reason.contains("momentum")),
+            "{err}"
+        );
+        assert_eq!(other.state().unwrap(), before);
+        let mut adam_state = state.clone();
+        adam_state.kind = "Adam".into();
+        assert!(matches!(
+            Sgd::new(0.1)
+                .unwrap()
+                .with_momentum(0.9)
+                .unwrap()
+                .load_state(&adam_state),
+            Err(Error::StateMismatch { .. })
+        ));
+        let mut damaged = state;
+        damaged.buffers[0].values[0] = f32::NAN;
+        assert!(matches!(
+            Sgd::new(0.1)
+                .unwrap()
+                .with_momentum(0.9)
+                .unwrap()
+                .load_state(&damaged),
+            Err(Error::StateMismatch { .. })
+        ));
     }
 
     #[test]
