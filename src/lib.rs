@@ -46,7 +46,8 @@
 //!   [`summary`](Sequential::summary).
 //! - [`model::checkpoint`]: [`save`](Sequential::save) and [`load`](Sequential::load) a model
 //!   as a safetensors file that PyTorch reads; [`LayerSpec`](layers::LayerSpec) records the
-//!   architecture.
+//!   architecture. [`model::training_checkpoint`]: training that survives a crash
+//!   ([`FitConfig::checkpoint`]), resumed bit for bit.
 //! - [`data`]: the [`Dataset`](data::Dataset) trait, in-memory data, MNIST, tables from CSV
 //!   files ([`data::csv`], feature `csv`, on by default), splits (plain or stratified, as
 //!   scikit-learn's) and batches.

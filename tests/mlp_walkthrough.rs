@@ -144,6 +144,9 @@ fn help_lists_the_options() {
         "--lr",
         "--seed",
         "--quiet",
+        "--save",
+        "--checkpoint",
+        "--train-rows",
         "--help",
     ] {
         assert!(stdout.contains(option), "{option} missing from:\n{stdout}");
@@ -159,6 +162,8 @@ fn bad_options_are_usage_errors() {
         (&["--lr", "-1"][..], "--lr"),
         (&["--lr", "inf"][..], "--lr"),
         (&["--seed", "-3"][..], "--seed"),
+        (&["--train-rows", "1"][..], "--train-rows"),
+        (&["--checkpoint"][..], "--checkpoint"),
         (&["--frobnicate"][..], "frobnicate"),
         // The mnist example's --out: this one draws no figures.
         (&["--out", "figures"][..], "--out"),

@@ -57,6 +57,7 @@ fn fit_reports_progress_and_learns_a_separable_problem() {
             Progress::Batch { .. } => batches_seen += 1,
             Progress::EpochEnd { average_loss, .. } => epochs_seen.push(*average_loss),
             Progress::EpochStart { batches, .. } => assert_eq!(*batches, 13),
+            Progress::Resumed { .. } => panic!("no checkpoint to resume from"),
         })
         .unwrap();
     assert_eq!(batches_seen, 30 * 13);

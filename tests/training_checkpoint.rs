@@ -265,7 +265,11 @@ fn the_checkpoint_holds_the_run_and_rebuilds_the_model() {
             ..
         })
     ));
-    assert!(Sequential::load(&path).is_err());
+    let error = Sequential::load(&path).unwrap_err();
+    assert!(
+        matches!(&error, Error::Checkpoint { problem: CheckpointProblem::NotFeedforward(m), .. } if m.contains("TrainingCheckpoint::read")),
+        "{error}"
+    );
 }
 
 /// A quick run writing a checkpoint to `path`: (model, optimizer) builders for resuming.

@@ -181,8 +181,13 @@ impl Sequential {
         let file = Checkpoint::parse(path, &bytes)?;
         let fail = |problem| checkpoint_error(path, problem);
         if !file.ours {
+            let format = file.metadata.get(KEY_FORMAT).map(String::as_str);
             let what = if file.metadata.is_empty() {
                 "it has no metadata".to_string()
+            } else if format == Some(super::training_checkpoint::TRAINING_FORMAT) {
+                "a training checkpoint: TrainingCheckpoint::read(path)?.model() rebuilds its \
+                 model"
+                    .to_string()
             } else {
                 format!("its metadata has no {KEY_FORMAT} = {FORMAT}")
             };

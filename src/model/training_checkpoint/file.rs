@@ -1,0 +1,384 @@
+//! Writing and reading the file: tensors, metadata, checks.
+
+use super::checksum::{checksum_holds, with_checksum};
+use super::*;
+
+impl TrainingCheckpoint {
+    /// Writes the checkpoint of a run at the end of an epoch, atomically.
+    pub(in crate::model) fn write(path: &Path, from: &Snapshot<'_, '_>) -> Result<()> {
+        let fail = |problem| checkpoint_error(path, problem);
+        let model = from.model;
+        let mut tensors = model.encode_tensors(path)?;
+        let optimizer = from.optimizer.state()?;
+        let mut non_finite = Vec::new();
+        for OptimizerBuffer {
+            parameter,
+            name,
+            values,
+        } in &optimizer.buffers
+        {
+            let name = format!("{OPTIMIZER}{parameter}.{name}");
+            if values.iter().any(|v| !v.is_finite()) {
+                non_finite.push(name.clone());
+            }
+            tensors.push((name, f32_tensor(vec![values.len()], values.iter())));
+        }
+        if optimizer.hyper_parameters.values().any(|v| !v.is_finite()) {
+            non_finite.push("the optimizer's hyper-parameters".to_string());
+        }
+        let mut generators = GeneratorsMeta::default();
+        if let Some(rng) = from.batches.generator() {
+            let state = rng.state();
+            tensors.push((format!("{GENERATOR}shuffle.key"), key_tensor(&state.key)));
+            generators.shuffle = Some(GeneratorMeta {
+                pos: state.pos,
+                gauss: state.gauss,
+            });
+        }
+        for (index, layer) in model.layers.iter().enumerate() {
+            if let Some(rng) = layer.generator() {
+                let state = rng.state();
+                tensors.push((
+                    format!("{GENERATOR}layer.{index}.key"),
+                    key_tensor(&state.key),
+                ));
+                generators.layers.insert(
+                    index,
+                    GeneratorMeta {
+                        pos: state.pos,
+                        gauss: state.gauss,
+                    },
+                );
+            }
+        }
+        let history = from.history;
+        let n = history.epoch_losses.len();
+        for (name, values) in [
+            ("loss", &history.epoch_losses),
+            ("val_loss", &history.validation_losses),
+            ("val_accuracy", &history.validation_accuracies),
+            ("learning_rate", &history.learning_rates),
+        ] {
+            tensors.push((
+                format!("{HISTORY}{name}"),
+                f32_tensor(vec![values.len()], values.iter()),
+            ));
+        }
+        let times: Vec<u8> = history
+            .epoch_times
+            .iter()
+            .flat_map(|t| nanos(*t).to_le_bytes())
+            .collect();
+        tensors.push((
+            format!("{HISTORY}epoch_time_ns"),
+            Tensor {
+                dtype: Dtype::U64,
+                shape: vec![history.epoch_times.len()],
+                data: times,
+            },
+        ));
+        let mut callbacks = Vec::new();
+        for (position, callback) in from.callbacks.iter().enumerate() {
+            let Some(state) = callback.state()? else {
+                continue;
+            };
+            let mut names = Vec::with_capacity(state.tensors.len());
+            for (name, value) in &state.tensors {
+                let full = format!("{CALLBACK}{position}.{name}");
+                if value.iter().any(|v| !v.is_finite()) {
+                    non_finite.push(full.clone());
+                }
+                let (rows, cols) = value.dim();
+                tensors.push((full, f32_tensor(vec![rows, cols], value.iter())));
+                names.push(name.clone());
+            }
+            callbacks.push(CallbackMeta {
+                position,
+                kind: state.kind,
+                values: state.values,
+                tensors: names,
+            });
+        }
+        if !non_finite.is_empty() {
+            return Err(fail(CheckpointProblem::NonFinite(non_finite)));
+        }
+        let training = Training {
+            epochs_done: n,
+            setup: from.setup.clone(),
+            model_steps: model.steps,
+            stopped_at: history.stopped_at,
+            training_time_ns: nanos(history.training_time),
+        };
+        let optimizer_meta = OptimizerMeta {
+            kind: optimizer.kind,
+            hyper_parameters: optimizer.hyper_parameters,
+            steps: optimizer.steps,
+        };
+        let mut metadata = HashMap::new();
+        metadata.insert(KEY_FORMAT.to_string(), TRAINING_FORMAT.to_string());
+        metadata.insert(KEY_VERSION.to_string(), TRAINING_FORMAT_VERSION.to_string());
+        metadata.insert(KEY_INPUT_WIDTH.to_string(), model.input_width().to_string());
+        let specs: Option<Vec<LayerSpec>> = model.layers.iter().map(|l| l.spec()).collect();
+        if let Some(specs) = specs {
+            metadata.insert(KEY_ARCHITECTURE.to_string(), to_json(path, &specs)?);
+        }
+        metadata.insert(KEY_TRAINING.to_string(), to_json(path, &training)?);
+        metadata.insert(KEY_OPTIMIZER.to_string(), to_json(path, &optimizer_meta)?);
+        metadata.insert(KEY_GENERATORS.to_string(), to_json(path, &generators)?);
+        metadata.insert(KEY_CALLBACKS.to_string(), to_json(path, &callbacks)?);
+        metadata.insert(KEY_SHA256.to_string(), "0".repeat(64));
+        let bytes =
+            safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
+                .map_err(|e| {
+                    fail(CheckpointProblem::Malformed(format!(
+                        "cannot serialise: {e}"
+                    )))
+                })?;
+        let bytes = with_checksum(&bytes).map_err(|e| {
+            fail(CheckpointProblem::Malformed(format!(
+                "cannot serialise: {e}"
+            )))
+        })?;
+        // What we write must read back.
+        Self::parse(path, bytes.clone())?;
+        write_atomically(path, &bytes)
+    }
+
+    /// Checks and decodes a file's bytes.
+    pub(super) fn parse(path: &Path, bytes: Vec<u8>) -> Result<TrainingCheckpoint> {
+        let fail = |problem| checkpoint_error(path, problem);
+        let malformed = |reason: String| fail(CheckpointProblem::Malformed(reason));
+        let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| {
+            malformed(match e {
+                safetensors::SafeTensorError::HeaderTooSmall => {
+                    "shorter than the 8-byte header size".to_string()
+                }
+                other => other.to_string(),
+            })
+        })?;
+        let tensors = SafeTensors::deserialize(&bytes).map_err(|e| malformed(e.to_string()))?;
+        let metadata = header.metadata().clone().unwrap_or_default();
+        let format = metadata.get(KEY_FORMAT).map(String::as_str);
+        if format != Some(TRAINING_FORMAT) {
+            return Err(fail(CheckpointProblem::NotTrainingCheckpoint(
+                match format {
+                    Some(crate::model::checkpoint::FORMAT) => {
+                        "a model saved with Sequential::save: load it with Sequential::load"
+                            .to_string()
+                    }
+                    Some(other) => format!("its format is {other:?}"),
+                    None => format!("its metadata has no {KEY_FORMAT} = {TRAINING_FORMAT}"),
+                },
+            )));
+        }
+        let found = metadata.get(KEY_VERSION).map(String::as_str);
+        match found.and_then(|v| v.parse::<u32>().ok()) {
+            Some(version) if (1..=TRAINING_FORMAT_VERSION).contains(&version) => {}
+            _ => {
+                return Err(fail(CheckpointProblem::UnsupportedVersion {
+                    found: found.unwrap_or("(none)").to_string(),
+                    supported: TRAINING_FORMAT_VERSION,
+                }))
+            }
+        }
+        if !checksum_holds(&bytes) {
+            return Err(fail(CheckpointProblem::ChecksumMismatch));
+        }
+        // From here on the file is as it was written: a failure is a bug or a hand-made file.
+        let entry = |key: &str| {
+            metadata
+                .get(key)
+                .ok_or_else(|| malformed(format!("no {key} metadata")))
+        };
+        let input_width = entry(KEY_INPUT_WIDTH)?
+            .parse::<usize>()
+            .map_err(|e| malformed(format!("{KEY_INPUT_WIDTH}: {e}")))?;
+        let architecture = metadata
+            .get(KEY_ARCHITECTURE)
+            .map(|a| from_json(a, KEY_ARCHITECTURE))
+            .transpose()
+            .map_err(malformed)?;
+        let training: Training =
+            from_json(entry(KEY_TRAINING)?, KEY_TRAINING).map_err(malformed)?;
+        let meta: OptimizerMeta =
+            from_json(entry(KEY_OPTIMIZER)?, KEY_OPTIMIZER).map_err(malformed)?;
+        let generators: GeneratorsMeta =
+            from_json(entry(KEY_GENERATORS)?, KEY_GENERATORS).map_err(malformed)?;
+        let callback_meta: Vec<CallbackMeta> =
+            from_json(entry(KEY_CALLBACKS)?, KEY_CALLBACKS).map_err(malformed)?;
+
+        let mut optimizer = OptimizerState {
+            kind: meta.kind,
+            hyper_parameters: meta.hyper_parameters,
+            steps: meta.steps,
+            buffers: Vec::new(),
+        };
+        let mut names: Vec<&str> = tensors.names().into_iter().collect();
+        names.sort_unstable();
+        for name in names {
+            let Some(rest) = name.strip_prefix(OPTIMIZER) else {
+                continue;
+            };
+            let (index, buffer) = rest
+                .split_once('.')
+                .and_then(|(i, b)| Some((i.parse::<usize>().ok()?, b)))
+                .ok_or_else(|| malformed(format!("unreadable optimizer tensor name {name}")))?;
+            optimizer.buffers.push(OptimizerBuffer {
+                parameter: index,
+                name: buffer.to_string(),
+                values: read_f32(&tensors, name, None).map_err(malformed)?.1,
+            });
+        }
+        optimizer
+            .buffers
+            .sort_by(|a, b| (a.parameter, &a.name).cmp(&(b.parameter, &b.name)));
+        let generator = |name: &str, meta: &GeneratorMeta| -> Result<GeneratorState> {
+            let view = tensors
+                .tensor(name)
+                .map_err(|_| malformed(format!("no tensor {name}")))?;
+            if view.dtype() != Dtype::U32 || view.shape() != [KEY_WORDS] {
+                return Err(malformed(format!("{name} is not {KEY_WORDS} U32 words")));
+            }
+            let state = GeneratorState {
+                key: view
+                    .data()
+                    .chunks_exact(4)
+                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect(),
+                pos: meta.pos,
+                gauss: meta.gauss,
+            };
+            RandomState::from_state(&state).map_err(|e| malformed(format!("{name}: {e}")))?;
+            Ok(state)
+        };
+        let shuffle = generators
+            .shuffle
+            .as_ref()
+            .map(|meta| generator(&format!("{GENERATOR}shuffle.key"), meta))
+            .transpose()?;
+        let mut layer_generators = BTreeMap::new();
+        for (index, meta) in &generators.layers {
+            let state = generator(&format!("{GENERATOR}layer.{index}.key"), meta)?;
+            layer_generators.insert(*index, state);
+        }
+        let epochs = training.epochs_done;
+        let history_values = |name: &str, len: Option<usize>| {
+            read_f32(&tensors, &format!("{HISTORY}{name}"), None)
+                .map_err(&malformed)
+                .and_then(|(_, values)| match len {
+                    Some(len) if len != values.len() => {
+                        Err(malformed(format!("{HISTORY}{name}: not {len} epochs")))
+                    }
+                    _ => Ok(values),
+                })
+        };
+        let times = tensors
+            .tensor(&format!("{HISTORY}epoch_time_ns"))
+            .ok()
+            .filter(|t| t.dtype() == Dtype::U64 && t.shape() == [epochs])
+            .ok_or_else(|| malformed(format!("{HISTORY}epoch_time_ns: not {epochs} U64")))?;
+        let history = History {
+            epoch_losses: history_values("loss", Some(epochs))?,
+            validation_losses: history_values("val_loss", None)?,
+            validation_accuracies: history_values("val_accuracy", None)?,
+            learning_rates: history_values("learning_rate", Some(epochs))?,
+            epoch_times: times
+                .data()
+                .chunks_exact(8)
+                .map(|b| Duration::from_nanos(u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))))
+                .collect(),
+            training_time: Duration::from_nanos(training.training_time_ns),
+            stopped_at: training.stopped_at,
+        };
+        let mut callbacks = BTreeMap::new();
+        for meta in callback_meta {
+            let mut state = CallbackState {
+                kind: meta.kind,
+                values: meta.values,
+                tensors: Vec::with_capacity(meta.tensors.len()),
+            };
+            for name in meta.tensors {
+                let full = format!("{CALLBACK}{}.{name}", meta.position);
+                let (shape, values) = read_f32(&tensors, &full, Some(2)).map_err(malformed)?;
+                let value = Array2::from_shape_vec((shape[0], shape[1]), values)
+                    .map_err(|e| malformed(format!("{full}: {e}")))?;
+                state.tensors.push((name, value));
+            }
+            callbacks.insert(meta.position, state);
+        }
+        drop(tensors);
+        Ok(TrainingCheckpoint {
+            path: path.to_path_buf(),
+            bytes,
+            input_width,
+            architecture,
+            training,
+            optimizer,
+            shuffle,
+            layer_generators,
+            callbacks,
+            history,
+        })
+    }
+}
+
+/// A metadata entry written as JSON.
+fn to_json(path: &Path, value: &impl Serialize) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| {
+        checkpoint_error(
+            path,
+            CheckpointProblem::Malformed(format!("cannot write JSON: {e}")),
+        )
+    })
+}
+
+/// A metadata entry read as JSON.
+fn from_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    key: &str,
+) -> std::result::Result<T, String> {
+    serde_json::from_str(text).map_err(|e| format!("unreadable {key} metadata: {e}"))
+}
+
+/// An `F32` tensor of `shape` holding `values`.
+fn f32_tensor<'a>(shape: Vec<usize>, values: impl Iterator<Item = &'a f32>) -> Tensor {
+    Tensor {
+        dtype: Dtype::F32,
+        shape,
+        data: values.flat_map(|v| v.to_le_bytes()).collect(),
+    }
+}
+
+/// A generator's key as a `U32` tensor.
+fn key_tensor(key: &[u32]) -> Tensor {
+    Tensor {
+        dtype: Dtype::U32,
+        shape: vec![key.len()],
+        data: key.iter().flat_map(|w| w.to_le_bytes()).collect(),
+    }
+}
+
+/// The `F32` tensor `name` (of `rank` dimensions when given): its shape and values.
+fn read_f32(
+    tensors: &SafeTensors<'_>,
+    name: &str,
+    rank: Option<usize>,
+) -> std::result::Result<(Vec<usize>, Vec<f32>), String> {
+    let view = tensors
+        .tensor(name)
+        .map_err(|_| format!("no tensor {name}"))?;
+    if view.dtype() != Dtype::F32 || rank.is_some_and(|r| view.shape().len() != r) {
+        return Err(format!("{name}: not an F32 tensor of the expected rank"));
+    }
+    let values = view
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    Ok((view.shape().to_vec(), values))
+}
+
+/// A duration in nanoseconds, saturating (585 years).
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
