@@ -491,10 +491,27 @@ impl Sequential {
             for callback in callbacks.iter() {
                 callback.state()?;
             }
-            if path
+            let exists = path
                 .try_exists()
-                .map_err(|e| Error::io("looking for", path, e))?
-            {
+                .map_err(|e| Error::io("looking for", path, e))?;
+            if !exists {
+                // A folder that is not there is found now, not after the first epoch.
+                let folder = match path.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => dir,
+                    _ => Path::new("."),
+                };
+                if !folder.is_dir() {
+                    return Err(Error::io(
+                        "writing the training checkpoint",
+                        path,
+                        std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            format!("no folder {}", folder.display()),
+                        ),
+                    ));
+                }
+            }
+            if exists {
                 let file = TrainingCheckpoint::read(path)?;
                 *history = file.resume(
                     self,

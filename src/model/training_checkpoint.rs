@@ -64,6 +64,10 @@
 //! by position). Last, `sha256`: the SHA-256 of the whole file (header, tensor table, metadata
 //! and data) computed with this value set to 64 zeros, so that any changed byte is detected.
 //!
+//! The schedules ([`Schedule`](crate::optim::Schedule)) are closed forms of the initial
+//! learning rate and the epoch: their position is the number of finished epochs, with the
+//! initial learning rate in `training`.
+//!
 //! # What must match to resume
 //! The model (architecture and tensor shapes), the optimizer (kind and every hyper-parameter
 //! but the learning rate, which is restored; the initial learning rate must be the run's), the
