@@ -559,6 +559,18 @@ fn an_optimizer_without_state_export_trains_but_cannot_be_checkpointed() {
     );
     assert!(error.history.epoch_losses.is_empty());
     assert!(!path.exists());
+    // So is a checkpoint in a folder that does not exist.
+    let nowhere = dir.path().join("no/such/folder/run.ckpt");
+    let error = m
+        .fit(
+            &data,
+            &CrossEntropy,
+            &mut Sgd::new(0.1).unwrap(),
+            &FitConfig::new(2).checkpoint(&nowhere),
+        )
+        .unwrap_err();
+    assert!(matches!(error.error, Error::Io { .. }), "{error}");
+    assert!(error.history.epoch_losses.is_empty());
 }
 
 /// A callback with a state of its own: counts epochs.
