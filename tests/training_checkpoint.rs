@@ -648,3 +648,65 @@ fn a_callback_of_ones_own_carries_its_state_across_a_resume() {
         .unwrap_err();
     assert!(matches!(error.error, Error::InvalidConfig { .. }));
 }
+
+#[test]
+fn a_regression_resumes_with_its_validation_metrics() {
+    // y = x0 - 2 x1 + noise-free, 2 -> 8 -> 1 with Adam and shuffling.
+    let mut rng = RandomState::new(11);
+    let x = rng.randn(90, 2);
+    let y = x
+        .map_axis(Axis(1), |r| r[0] - 2.0 * r[1])
+        .insert_axis(Axis(1));
+    let data = InMemory::new(x, y).unwrap();
+    let build = || {
+        let mut rng = RandomState::new(5);
+        Sequential::builder(2)
+            .push(Dense::new(2, 8, Init::HeNormal, &mut rng).unwrap())
+            .push(Tanh)
+            .push(Dense::new(8, 1, Init::XavierNormal, &mut rng).unwrap())
+            .push(Identity)
+            .build()
+            .unwrap()
+    };
+    fn config(epochs: usize, path: Option<&Path>) -> FitConfig<'_> {
+        let config = FitConfig::new(epochs)
+            .batch_size(10)
+            .shuffle(2)
+            .validation(Validation::Fraction(0.2));
+        match path {
+            Some(path) => config.checkpoint(path),
+            None => config,
+        }
+    }
+    let mut straight = build();
+    let history = straight
+        .fit(
+            &data,
+            &feedforward::losses::Mse,
+            &mut Adam::new(0.01).unwrap(),
+            &config(5, None),
+        )
+        .unwrap();
+    assert_eq!(history.validation_regression.len(), 5);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.ckpt");
+    build()
+        .fit(
+            &data,
+            &feedforward::losses::Mse,
+            &mut Adam::new(0.01).unwrap(),
+            &config(2, Some(&path)),
+        )
+        .unwrap();
+    let mut resumed = build();
+    let resumed_history = resumed
+        .fit(
+            &data,
+            &feedforward::losses::Mse,
+            &mut Adam::new(0.01).unwrap(),
+            &config(5, Some(&path)),
+        )
+        .unwrap();
+    assert_eq!(without_times(&resumed_history), without_times(&history));
+    assert_eq!(bits(&tensors(&resumed)), bits(&tensors(&straight)));
+}

@@ -48,8 +48,9 @@
 //!   names: `optimizer.0.momentum_buffer`, `optimizer.0.exp_avg`), `F32`, 1-D;
 //! - `generator.shuffle.key` and `generator.layer.{index}.key`: the 624 words (`U32`) of the
 //!   Mersenne Twister behind shuffling and behind each layer that draws numbers (dropout);
-//! - `history.loss`, `history.val_loss`, `history.val_accuracy`, `history.learning_rate`
-//!   (`F32`) and `history.epoch_time_ns` (`U64`): the [`History`] of the finished epochs, NaN
+//! - `history.loss`, `history.val_loss`, `history.val_accuracy`, `history.learning_rate`,
+//!   `history.val_regression` (`[epochs, 4]`: MSE, RMSE, MAE, R^2) (`F32`) and
+//!   `history.epoch_time_ns` (`U64`): the [`History`] of the finished epochs, NaN
 //!   included, bit for bit;
 //! - `callback.{position}.{name}`: callbacks' tensors ([`CallbackState`]), such as the weights
 //!   of early stopping's best epoch, `F32`, as `(rows, cols)`.

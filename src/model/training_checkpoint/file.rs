@@ -2,6 +2,7 @@
 
 use super::checksum::{checksum_holds, with_checksum};
 use super::*;
+use crate::metrics::RegressionMetrics;
 
 impl TrainingCheckpoint {
     /// Writes the checkpoint of a run at the end of an epoch, atomically.
@@ -64,6 +65,18 @@ impl TrainingCheckpoint {
                 f32_tensor(vec![values.len()], values.iter()),
             ));
         }
+        let regression: Vec<f32> = history
+            .validation_regression
+            .iter()
+            .flat_map(|r| [r.mse, r.rmse, r.mae, r.r2])
+            .collect();
+        tensors.push((
+            format!("{HISTORY}val_regression"),
+            f32_tensor(
+                vec![history.validation_regression.len(), 4],
+                regression.iter(),
+            ),
+        ));
         let times: Vec<u8> = history
             .epoch_times
             .iter()
@@ -281,6 +294,22 @@ impl TrainingCheckpoint {
             epoch_losses: history_values("loss", Some(epochs))?,
             validation_losses: history_values("val_loss", None)?,
             validation_accuracies: history_values("val_accuracy", None)?,
+            validation_regression: {
+                let name = format!("{HISTORY}val_regression");
+                let (shape, values) = read_f32(&tensors, &name, Some(2)).map_err(malformed)?;
+                if shape[1] != 4 {
+                    return Err(malformed(format!("{name}: not 4 metrics an epoch")));
+                }
+                values
+                    .chunks_exact(4)
+                    .map(|m| RegressionMetrics {
+                        mse: m[0],
+                        rmse: m[1],
+                        mae: m[2],
+                        r2: m[3],
+                    })
+                    .collect()
+            },
             learning_rates: history_values("learning_rate", Some(epochs))?,
             epoch_times: times
                 .data()
