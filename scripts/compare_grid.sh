@@ -13,7 +13,8 @@
 #
 # PyTorch comes from PyPI, in a virtual environment: VENV (default target/grid-venv) is created
 # with `pip install torch numpy` on first use (a download of several hundred MB); point VENV at an
-# existing one to reuse it. NO_TORCH=1 times this crate only.
+# existing one to reuse it. NO_TORCH=1 times this crate only; TORCH_2=0 skips PyTorch on two
+# threads (on a machine that other work keeps busy, its threads wait on each other for minutes).
 #
 # Measure on an idle machine: a build running beside a benchmark makes its numbers worthless.
 set -euo pipefail
@@ -53,7 +54,7 @@ samples_for() {
 # The `train X.XXs` figure of a run's output.
 train_seconds() { sed -n 's/^train \([0-9.]*\)s.*/\1/p'; }
 
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 model="$(lscpu | sed -n 's/^Model name: *//p')"
 echo "$(nproc) cores, $model; medians of $runs alternating runs, training time in seconds"
@@ -69,7 +70,9 @@ for point in "${points[@]}"; do
     "$ours" "${args[@]}" | train_seconds >>/tmp/grid-ours.$$
     if [[ -n $torch ]]; then
       TORCH_THREADS=1 "$torch" scripts/mnist_torch.py "${args[@]}" | train_seconds >>/tmp/grid-t1.$$
-      TORCH_THREADS=2 "$torch" scripts/mnist_torch.py "${args[@]}" | train_seconds >>/tmp/grid-t2.$$
+      if [[ ${TORCH_2:-1} != 0 ]]; then
+        TORCH_THREADS=2 "$torch" scripts/mnist_torch.py "${args[@]}" | train_seconds >>/tmp/grid-t2.$$
+      fi
     fi
     echo "  H=$h batch $b run $run/$runs: ours $(tail -1 /tmp/grid-ours.$$) s" \
       "${torch:+PyTorch 1 thread $(tail -1 /tmp/grid-t1.$$) s, 2 threads $(tail -1 /tmp/grid-t2.$$) s}" >&2
@@ -78,7 +81,9 @@ for point in "${points[@]}"; do
   if [[ -n $torch ]]; then
     t1=$(median </tmp/grid-t1.$$)
     t2=$(median </tmp/grid-t2.$$)
-    ratio=$(awk -v o="$o" -v a="$t1" -v b="$t2" 'BEGIN { m = (a < b) ? a : b; printf "%.2fx", m / o }')
+    ratio=$(awk -v o="$o" -v a="$t1" -v b="${t2:-0}" \
+      'BEGIN { m = (b > 0 && b < a) ? b : a; printf "%.2fx", m / o }')
+    t2=${t2:--}
     rows+=("| $h, $b | $n | $o | $t1 | $t2 | $ratio |")
   else
     rows+=("| $h, $b | $n | $o | - | - | - |")
