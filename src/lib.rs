@@ -73,6 +73,7 @@
 //! parameter (Swish with a learned slope), checks it, and trains a model with it.
 #![warn(missing_docs)]
 
+mod allocation;
 mod atomic_write;
 pub mod data;
 pub mod error;

@@ -16,6 +16,17 @@ pub enum Control {
 
 /// Hooks into the training loop. Every method has a default that does nothing.
 pub trait Callback {
+    /// Called once when a fit begins, after its settings are checked and before the first
+    /// epoch: a callback that keeps state from epoch to epoch resets it here, so that one
+    /// object serves several fits (as Keras' `on_train_begin`).
+    ///
+    /// # Errors
+    /// Whatever the callback fails with; training does not start.
+    fn on_train_begin(&mut self, model: &mut Sequential) -> Result<()> {
+        let _ = model;
+        Ok(())
+    }
+
     /// Called with every progress event (epoch start, each batch, epoch end).
     fn on_progress(&mut self, progress: &Progress) {
         let _ = progress;
@@ -51,8 +62,12 @@ pub enum Monitor {
 }
 
 /// Stops training when the monitored loss has not improved by `min_delta` for `patience`
-/// epochs, and optionally puts back the weights of the best epoch (Keras' `EarlyStopping` with
-/// `restore_best_weights=True`).
+/// epochs, and optionally puts back the weights (parameters and buffers) of the best epoch
+/// (Keras' `EarlyStopping` with `restore_best_weights=True`).
+///
+/// A NaN or infinite loss is never an improvement, so a diverged epoch is never the best one.
+/// The state (best epoch, epochs waited, saved weights) is reset when a fit begins, so one
+/// `EarlyStopping` can serve several fits, as in Keras.
 ///
 /// ```
 /// use feedforward::model::EarlyStopping;
@@ -131,15 +146,24 @@ impl EarlyStopping {
 }
 
 impl Callback for EarlyStopping {
+    /// Forgets the previous fit's best epoch, patience count and saved weights.
+    fn on_train_begin(&mut self, _model: &mut Sequential) -> Result<()> {
+        self.best = None;
+        self.waited = 0;
+        self.best_weights = None;
+        Ok(())
+    }
+
     fn on_epoch_end(&mut self, model: &mut Sequential, log: &EpochLog) -> Result<Control> {
         let value = match self.monitor {
             Monitor::ValidationLoss => log.validation_loss.unwrap_or(log.loss),
             Monitor::TrainingLoss => log.loss,
         };
-        let improved = match self.best {
-            None => true,
-            Some((_, best)) => value < best - self.min_delta,
-        };
+        let improved = value.is_finite()
+            && match self.best {
+                None => true,
+                Some((_, best)) => value < best - self.min_delta,
+            };
         if improved {
             self.best = Some((log.epoch, value));
             self.waited = 0;
