@@ -77,6 +77,7 @@ mod allocation;
 mod atomic_write;
 pub mod data;
 pub mod error;
+mod file_limits;
 pub mod gradcheck;
 pub mod init;
 pub mod layers;
