@@ -250,10 +250,19 @@ impl Optimizer for WeightOnly {
         self.0.begin_step();
     }
 
-    fn update(&mut self, index: usize, parameter: Parameter<'_>) {
+    fn update(&mut self, index: usize, parameter: Parameter<'_>) -> bool {
+        // A parameter left alone stays as finite as it was.
+        parameter.name != "weight" || self.0.update(index, parameter)
+    }
+
+    fn revert(&mut self, index: usize, parameter: Parameter<'_>) {
         if parameter.name == "weight" {
-            self.0.update(index, parameter);
+            self.0.revert(index, parameter);
         }
+    }
+
+    fn end_step(&mut self, commit: bool) {
+        self.0.end_step(commit);
     }
 }
 

@@ -137,6 +137,10 @@ struct Own {
 }
 
 fn run(options: &TrainingOptions, own: &Own) -> Result<(), Failure> {
+    // The output is checked before training, so that no training is lost to a bad path.
+    if let Some(path) = &own.save {
+        support::check_save_path(path)?;
+    }
     // Data: the training and test files as they are; pixels are scaled to [0, 1] batch by batch.
     let started = Instant::now();
     let data = support::load_mnist(options.data_dir.as_deref())?;
@@ -191,6 +195,11 @@ fn run(options: &TrainingOptions, own: &Own) -> Result<(), Failure> {
         let callbacks: &mut [&mut dyn Callback] = &mut [&mut report, &mut stopper];
         model.fit_with_callbacks(&train, &CrossEntropy, &mut sgd, &config, callbacks)?
     };
+    support::check_divergence(report.first_loss(), &history.epoch_losses)?;
+    if let Some(path) = &own.save {
+        model.save(path)?;
+        println!("Model saved to {}", path.display());
+    }
     let epochs = history.epoch_losses.len();
     if let Some(stopped) = history.stopped_at.filter(|&e| e + 1 < options.epochs) {
         println!(
@@ -221,10 +230,6 @@ fn run(options: &TrainingOptions, own: &Own) -> Result<(), Failure> {
     println!("Load time: {:.2} s", load_time.as_secs_f64());
     if !options.quiet {
         println!("\n{}", class_rates(&confusion));
-    }
-    if let Some(path) = &own.save {
-        model.save(path)?;
-        println!("Model saved to {}", path.display());
     }
     Ok(())
 }

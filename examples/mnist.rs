@@ -54,6 +54,8 @@ Options:
   --lr X            learning rate [default: 0.1]
   --seed N          seed of the initial weights, as np.random.seed [default: 0]
   --out DIR         folder for the SVG figures [default: target/figures/mnist]
+                    (both paths are checked before training; a run whose loss ends more than
+                    100 times above its start is reported as diverged, exit 1, nothing saved)
   --save PATH       save the trained model to PATH (safetensors, readable by PyTorch); then
                     cargo run --release --example predict -- --model PATH IMAGE...
   --quiet           print only the losses, the accuracy and the timings
@@ -88,6 +90,12 @@ fn main() -> ExitCode {
 
 /// The walkthrough, section by section.
 fn run(options: &TrainingOptions, out: &Path, save: Option<&Path>) -> Result<(), Failure> {
+    // Every output is checked before training, so that no training is lost to a bad path.
+    support::check_output_dir(out)?;
+    if let Some(path) = save {
+        support::check_save_path(path)?;
+    }
+
     // 4.1.1 Data: load, scale to [0, 1] (the data set does `x / 255` batch by batch), split.
     let started = Instant::now();
     let data = load_data(options)?;
@@ -116,6 +124,13 @@ fn run(options: &TrainingOptions, out: &Path, save: Option<&Path>) -> Result<(),
             report.on(p)
         })?;
     let training_time = started.elapsed();
+    support::check_divergence(report.first_loss(), &history.epoch_losses)?;
+
+    // The model first, before anything optional can fail.
+    if let Some(path) = save {
+        model.save(path)?;
+        println!("Model saved to {}", path.display());
+    }
 
     // 4.1.5 Results: accuracy on the 20% of images the model never saw.
     let evaluation = model.evaluate(&data.test, &CrossEntropy, 1000)?;
@@ -135,10 +150,6 @@ fn run(options: &TrainingOptions, out: &Path, save: Option<&Path>) -> Result<(),
     println!("Figures written to {}:", out.display());
     for figure in figures {
         println!("  {}", figure.display());
-    }
-    if let Some(path) = save {
-        model.save(path)?;
-        println!("Model saved to {}", path.display());
     }
     Ok(())
 }

@@ -9,6 +9,9 @@
 //! `Sequential::load` rebuilds the model from the file alone: its layers, their settings and
 //! their weights. Each image (PNG or PGM, any size, colour or grey) is turned into what MNIST's
 //! images are, as MNIST itself was made:
+//! 0. an image with transparency (a digit drawn in the alpha channel, as drawing apps export
+//!    it) is composited over a background that contrasts with its strokes: white under dark
+//!    strokes, black under light ones;
 //! 1. grey levels, inverted if the image is light on average, so the digit is white on black;
 //! 2. cropped to the digit (the pixels brighter than a quarter of the brightest);
 //! 3. scaled so that its longer side is 20 pixels, keeping its proportions;
@@ -22,11 +25,11 @@ use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use feedforward::data::mnist::Mnist;
+use feedforward::data::mnist::{self, LabeledImages};
 use feedforward::layers::OutputKind;
 use feedforward::prelude::*;
 use image::imageops::{self, FilterType};
-use image::GrayImage;
+use image::{DynamicImage, GrayImage};
 use ndarray::{Array2, ArrayView1};
 
 /// MNIST's image side, the size of the box the digit is scaled into, and how many classes to
@@ -146,7 +149,17 @@ fn run(options: &Options) -> Result<(), Box<dyn Error>> {
     }
 
     if let Some(dir) = &options.evaluate {
-        let test = Mnist::load(dir)?.test;
+        // Only the two test files are needed, raw or .gz.
+        let find = |name: &str| {
+            mnist::find_file(dir, name).ok_or_else(|| {
+                format!(
+                    "{} has no {name} (or {name}.gz): --evaluate needs the MNIST test files",
+                    dir.display()
+                )
+            })
+        };
+        let (images, labels) = (find(mnist::TEST_IMAGES)?, find(mnist::TEST_LABELS)?);
+        let test = LabeledImages::from_files(&images, &labels, Some(model.output_width()))?;
         let evaluation = model.evaluate(&test, &CrossEntropy, 1000)?;
         let accuracy = evaluation
             .accuracy
@@ -164,11 +177,47 @@ fn softmax(scores: ArrayView1<'_, f32>) -> Vec<f32> {
     exp.into_iter().map(|e| e / sum).collect()
 }
 
+/// The grey levels of `image`; an image with transparency is composited over a background
+/// that contrasts with its strokes (white under dark strokes, black under light ones), so that
+/// a digit drawn in the alpha channel over transparent pixels is not lost.
+fn grey_levels(image: &DynamicImage) -> GrayImage {
+    if !image.color().has_alpha() {
+        return image.to_luma8();
+    }
+    let with_alpha = image.to_luma_alpha8();
+    // The strokes' mean grey level, each pixel weighted by its opacity.
+    let (mut ink, mut opacity) = (0.0f64, 0.0f64);
+    for p in with_alpha.pixels() {
+        let (l, a) = (f64::from(p.0[0]), f64::from(p.0[1]) / 255.0);
+        ink += l * a;
+        opacity += a;
+    }
+    let background = if opacity > 0.0 && ink / opacity > 127.5 {
+        0.0
+    } else {
+        255.0
+    };
+    GrayImage::from_fn(with_alpha.width(), with_alpha.height(), |x, y| {
+        let p = with_alpha.get_pixel(x, y).0;
+        let (l, a) = (f64::from(p[0]), f64::from(p[1]) / 255.0);
+        image::Luma([(l * a + background * (1.0 - a)).round() as u8])
+    })
+}
+
 /// The image at `path` as MNIST would have it: 28x28, white digit on black.
 fn mnist_pixels(path: &Path) -> Result<GrayImage, Box<dyn Error>> {
     let image = image::open(path)
         .map_err(|e| format!("cannot read {} as a PNG or PGM image: {e}", path.display()))?;
-    let mut grey = image.to_luma8();
+    if image.width() == 0 || image.height() == 0 {
+        return Err(format!(
+            "{} is empty ({}x{} pixels): there is no digit to classify",
+            path.display(),
+            image.width(),
+            image.height()
+        )
+        .into());
+    }
+    let mut grey = grey_levels(&image);
     let (width, height) = grey.dimensions();
     let mean = grey.pixels().map(|p| f64::from(p.0[0])).sum::<f64>() / f64::from(width * height);
     if mean > 127.5 {

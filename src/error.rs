@@ -74,6 +74,39 @@ pub enum Error {
         learning_rate: f32,
     },
 
+    /// A training step would have made a parameter, a layer's buffer or the optimizer's state
+    /// NaN or infinite (an update that overflows, a NaN gradient, a batch whose statistics
+    /// overflow). Nothing was changed: parameters, buffers and optimizer state are exactly as
+    /// before the step.
+    #[error(
+        "training step {step} would make {what} NaN or infinite, so it was undone: lower the \
+         learning rate (it is {learning_rate}) or normalise the inputs"
+    )]
+    NonFiniteUpdate {
+        /// What would have become non-finite: `parameter 0.weight (or its optimizer state)`,
+        /// `buffer 1.running_var`.
+        what: String,
+        /// Zero-based count of training steps the model had taken before this one.
+        step: usize,
+        /// The optimizer's learning rate at that moment.
+        learning_rate: f32,
+    },
+
+    /// A size asked for (a layer's width, a number of classes or of rows) needs more memory than
+    /// can be allocated. Nothing was allocated.
+    #[error(
+        "{what} would need {elements} values ({bytes} bytes), more than can be allocated: \
+         check the sizes"
+    )]
+    TooLarge {
+        /// What was being made (`Dense weights`, `one-hot targets`, ...).
+        what: String,
+        /// The number of values it would hold (`u64::MAX` when even that is too small).
+        elements: u64,
+        /// The bytes it would take (`u64::MAX` when even that is too small).
+        bytes: u64,
+    },
+
     /// A hyper-parameter or option is outside its valid range.
     #[error("invalid {name} = {value}: {expected}")]
     InvalidConfig {

@@ -14,6 +14,7 @@
 //! | [`Init::Zeros`] | `0` | biases, tests |
 
 use crate::random::RandomState;
+use crate::{Error, Result};
 use ndarray::Array2;
 
 /// How to draw a weight matrix of shape `(fan_in, fan_out)`.
@@ -41,22 +42,53 @@ impl Init {
     pub const TUTORIAL: Init = Init::Normal { std: 0.01 };
 
     /// Draws a `(fan_in, fan_out)` matrix.
-    pub fn sample(&self, fan_in: usize, fan_out: usize, rng: &mut RandomState) -> Array2<f32> {
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for a standard deviation that is negative or not finite, or so
+    /// large that a weight is infinite in `f32`; [`Error::TooLarge`] when the matrix cannot be
+    /// allocated.
+    pub fn sample(
+        &self,
+        fan_in: usize,
+        fan_out: usize,
+        rng: &mut RandomState,
+    ) -> Result<Array2<f32>> {
+        if let Init::Normal { std } = *self {
+            if !(std.is_finite() && std >= 0.0) {
+                return Err(Error::config(
+                    "Init::Normal std",
+                    std,
+                    "a finite standard deviation >= 0, such as 0.01",
+                ));
+            }
+        }
+        let mut weights = crate::allocation::filled("initial weights", fan_in, fan_out, 0.0f32)?;
         let (fi, fo) = (fan_in as f64, fan_out as f64);
-        let normal = |std: f64, rng: &mut RandomState| {
-            Array2::from_shape_simple_fn((fan_in, fan_out), || (rng.standard_normal() * std) as f32)
+        let normal = |std: f64, w: &mut Array2<f32>, rng: &mut RandomState| {
+            w.iter_mut()
+                .for_each(|w| *w = (rng.standard_normal() * std) as f32)
         };
-        let uniform = |limit: f64, rng: &mut RandomState| {
-            Array2::from_shape_simple_fn((fan_in, fan_out), || rng.uniform(-limit, limit) as f32)
+        let uniform = |limit: f64, w: &mut Array2<f32>, rng: &mut RandomState| {
+            w.iter_mut()
+                .for_each(|w| *w = rng.uniform(-limit, limit) as f32)
         };
         match *self {
-            Init::Normal { std } => normal(std, rng),
-            Init::XavierUniform => uniform((6.0 / (fi + fo)).sqrt(), rng),
-            Init::XavierNormal => normal((2.0 / (fi + fo)).sqrt(), rng),
-            Init::HeNormal => normal((2.0 / fi).sqrt(), rng),
-            Init::HeUniform => uniform((6.0 / fi).sqrt(), rng),
-            Init::Zeros => Array2::zeros((fan_in, fan_out)),
+            Init::Normal { std } => normal(std, &mut weights, rng),
+            Init::XavierUniform => uniform((6.0 / (fi + fo)).sqrt(), &mut weights, rng),
+            Init::XavierNormal => normal((2.0 / (fi + fo)).sqrt(), &mut weights, rng),
+            Init::HeNormal => normal((2.0 / fi).sqrt(), &mut weights, rng),
+            Init::HeUniform => uniform((6.0 / fi).sqrt(), &mut weights, rng),
+            Init::Zeros => {}
         }
+        if weights.iter().any(|w| !w.is_finite()) {
+            return Err(Error::config(
+                "initial weights",
+                format!("{self:?}"),
+                "an initialiser whose weights are finite in f32 (a standard deviation below \
+                 about 1e37)",
+            ));
+        }
+        Ok(weights)
     }
 }
 
@@ -67,7 +99,9 @@ mod tests {
     #[test]
     fn tutorial_init_matches_numpy_randn_times_001() {
         // np.random.seed(42); np.random.randn(2, 3) * 0.01
-        let w = Init::TUTORIAL.sample(2, 3, &mut RandomState::new(42));
+        let w = Init::TUTORIAL
+            .sample(2, 3, &mut RandomState::new(42))
+            .unwrap();
         let expected = [
             0.4967141530112327,
             -0.13826430117118466,
@@ -84,13 +118,13 @@ mod tests {
     #[test]
     fn he_and_xavier_have_the_right_spread() {
         let mut rng = RandomState::new(0);
-        let he = Init::HeNormal.sample(400, 300, &mut rng);
+        let he = Init::HeNormal.sample(400, 300, &mut rng).unwrap();
         let var = he.iter().map(|w| (*w as f64).powi(2)).sum::<f64>() / he.len() as f64;
         assert!(
             (var - 2.0 / 400.0).abs() < 0.05 * 2.0 / 400.0,
             "He variance {var}"
         );
-        let xu = Init::XavierUniform.sample(400, 300, &mut rng);
+        let xu = Init::XavierUniform.sample(400, 300, &mut rng).unwrap();
         let limit = (6.0f64 / 700.0).sqrt() as f32;
         assert!(xu.iter().all(|w| w.abs() <= limit));
         let var = xu.iter().map(|w| (*w as f64).powi(2)).sum::<f64>() / xu.len() as f64;
@@ -98,6 +132,28 @@ mod tests {
             (var - 2.0 / 700.0).abs() < 0.05 * 2.0 / 700.0,
             "Xavier variance {var}"
         );
-        assert!(Init::Zeros.sample(3, 2, &mut rng).iter().all(|w| *w == 0.0));
+        assert!(Init::Zeros
+            .sample(3, 2, &mut rng)
+            .unwrap()
+            .iter()
+            .all(|w| *w == 0.0));
+    }
+
+    #[test]
+    fn bad_spreads_and_sizes_are_errors() {
+        let mut rng = RandomState::new(0);
+        for std in [f64::NAN, -0.1, f64::INFINITY, 1e300] {
+            assert!(
+                matches!(
+                    Init::Normal { std }.sample(2, 2, &mut rng),
+                    Err(Error::InvalidConfig { .. })
+                ),
+                "{std}"
+            );
+        }
+        assert!(matches!(
+            Init::HeNormal.sample(usize::MAX, 2, &mut rng),
+            Err(Error::TooLarge { .. })
+        ));
     }
 }

@@ -74,9 +74,11 @@
 //! parameter (Swish with a learned slope), checks it, and trains a model with it.
 #![warn(missing_docs)]
 
+mod allocation;
 mod atomic_write;
 pub mod data;
 pub mod error;
+mod file_limits;
 pub mod gradcheck;
 pub mod init;
 pub mod layers;

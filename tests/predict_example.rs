@@ -197,3 +197,81 @@ fn predict_reports_bad_options_and_errors_with_exit_codes() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn predict_reads_alpha_drawn_digits_refuses_empty_images_and_evaluates_with_the_test_files_only() {
+    let dir_mnist = common::mnist_dir();
+    let mnist = Mnist::load(&dir_mnist).unwrap();
+    let mut model = trained(&mnist);
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("mnist.safetensors");
+    model.save(&saved).unwrap();
+
+    // A digit drawn in the alpha channel (black strokes over transparent pixels, as drawing
+    // apps export it) is the same digit as its grey version.
+    let grey = digit(&mnist, 3);
+    let pgm = dir.path().join("grey.pgm");
+    write_pgm(&grey, &pgm);
+    let rgba = image::RgbaImage::from_fn(28, 28, |x, y| {
+        image::Rgba([0, 0, 0, grey.get_pixel(x, y).0[0]])
+    });
+    let png = dir.path().join("alpha.png");
+    rgba.save(&png).unwrap();
+    let out = predict(&[
+        "--model".as_ref(),
+        saved.as_os_str(),
+        pgm.as_os_str(),
+        png.as_os_str(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    let answers: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.split_once(": ").unwrap().1)
+        .collect();
+    assert_eq!(answers.len(), 2);
+    assert_eq!(answers[0], answers[1], "{stdout}");
+    let mut x = ndarray::Array2::zeros((1, 784));
+    let mut t = ndarray::Array2::zeros((1, 10));
+    mnist.test.fill_batch(&[3], x.view_mut(), t.view_mut());
+    let class = feedforward::metrics::argmax(model.predict(x.view()).unwrap().row(0));
+    assert!(answers[1].starts_with(&format!("{class} (")), "{stdout}");
+
+    // A 0x0 image: an error, exit 1.
+    let empty = dir.path().join("empty.pgm");
+    std::fs::write(&empty, b"P5\n0 0\n255\n").unwrap();
+    let out = predict(&["--model".as_ref(), saved.as_os_str(), empty.as_os_str()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("empty.pgm"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // --evaluate with a folder holding only the two test files.
+    let tests_only = dir.path().join("tests-only");
+    std::fs::create_dir(&tests_only).unwrap();
+    for name in [
+        feedforward::data::mnist::TEST_IMAGES,
+        feedforward::data::mnist::TEST_LABELS,
+    ] {
+        let source = feedforward::data::mnist::find_file(&dir_mnist, name).unwrap();
+        std::fs::copy(&source, tests_only.join(source.file_name().unwrap())).unwrap();
+    }
+    let out = predict(&[
+        "--model".as_ref(),
+        saved.as_os_str(),
+        "--evaluate".as_ref(),
+        tests_only.as_os_str(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let accuracy = model
+        .evaluate(&mnist.test, &CrossEntropy, 1000)
+        .unwrap()
+        .accuracy
+        .unwrap();
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("Accuracy on test set: {accuracy:.4}")
+    );
+}

@@ -513,8 +513,10 @@ fn fit_says_it_resumed_and_from_which_epoch() {
     );
 }
 
-/// An optimizer from outside the crate that does not export its state.
-struct Plain;
+/// An optimizer from outside the crate that does not export its state (it keeps the previous
+/// values in an `UndoBuffer` to revert a step, as the Optimizer contract asks).
+#[derive(Default)]
+struct Plain(feedforward::optim::UndoBuffer);
 
 impl Optimizer for Plain {
     fn learning_rate(&self) -> f32 {
@@ -523,10 +525,15 @@ impl Optimizer for Plain {
     fn set_learning_rate(&mut self, _: f32) -> feedforward::Result<()> {
         Ok(())
     }
-    fn update(&mut self, _: usize, mut parameter: Parameter<'_>) {
+    fn update(&mut self, index: usize, mut parameter: Parameter<'_>) -> bool {
+        self.0.save(index, parameter.value.view());
         parameter
             .value
             .zip_mut_with(&parameter.grad, |w, &g| *w -= 0.1 * g);
+        parameter.value.iter().all(|w| w.is_finite())
+    }
+    fn revert(&mut self, index: usize, parameter: Parameter<'_>) {
+        self.0.restore(index, parameter.value);
     }
 }
 
@@ -535,11 +542,19 @@ fn an_optimizer_without_state_export_trains_but_cannot_be_checkpointed() {
     let data = problem(40, 9);
     let mut m = model(1);
     assert!(m
-        .fit(&data, &CrossEntropy, &mut Plain, &FitConfig::new(2))
+        .fit(
+            &data,
+            &CrossEntropy,
+            &mut Plain::default(),
+            &FitConfig::new(2)
+        )
         .is_ok());
-    assert!(matches!(Plain.state(), Err(Error::StateNotExported { .. })));
     assert!(matches!(
-        Plain.load_state(&OptimizerState::default()),
+        Plain::default().state(),
+        Err(Error::StateNotExported { .. })
+    ));
+    assert!(matches!(
+        Plain::default().load_state(&OptimizerState::default()),
         Err(Error::StateNotExported { .. })
     ));
     let dir = tempfile::tempdir().unwrap();
@@ -548,7 +563,7 @@ fn an_optimizer_without_state_export_trains_but_cannot_be_checkpointed() {
         .fit(
             &data,
             &CrossEntropy,
-            &mut Plain,
+            &mut Plain::default(),
             &FitConfig::new(2).checkpoint(&path),
         )
         .unwrap_err();

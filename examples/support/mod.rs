@@ -272,6 +272,8 @@ pub struct EpochReport {
     draw_bars: bool,
     bar: Option<ProgressBar>,
     started: Option<Instant>,
+    /// The loss of the very first batch: where training started, to tell a diverged run.
+    first_loss: Option<f32>,
 }
 
 impl EpochReport {
@@ -284,7 +286,13 @@ impl EpochReport {
             draw_bars,
             bar: None,
             started: None,
+            first_loss: None,
         }
+    }
+
+    /// The loss of the first batch trained on, if any.
+    pub fn first_loss(&self) -> Option<f32> {
+        self.first_loss
     }
 
     /// Takes one progress event.
@@ -329,8 +337,10 @@ impl EpochReport {
                 batch,
                 batches,
                 running_loss,
+                loss,
                 ..
             } => {
+                self.first_loss.get_or_insert(loss);
                 if let Some(bar) = &self.bar {
                     if batch % Self::BAR_STEP == 0 || batch + 1 == batches {
                         bar.set_position(batch as u64 + 1);
@@ -406,11 +416,63 @@ pub fn class_rates(confusion: &ConfusionMatrix) -> String {
     for class in 0..confusion.classes() {
         text += &format!(
             "\n{class:>5}  {:>9.4}  {:>6.4}",
-            confusion.precision(class),
-            confusion.recall(class)
+            confusion.precision(class).unwrap_or(0.0),
+            confusion.recall(class).unwrap_or(0.0)
         );
     }
     text
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outputs, checked before training
+
+/// Checks, before any training, that the folder `dir` can take the figures: creates it if need
+/// be and writes (then removes) a probe file in it.
+pub fn check_output_dir(dir: &Path) -> Result<(), Failure> {
+    let fail = |e: std::io::Error| Failure::Output {
+        path: dir.to_path_buf(),
+        reason: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    tempfile::tempfile_in(dir).map(drop).map_err(fail)
+}
+
+/// Checks, before any training, that a model can be saved at `path`: not a folder, in a folder
+/// that exists and can be written to (a probe file is created there and removed).
+pub fn check_save_path(path: &Path) -> Result<(), Failure> {
+    let fail = |reason: String| Failure::Save {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if path.is_dir() {
+        return Err(fail("it is a folder; give a file name".into()));
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(fail(format!("the folder {} does not exist", dir.display())));
+    }
+    tempfile::tempfile_in(dir)
+        .map(drop)
+        .map_err(|e| fail(format!("cannot write in {}: {e}", dir.display())))
+}
+
+/// How many times larger than the first batch's loss the last epoch's may be before the run
+/// counts as diverged: two orders of magnitude.
+pub const DIVERGENCE_FACTOR: f32 = 100.0;
+
+/// Whether a run diverged: its last epoch's loss is not finite, or is more than
+/// [`DIVERGENCE_FACTOR`] times the loss of its first batch (where it started).
+pub fn check_divergence(first_loss: Option<f32>, epoch_losses: &[f32]) -> Result<(), Failure> {
+    let (Some(first), Some(&last)) = (first_loss, epoch_losses.last()) else {
+        return Ok(());
+    };
+    if !last.is_finite() || last > DIVERGENCE_FACTOR * first.max(f32::MIN_POSITIVE) {
+        return Err(Failure::Diverged { first, last });
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -424,6 +486,10 @@ pub enum Failure {
     Library(feedforward::Error),
     /// A figure or the figures folder could not be written.
     Output { path: PathBuf, reason: String },
+    /// The model cannot be saved at the `--save` path.
+    Save { path: PathBuf, reason: String },
+    /// Training diverged: the loss ended far above where it started. Nothing was saved.
+    Diverged { first: f32, last: f32 },
     /// The data set has no class labels (cannot happen with MNIST files).
     NoClasses,
 }
@@ -448,6 +514,17 @@ impl fmt::Display for Failure {
                 f,
                 "cannot write {}: {reason}; choose another folder with --out DIR",
                 path.display()
+            ),
+            Failure::Save { path, reason } => write!(
+                f,
+                "cannot save the model to {}: {reason}; choose another path with --save",
+                path.display()
+            ),
+            Failure::Diverged { first, last } => write!(
+                f,
+                "training diverged: the loss went from {first:.4} (first batch) to {last:.4e} \
+                 (last epoch), more than {DIVERGENCE_FACTOR} times higher; the model was not \
+                 saved. Lower the learning rate with --lr"
             ),
             Failure::NoClasses => write!(f, "the test set has no class labels to score"),
         }

@@ -12,7 +12,7 @@ use ndarray::Array2;
 ///
 /// # Errors
 /// [`Error::Empty`] for no labels or no classes, [`Error::LabelOutOfRange`] for a label
-/// `>= classes`.
+/// `>= classes`, [`Error::TooLarge`] when the matrix cannot be allocated.
 pub fn one_hot(labels: &[usize], classes: usize) -> Result<Array2<f32>> {
     if labels.is_empty() || classes == 0 {
         return Err(Error::Empty {
@@ -20,15 +20,16 @@ pub fn one_hot(labels: &[usize], classes: usize) -> Result<Array2<f32>> {
             hint: "give at least one label and one class".into(),
         });
     }
-    let mut encoded = Array2::zeros((labels.len(), classes));
+    if let Some((row, &label)) = labels.iter().enumerate().find(|(_, &l)| l >= classes) {
+        return Err(Error::LabelOutOfRange {
+            label,
+            row,
+            classes,
+        });
+    }
+    let mut encoded: Array2<f32> =
+        crate::allocation::filled("one-hot targets", labels.len(), classes, 0.0)?;
     for (row, &label) in labels.iter().enumerate() {
-        if label >= classes {
-            return Err(Error::LabelOutOfRange {
-                label,
-                row,
-                classes,
-            });
-        }
         encoded[[row, label]] = 1.0;
     }
     Ok(encoded)

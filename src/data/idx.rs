@@ -14,15 +14,22 @@
 //! (`1f 8b`), not by the file name. Everything is checked before an array is returned: the
 //! magic, the type code, the dimension count, that the sizes multiply without overflow and that
 //! the data is exactly as long as the header says (a truncated file and one with trailing bytes
-//! are both rejected). A gzip stream is decompressed only as far as the header announces, so a
-//! small malicious file cannot make the reader allocate unbounded memory.
+//! are both rejected).
+//!
+//! Memory stays bounded by what the file can actually hold. Only regular files are opened (a
+//! FIFO would block, `/dev/zero` never ends). A raw file must be exactly as long as its header
+//! says. A gzip stream cannot expand more than about 1032 times, so a header announcing more
+//! than `1032 x` the compressed size (plus 64 KiB) is refused at once, as is one announcing more
+//! than [`MAX_GZIP_DATA`] (2 GiB; MNIST's largest file holds 47 MB: decompress bigger files
+//! first); and the data is read incrementally, the buffer growing only as decompressed bytes
+//! actually arrive, so a stream that ends early costs what it held, not what it announced.
 
-use std::fs::File;
 use std::io::{self, BufReader, Cursor, Read};
 use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
 
+use crate::file_limits::open_regular;
 use crate::{Error, Result};
 
 /// The IDX type code for unsigned bytes, the only element type this reader accepts.
@@ -38,8 +45,16 @@ const TRAILING_CHECK_BYTES: u64 = 1 << 26;
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Deflate cannot compress better than about 1032:1, so a gzip stream of `n` bytes holds at most
-/// this many times `n` bytes (plus a little); used to cap the up-front allocation.
+/// this many times `n` bytes (plus a little).
 const MAX_DEFLATE_RATIO: u64 = 1032;
+
+/// The most data a gzip-compressed IDX file may announce: 2 GiB. (Raw files are bounded by their
+/// own size.)
+pub const MAX_GZIP_DATA: u64 = 1 << 31;
+
+/// The most memory reserved before any decompressed data has arrived: 64 MiB. Beyond, the
+/// buffer grows with the data.
+const INITIAL_RESERVE: usize = 1 << 26;
 
 /// An n-dimensional array of bytes read from an IDX file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,15 +93,12 @@ fn shape_string(dims: &[usize]) -> String {
 /// Reads an IDX file of unsigned bytes, raw or gzip-compressed.
 ///
 /// Gzip is detected by the file's first two bytes, whatever its name. A missing or unreadable
-/// file gives [`Error::Io`]; a file whose content is not a valid IDX array of bytes (bad magic,
+/// file, or one that is not a regular file (a FIFO, a device), gives [`Error::Io`]; a file whose
+/// content is not a valid IDX array of bytes (bad magic,
 /// unsupported type, wrong length, corrupt gzip stream, ...) gives [`Error::CorruptFile`]. Both
 /// name the file.
 pub fn read_idx(path: &Path) -> Result<IdxArray> {
-    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
-    let file_len = file
-        .metadata()
-        .map_err(|e| Error::io("reading the size of", path, e))?
-        .len();
+    let (file, file_len) = open_regular(path)?;
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let mut magic = [0u8; 2];
     let got = read_full(&mut reader, &mut magic).map_err(|e| Error::io("reading", path, e))?;
@@ -283,7 +295,27 @@ fn decode(mut reader: impl Read, source: Source, path: &Path) -> Result<IdxArray
             let most = compressed_len
                 .saturating_mul(MAX_DEFLATE_RATIO)
                 .saturating_add(1 << 16);
-            usize::try_from(most).map_or(expected, |m| expected.min(m))
+            if total > most {
+                return Err(Error::corrupt(
+                    path,
+                    format!(
+                        "its header announces {announced} of data, more than a gzip stream of \
+                         {compressed_len} bytes can hold (at most {most}): the file is damaged; \
+                         download it again"
+                    ),
+                ));
+            }
+            if total > MAX_GZIP_DATA {
+                return Err(Error::corrupt(
+                    path,
+                    format!(
+                        "its header announces {announced} of data, above the {MAX_GZIP_DATA}-byte \
+                         cap for gzip-compressed IDX files (MAX_GZIP_DATA): decompress it first \
+                         (gzip -d) and read the raw file"
+                    ),
+                ));
+            }
+            expected.min(INITIAL_RESERVE)
         }
     };
 

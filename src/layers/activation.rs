@@ -338,16 +338,23 @@ const SQRT_2_OVER_PI: f32 = 0.797_884_6;
 /// The cubic coefficient of the tanh approximation.
 const GELU_KAPPA: f32 = 0.044_715;
 
+// Computed in f64: in f32, `x^3` overflows for |x| above 7e12, and the derivative's
+// `x (1 - t^2) (1 + 3 kappa x^2)` becomes `0 * inf = NaN` where its true value is 0.
 elementwise_layer!(
     GeluTanh,
     "GeluTanh",
-    |x| 0.5 * x * (1.0 + (SQRT_2_OVER_PI * (x + GELU_KAPPA * x * x * x)).tanh()),
-    |x, _y| {
-        let t = (SQRT_2_OVER_PI * (x + GELU_KAPPA * x * x * x)).tanh();
-        0.5 * (1.0 + t)
-            + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_KAPPA * x * x)
-    }
+    |x| gelu_tanh(x as f64).0 as f32,
+    |x, _y| gelu_tanh(x as f64).1 as f32
 );
+
+/// `GeluTanh` and its derivative at `x`, in f64 (where `x^3` of any f32 is finite).
+fn gelu_tanh(x: f64) -> (f64, f64) {
+    let (c, k) = (SQRT_2_OVER_PI as f64, GELU_KAPPA as f64);
+    let t = (c * (x + k * x * x * x)).tanh();
+    let value = 0.5 * x * (1.0 + t);
+    let derivative = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * c * (1.0 + 3.0 * k * x * x);
+    (value, derivative)
+}
 
 /// The standard normal distribution function `Phi(x) = erfc(-x / sqrt 2) / 2`.
 fn normal_cdf(x: f64) -> f64 {

@@ -51,6 +51,12 @@ pub struct BatchNorm1d {
     bias_grad: Array2<f32>,
     running_mean: Array2<f32>,
     running_var: Array2<f32>,
+    /// The running statistics before the last training-mode forward pass, put back by
+    /// `end_step(false)` while `pending` is set.
+    previous: (Array2<f32>, Array2<f32>),
+    /// Whether a training-mode forward pass changed the running statistics since the last
+    /// `end_step`.
+    pending: bool,
     momentum: f32,
     eps: f32,
     training: bool,
@@ -89,18 +95,25 @@ impl BatchNorm1d {
                 "at least 1: the width of the layer's input",
             ));
         }
-        let row = |value: f32| Array2::from_elem((1, features), value);
+        let row =
+            |value: f32| crate::allocation::filled("BatchNorm1d parameters", 1, features, value);
         Ok(BatchNorm1d {
-            weight: row(1.0),
-            bias: row(0.0),
-            weight_grad: row(0.0),
-            bias_grad: row(0.0),
-            running_mean: row(0.0),
-            running_var: row(1.0),
+            weight: row(1.0)?,
+            bias: row(0.0)?,
+            weight_grad: row(0.0)?,
+            bias_grad: row(0.0)?,
+            running_mean: row(0.0)?,
+            running_var: row(1.0)?,
+            previous: (row(0.0)?, row(1.0)?),
+            pending: false,
             momentum: 0.1,
             eps: 1e-5,
             training: true,
-            features: vec![FeatureStats::default(); features],
+            features: crate::allocation::filled_vec(
+                "BatchNorm1d statistics",
+                features,
+                FeatureStats::default(),
+            )?,
             rows: 0,
             batch_stats: false,
         })
@@ -249,6 +262,9 @@ impl Layer for BatchNorm1d {
                     f.sum2 += d * d;
                 }
             }
+            self.previous.0.assign(&self.running_mean);
+            self.previous.1.assign(&self.running_var);
+            self.pending = true;
             let m = self.momentum as f64;
             for ((f, rm), rv) in self
                 .features
@@ -382,6 +398,26 @@ impl Layer for BatchNorm1d {
             momentum: self.momentum,
             eps: self.eps,
         })
+    }
+
+    /// Batch statistics need at least 2 rows.
+    fn min_training_rows(&self) -> usize {
+        2
+    }
+
+    fn buffers_are_finite(&self) -> bool {
+        self.running_mean.iter().all(|v| v.is_finite())
+            && self.running_var.iter().all(|v| v.is_finite())
+    }
+
+    /// Puts the running statistics back as they were before the step's forward pass when the
+    /// step failed: a batch with NaN, or whose variance overflows, never reaches them.
+    fn end_step(&mut self, commit: bool) {
+        if self.pending && !commit {
+            self.running_mean.assign(&self.previous.0);
+            self.running_var.assign(&self.previous.1);
+        }
+        self.pending = false;
     }
 
     /// `running_mean` and `running_var`, `(1, features)`, as PyTorch names them.

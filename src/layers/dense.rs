@@ -60,7 +60,8 @@ impl Dense {
     /// tutorial's `initialize_parameters`).
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] when either width is zero.
+    /// [`Error::InvalidConfig`] when either width is zero or `init` is invalid (see
+    /// [`Init::sample`]); [`Error::TooLarge`] when the weights cannot be allocated.
     pub fn new(inputs: usize, outputs: usize, init: Init, rng: &mut RandomState) -> Result<Self> {
         if inputs == 0 || outputs == 0 {
             return Err(Error::config(
@@ -70,8 +71,8 @@ impl Dense {
             ));
         }
         Self::from_parameters(
-            init.sample(inputs, outputs, rng),
-            Array2::zeros((1, outputs)),
+            init.sample(inputs, outputs, rng)?,
+            crate::allocation::filled("Dense bias", 1, outputs, 0.0)?,
         )
     }
 
@@ -79,7 +80,8 @@ impl Dense {
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] when the bias is not `(1, out)`; [`Error::InvalidConfig`] when a
-    /// dimension is zero.
+    /// dimension is zero or a value is NaN or infinite; [`Error::TooLarge`] when the layer's
+    /// copies cannot be allocated.
     pub fn from_parameters(weight: Array2<f32>, bias: Array2<f32>) -> Result<Self> {
         let (inputs, outputs) = weight.dim();
         if inputs == 0 || outputs == 0 {
@@ -96,12 +98,21 @@ impl Dense {
                 format!("{:?}", bias.dim()),
             ));
         }
-        let mut weight_t = aligned_zeros(outputs, inputs);
+        for (what, values) in [("Dense weight", &weight), ("Dense bias", &bias)] {
+            if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
+                return Err(Error::config(
+                    what,
+                    bad,
+                    "finite values: a layer with NaN or infinite parameters can only predict NaN",
+                ));
+            }
+        }
+        let mut weight_t = aligned_zeros(outputs, inputs)?;
         weight_t.assign(&weight.t());
         Ok(Dense {
             weight_t,
             bias: bias.as_standard_layout().into_owned(),
-            weight_t_grad: aligned_zeros(outputs, inputs),
+            weight_t_grad: aligned_zeros(outputs, inputs)?,
             bias_grad: Array2::zeros((1, outputs)),
             staging: Staging::default(),
             training: true,
@@ -251,15 +262,21 @@ impl Layer for Dense {
 /// line, and no AVX-512 load of the weights straddles two lines: the forward pass at
 /// 32 x 784 x 10 takes 2.4 us instead of 3.2 us. Only the speed depends on the alignment, never
 /// the values (a clone may lose it).
-fn aligned_zeros(rows: usize, cols: usize) -> Array2<f32> {
+fn aligned_zeros(rows: usize, cols: usize) -> Result<Array2<f32>> {
     const LINE: usize = 64 / std::mem::size_of::<f32>();
-    let len = rows * cols;
-    let data = vec![0.0f32; len + LINE - 1];
+    let too_large =
+        || crate::allocation::too_large("Dense weights", rows as u128 * cols as u128, 4);
+    let len = rows.checked_mul(cols).ok_or_else(too_large)?;
+    let data = crate::allocation::filled_vec(
+        "Dense weights",
+        len.checked_add(LINE - 1).ok_or_else(too_large)?,
+        0.0f32,
+    )?;
     let start = data.as_ptr().align_offset(64).min(LINE - 1);
-    Array1::from_vec(data)
+    Ok(Array1::from_vec(data)
         .slice_move(s![start..start + len])
         .into_shape_with_order((rows, cols))
-        .expect("a contiguous slice of rows * cols values")
+        .expect("a contiguous slice of rows * cols values"))
 }
 
 /// The elements of an owned matrix that the layer keeps in standard layout.
@@ -457,6 +474,25 @@ mod tests {
         let mut d = Dense::new(5, 3, Init::XavierNormal, &mut RandomState::new(1)).unwrap();
         let report = check_layer(&mut d, 4, 5, 11).unwrap();
         assert!(report.max_relative_error < 1e-2, "{report}");
+    }
+
+    #[test]
+    fn rejects_non_finite_parameters_and_impossible_sizes() {
+        for (w, b) in [
+            (array![[f32::NAN, 1.0]], array![[0.0, 0.0]]),
+            (array![[1.0, 1.0]], array![[0.0, f32::INFINITY]]),
+        ] {
+            assert!(matches!(
+                Dense::from_parameters(w, b),
+                Err(Error::InvalidConfig { .. })
+            ));
+        }
+        for (i, o) in [(usize::MAX, 2), (2, usize::MAX), (1 << 33, 1 << 33)] {
+            assert!(matches!(
+                Dense::new(i, o, Init::Zeros, &mut RandomState::new(0)),
+                Err(Error::TooLarge { .. })
+            ));
+        }
     }
 
     #[test]

@@ -56,15 +56,16 @@ impl LayerNorm {
                 "at least 1: the width of the layer's input",
             ));
         }
-        let row = |value: f32| Array2::from_elem((1, features), value);
+        let row =
+            |value: f32| crate::allocation::filled("LayerNorm parameters", 1, features, value);
         Ok(LayerNorm {
-            weight: row(1.0),
-            bias: row(0.0),
-            weight_grad: row(0.0),
-            bias_grad: row(0.0),
+            weight: row(1.0)?,
+            bias: row(0.0)?,
+            weight_grad: row(0.0)?,
+            bias_grad: row(0.0)?,
             eps: 1e-5,
             rows: Vec::new(),
-            sums: vec![(0.0, 0.0); features],
+            sums: crate::allocation::filled_vec("LayerNorm sums", features, (0.0, 0.0))?,
         })
     }
 

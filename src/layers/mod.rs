@@ -195,6 +195,33 @@ pub trait Layer: Send {
         None
     }
 
+    /// The fewest rows a batch must have for this layer's training-mode forward pass (2 for
+    /// [`BatchNorm1d`], whose batch statistics need more than one sample; 1 by default).
+    /// [`Sequential::fit`](crate::Sequential::fit) checks every batch size of an epoch against
+    /// it before the first epoch.
+    fn min_training_rows(&self) -> usize {
+        1
+    }
+
+    /// Whether every buffer is finite. [`Sequential`](crate::Sequential) checks it after each
+    /// training step's forward pass and rejects a step that would leave a buffer NaN or
+    /// infinite. The default reads [`buffers`](Layer::buffers).
+    fn buffers_are_finite(&self) -> bool {
+        self.buffers()
+            .iter()
+            .all(|(_, b)| b.iter().all(|v| v.is_finite()))
+    }
+
+    /// Ends a training step of a [`Sequential`](crate::Sequential), called on every layer after
+    /// the optimizer's update: with `commit`, the buffers keep what the step's forward pass made
+    /// of them; without, the step failed (non-finite loss, update or buffer, or any error) and
+    /// the layer puts its buffers back exactly as they were before that forward pass. A layer
+    /// whose training-mode forward pass changes its buffers (running statistics) must
+    /// implement it; the default does nothing.
+    fn end_step(&mut self, commit: bool) {
+        let _ = commit;
+    }
+
     /// Restores the buffer `name` (one of [`buffers`](Layer::buffers)) from a checkpoint.
     ///
     /// # Errors

@@ -28,7 +28,6 @@ use super::{
     Sigmoid, Softmax, Tanh,
 };
 use crate::Result;
-use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 /// The kind of a built-in layer and its settings: everything needed to build it again.
@@ -113,8 +112,8 @@ impl LayerSpec {
                     ));
                 }
                 Box::new(Dense::from_parameters(
-                    Array2::zeros((inputs, outputs)),
-                    Array2::zeros((1, outputs)),
+                    crate::allocation::filled("Dense weights", inputs, outputs, 0.0)?,
+                    crate::allocation::filled("Dense bias", 1, outputs, 0.0)?,
                 )?)
             }
             LayerSpec::Identity => Box::new(Identity),

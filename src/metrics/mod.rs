@@ -15,7 +15,7 @@ mod regression;
 
 pub(crate) use binary::BinaryCounts;
 pub use binary::{binary_accuracy, binary_accuracy_per_output};
-pub use classification::{accuracy, argmax, ConfusionMatrix};
+pub use classification::{accuracy, argmax, predicted_class, ConfusionMatrix};
 pub(crate) use regression::RegressionAccumulator;
 pub use regression::{
     mean_absolute_error, mean_squared_error, r2_score, root_mean_squared_error, RegressionMetrics,

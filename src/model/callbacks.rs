@@ -58,6 +58,17 @@ impl CallbackState {
 /// [`FitConfig::checkpoint`](super::FitConfig::checkpoint)) makes the same decisions as an
 /// uninterrupted one. The defaults say "no state", right for callbacks that only report.
 pub trait Callback {
+    /// Called once when a fit begins, after its settings are checked and before the first
+    /// epoch: a callback that keeps state from epoch to epoch resets it here, so that one
+    /// object serves several fits (as Keras' `on_train_begin`).
+    ///
+    /// # Errors
+    /// Whatever the callback fails with; training does not start.
+    fn on_train_begin(&mut self, model: &mut Sequential) -> Result<()> {
+        let _ = model;
+        Ok(())
+    }
+
     /// Called with every progress event (epoch start, each batch, epoch end).
     fn on_progress(&mut self, progress: &Progress) {
         let _ = progress;
@@ -120,8 +131,12 @@ pub enum Monitor {
 }
 
 /// Stops training when the monitored loss has not improved by `min_delta` for `patience`
-/// epochs, and optionally puts back the weights of the best epoch (Keras' `EarlyStopping` with
-/// `restore_best_weights=True`).
+/// epochs, and optionally puts back the weights (parameters and buffers) of the best epoch
+/// (Keras' `EarlyStopping` with `restore_best_weights=True`).
+///
+/// A NaN or infinite loss is never an improvement, so a diverged epoch is never the best one.
+/// The state (best epoch, epochs waited, saved weights) is reset when a fit begins, so one
+/// `EarlyStopping` can serve several fits, as in Keras.
 ///
 /// ```
 /// use feedforward::model::EarlyStopping;
@@ -200,15 +215,24 @@ impl EarlyStopping {
 }
 
 impl Callback for EarlyStopping {
+    /// Forgets the previous fit's best epoch, patience count and saved weights.
+    fn on_train_begin(&mut self, _model: &mut Sequential) -> Result<()> {
+        self.best = None;
+        self.waited = 0;
+        self.best_weights = None;
+        Ok(())
+    }
+
     fn on_epoch_end(&mut self, model: &mut Sequential, log: &EpochLog) -> Result<Control> {
         let value = match self.monitor {
             Monitor::ValidationLoss => log.validation_loss.unwrap_or(log.loss),
             Monitor::TrainingLoss => log.loss,
         };
-        let improved = match self.best {
-            None => true,
-            Some((_, best)) => value < best - self.min_delta,
-        };
+        let improved = value.is_finite()
+            && match self.best {
+                None => true,
+                Some((_, best)) => value < best - self.min_delta,
+            };
         if improved {
             self.best = Some((log.epoch, value));
             self.waited = 0;
@@ -249,12 +273,16 @@ impl Callback for EarlyStopping {
         }
         state.set("waited", self.waited);
         if let Some(weights) = &self.best_weights {
-            state.tensors = weights
-                .0
-                .iter()
-                .enumerate()
-                .map(|(k, w)| (format!("{BEST_WEIGHTS}.{k}"), w.clone()))
-                .collect();
+            state.tensors =
+                weights
+                    .parameters()
+                    .iter()
+                    .enumerate()
+                    .map(|(k, w)| (format!("{BEST_WEIGHTS}.{k}"), w.clone()))
+                    .chain(weights.buffers().iter().map(|(layer, name, b)| {
+                        (format!("{BEST_BUFFERS}.{layer}.{name}"), b.clone())
+                    }))
+                    .collect();
         }
         Ok(Some(state))
     }
@@ -284,15 +312,30 @@ impl Callback for EarlyStopping {
             None
         } else {
             let mut weights = Vec::with_capacity(state.tensors.len());
+            let mut buffers = Vec::new();
             for (k, (name, value)) in state.tensors.iter().enumerate() {
-                if *name != format!("{BEST_WEIGHTS}.{k}") {
-                    return Err(fail(format!("unexpected tensor {name}")));
+                if *name == format!("{BEST_WEIGHTS}.{k}") {
+                    weights.push(value.clone());
+                    continue;
                 }
-                weights.push(value.clone());
+                // `best_buffers.{layer}.{name}`, named as the model's own buffers.
+                let found = name
+                    .strip_prefix(&format!("{BEST_BUFFERS}."))
+                    .and_then(|rest| rest.split_once('.'))
+                    .and_then(|(layer, local)| {
+                        let layer: usize = layer.parse().ok()?;
+                        let names = model.layers().get(layer)?.buffers();
+                        let (local, _) = names.into_iter().find(|(n, _)| *n == local)?;
+                        Some((layer, local))
+                    });
+                match found {
+                    Some((layer, local)) => buffers.push((layer, local, value.clone())),
+                    None => return Err(fail(format!("unexpected tensor {name}"))),
+                }
             }
-            let snapshot = Snapshot(weights);
+            let snapshot = Snapshot::from_parts(weights, buffers);
             let shapes: Vec<_> = model.parameters().iter().map(|(_, p)| p.dim()).collect();
-            let saved: Vec<_> = snapshot.0.iter().map(|w| w.dim()).collect();
+            let saved: Vec<_> = snapshot.parameters().iter().map(|w| w.dim()).collect();
             if shapes != saved {
                 return Err(fail(format!(
                     "the best weights have shapes {saved:?}, the model's parameters {shapes:?}"
@@ -314,6 +357,8 @@ impl Callback for EarlyStopping {
 
 /// The kind of [`EarlyStopping`]'s state, and the name of its snapshot tensors.
 const EARLY_STOPPING: &str = "EarlyStopping";
+/// The prefix of the best epoch's buffers in the state (`best_buffers.{layer}.{name}`).
+const BEST_BUFFERS: &str = "best_buffers";
 const BEST_WEIGHTS: &str = "best_weights";
 
 impl EarlyStopping {

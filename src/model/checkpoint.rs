@@ -53,14 +53,20 @@
 //!
 //! # Metadata
 //! The header's `__metadata__` (strings, as safetensors requires):
-//! - `format`: `feedforward`; `format_version`: `1` ([`FORMAT_VERSION`]). A file of a newer
-//!   version is refused with [`CheckpointProblem::UnsupportedVersion`].
+//! - `format`: `feedforward`; `format_version`: `2` ([`FORMAT_VERSION`]). A file of a newer
+//!   version is refused with [`CheckpointProblem::UnsupportedVersion`]; files of version `1`
+//!   still load (see the checksum below).
 //! - `input_width`: the model's input width, in decimal.
 //! - `architecture` (files from [`save`](Sequential::save) only): the layers' [`LayerSpec`]s
 //!   as a JSON array, e.g. `[{"kind":"Dense","inputs":784,"outputs":10},{"kind":"Softmax"}]`.
-//! - `sha256`: lower-case hex SHA-256 of the other metadata entries (sorted by key, each
-//!   `key NUL value NUL`) followed by the whole data section, so that damage anywhere in the
-//!   tensors or the metadata is detected when the file is read; PyTorch ignores it.
+//! - `sha256`: lower-case hex SHA-256 of, in order: the other metadata entries (sorted by key,
+//!   each `key NUL value NUL`); the tensor table (sorted by name, each
+//!   `name NUL dtype NUL shape NUL begin NUL end NUL`, the dtype as the header spells it, the
+//!   shape's sizes joined by commas, begin and end the `data_offsets`); and the whole data
+//!   section. Damage anywhere (the tensors, the metadata, or the table saying where each tensor
+//!   is: swapping the offsets of two tensors of one shape) is detected when the file is read;
+//!   PyTorch ignores it. Version 1 files (written before the table was covered) are checked
+//!   as they were written: metadata and data only.
 //!
 //! The header is written in a canonical order, so the same model always gives the same bytes.
 //!
@@ -79,6 +85,7 @@
 use super::Sequential;
 use crate::atomic_write::write_atomically;
 use crate::error::CheckpointProblem;
+use crate::file_limits::{open_regular, read_capped};
 use crate::layers::LayerSpec;
 use crate::{Error, Result};
 use ndarray::{Array2, ArrayView2};
@@ -87,14 +94,18 @@ use safetensors::{Dtype, SafeTensors, View};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fs;
 use std::path::Path;
 
 /// The value of the `format` metadata entry of our files.
 pub const FORMAT: &str = "feedforward";
 
 /// The checkpoint format version this library writes, and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The largest file [`Sequential::load`] and [`Sequential::load_weights`] read: 4 GiB (a
+/// 784-256-128-10 network takes 1 MB). Larger files, and anything that is not a regular file
+/// (`/dev/zero`, a FIFO, a folder), are refused before anything is read.
+pub const MAX_CHECKPOINT_BYTES: u64 = 1 << 32;
 
 /// Metadata keys.
 const KEY_FORMAT: &str = "format";
@@ -167,8 +178,11 @@ impl Sequential {
     /// [`evaluate`](Sequential::evaluate) switch to evaluation mode).
     ///
     /// # Errors
-    /// [`Error::Io`] when the file cannot be read; [`Error::Checkpoint`] naming the file, with
-    /// [`CheckpointProblem::Malformed`] (truncated, damaged, not safetensors),
+    /// [`Error::Io`] when the file cannot be read or is not a regular file (a device, a FIFO:
+    /// refused before reading, so that loading never blocks or reads without end);
+    /// [`Error::Checkpoint`] naming the file, with
+    /// [`CheckpointProblem::Malformed`] (truncated, damaged, not safetensors, larger than
+    /// [`MAX_CHECKPOINT_BYTES`]),
     /// [`ChecksumMismatch`](CheckpointProblem::ChecksumMismatch),
     /// [`NotFeedforward`](CheckpointProblem::NotFeedforward) (a safetensors file without our
     /// metadata: use [`load_weights`](Sequential::load_weights)),
@@ -522,9 +536,18 @@ pub(super) fn checkpoint_error(path: &Path, problem: CheckpointProblem) -> Error
     }
 }
 
-/// Reads the whole file.
+/// Reads the whole file: a regular file of at most [`MAX_CHECKPOINT_BYTES`].
 pub(super) fn read(path: &Path) -> Result<Vec<u8>> {
-    fs::read(path).map_err(|e| Error::io("reading", path, e))
+    let (file, len) = open_regular(path)?;
+    read_capped(path, file, len, MAX_CHECKPOINT_BYTES)?.ok_or_else(|| {
+        checkpoint_error(
+            path,
+            CheckpointProblem::Malformed(format!(
+                "larger than {MAX_CHECKPOINT_BYTES} bytes, the most a checkpoint may hold \
+                 (MAX_CHECKPOINT_BYTES)"
+            )),
+        )
+    })
 }
 
 /// How many `f32` values a layer built from `spec` holds in its parameters and buffers.
@@ -691,17 +714,21 @@ impl<'a> Checkpoint<'a> {
         let ours = metadata.get(KEY_FORMAT).map(String::as_str) == Some(FORMAT);
         if ours {
             let found = metadata.get(KEY_VERSION).map(String::as_str);
-            match found.and_then(|v| v.parse::<u32>().ok()) {
-                Some(version) if (1..=FORMAT_VERSION).contains(&version) => {}
+            let version = match found.and_then(|v| v.parse::<u32>().ok()) {
+                Some(version) if (1..=FORMAT_VERSION).contains(&version) => version,
                 _ => {
                     return Err(fail(CheckpointProblem::UnsupportedVersion {
                         found: found.unwrap_or("(none)").to_string(),
                         supported: FORMAT_VERSION,
                     }))
                 }
-            }
+            };
             let data = &bytes[8 + header_len..];
-            if metadata.get(KEY_SHA256) != Some(&checksum(&metadata, data)) {
+            let expected = match version {
+                1 => checksum(&metadata, data),
+                _ => checksum_with_table(&metadata, &tensor_table(&info), data),
+            };
+            if metadata.get(KEY_SHA256) != Some(&expected) {
                 return Err(fail(CheckpointProblem::ChecksumMismatch));
             }
         }
@@ -713,10 +740,48 @@ impl<'a> Checkpoint<'a> {
     }
 }
 
-/// SHA-256 (lower-case hex) of the metadata entries other than `sha256`, sorted by key, each as
-/// `key NUL value NUL`, then of the data section.
+/// The version 1 checksum: SHA-256 (lower-case hex) of the metadata entries other than
+/// `sha256`, sorted by key, each as `key NUL value NUL`, then of the data section (the
+/// version 2 one without the tensor table).
 fn checksum<S: std::hash::BuildHasher>(
     metadata: &HashMap<String, String, S>,
+    data: &[u8],
+) -> String {
+    checksum_with_table(metadata, &[], data)
+}
+
+/// The tensor table of a header as the version 2 checksum reads it: sorted by name, each
+/// `name NUL dtype NUL shape NUL begin NUL end NUL`.
+fn tensor_table(info: &safetensors::tensor::Metadata) -> Vec<u8> {
+    let tensors: BTreeMap<String, &safetensors::tensor::TensorInfo> =
+        info.tensors().into_iter().collect();
+    let mut table = Vec::new();
+    for (name, tensor) in tensors {
+        let dtype = serde_json::to_value(tensor.dtype)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("{:?}", tensor.dtype));
+        let shape: Vec<String> = tensor.shape.iter().map(usize::to_string).collect();
+        let (begin, end) = tensor.data_offsets;
+        for field in [
+            name,
+            dtype,
+            shape.join(","),
+            begin.to_string(),
+            end.to_string(),
+        ] {
+            table.extend_from_slice(field.as_bytes());
+            table.push(0);
+        }
+    }
+    table
+}
+
+/// The version 2 checksum: SHA-256 (lower-case hex) of the metadata entries other than
+/// `sha256` (as [`checksum`]), then the tensor table, then the data section.
+fn checksum_with_table<S: std::hash::BuildHasher>(
+    metadata: &HashMap<String, String, S>,
+    table: &[u8],
     data: &[u8],
 ) -> String {
     let sorted: BTreeMap<&String, &String> = metadata
@@ -730,6 +795,7 @@ fn checksum<S: std::hash::BuildHasher>(
         hasher.update(value.as_bytes());
         hasher.update([0]);
     }
+    hasher.update(table);
     hasher.update(data);
     hasher
         .finalize()
@@ -758,7 +824,8 @@ fn canonical_with_checksum(bytes: &[u8]) -> std::result::Result<Vec<u8>, String>
         Some(value) => serde_json::from_value(value).map_err(|e| e.to_string())?,
         None => HashMap::new(),
     };
-    let sum = checksum(&metadata, data);
+    let (_, info) = SafeTensors::read_metadata(bytes).map_err(|e| e.to_string())?;
+    let sum = checksum_with_table(&metadata, &tensor_table(&info), data);
     let mut metadata: BTreeMap<String, String> = metadata.into_iter().collect();
     metadata.insert(KEY_SHA256.to_string(), sum);
     header.insert(

@@ -12,7 +12,7 @@ use crate::data::{Batches, Dataset, Order};
 use crate::layers::OutputKind;
 use crate::losses::Loss;
 use crate::metrics::{
-    argmax, BinaryCounts, ConfusionMatrix, RegressionAccumulator, RegressionMetrics, Task,
+    predicted_class, BinaryCounts, ConfusionMatrix, RegressionAccumulator, RegressionMetrics, Task,
 };
 use crate::{Error, Result};
 use ndarray::{ArrayView2, Axis};
@@ -84,9 +84,8 @@ impl fmt::Display for Evaluation {
 /// Counts of the task being evaluated, batch by batch.
 enum Tally {
     MultiClass {
+        /// Rows with a NaN or infinite output count in its `unpredicted`, as wrong.
         confusion: Option<ConfusionMatrix>,
-        /// Rows with a class whose output was NaN: wrong, and not in the confusion matrix.
-        unpredicted: u64,
     },
     Binary {
         counts: BinaryCounts,
@@ -120,8 +119,10 @@ impl Sequential {
         let width = self.output_width();
         let mut tally = match task {
             Task::MultiClass => Tally::MultiClass {
-                confusion: data.class_of(0).map(|_| ConfusionMatrix::new(width)),
-                unpredicted: 0,
+                confusion: match data.class_of(0) {
+                    Some(_) => Some(ConfusionMatrix::new(width)?),
+                    None => None,
+                },
             },
             Task::Binary => {
                 let threshold = match self.output_kind() {
@@ -130,7 +131,11 @@ impl Sequential {
                 };
                 Tally::Binary {
                     counts: BinaryCounts::new(width, threshold),
-                    confusion: Some((width == 1).then(|| ConfusionMatrix::new(2))),
+                    confusion: Some(if width == 1 {
+                        Some(ConfusionMatrix::new(2)?)
+                    } else {
+                        None
+                    }),
                     threshold,
                 }
             }
@@ -195,21 +200,16 @@ impl Tally {
         match self {
             Tally::MultiClass {
                 confusion: Some(confusion),
-                unpredicted,
             } => {
                 for (row, out) in rows.iter().zip(outputs.axis_iter(Axis(0))) {
                     if let Some(actual) = data.class_of(*row) {
-                        if out.iter().any(|v| v.is_nan()) {
-                            *unpredicted += 1;
-                        } else {
-                            confusion.add(actual, argmax(out));
-                        }
+                        // A row with a NaN or infinite output predicts nothing: it is wrong
+                        // (counted in the matrix's `unpredicted`), never class 0.
+                        confusion.add_prediction(actual, predicted_class(out));
                     }
                 }
             }
-            Tally::MultiClass {
-                confusion: None, ..
-            } => {}
+            Tally::MultiClass { confusion: None } => {}
             Tally::Binary {
                 counts,
                 confusion,
@@ -243,14 +243,8 @@ impl Tally {
             regression: None,
         };
         match self {
-            Tally::MultiClass {
-                confusion,
-                unpredicted,
-            } => {
-                evaluation.accuracy = confusion.as_ref().map(|c| {
-                    let right = c.counts().diag().sum();
-                    (right as f64 / (c.total() + unpredicted).max(1) as f64) as f32
-                });
+            Tally::MultiClass { confusion } => {
+                evaluation.accuracy = confusion.as_ref().map(|c| c.accuracy() as f32);
                 evaluation.confusion = confusion;
             }
             Tally::Binary {

@@ -69,6 +69,9 @@ pub struct FitConfig<'a> {
     pub checkpoint: Option<&'a Path>,
     /// Epochs between two training checkpoints (1: after every epoch).
     pub checkpoint_every: usize,
+    /// Leave out the rows of a last, partial batch every epoch (PyTorch's
+    /// `DataLoader(drop_last=True)`); `false` by default.
+    pub drop_last: bool,
 }
 
 /// What [`Sequential::fit`] prints on standard output while it trains, as Keras' `verbose`
@@ -96,7 +99,16 @@ impl<'a> FitConfig<'a> {
             verbosity: Verbosity::Silent,
             checkpoint: None,
             checkpoint_every: 1,
+            drop_last: false,
         }
+    }
+
+    /// Leaves out, every epoch, the rows that would make a last batch smaller than the others
+    /// (PyTorch's `DataLoader(drop_last=True)`): for a layer that cannot take a batch of one row
+    /// ([`BatchNorm1d`](crate::layers::BatchNorm1d)), or for batches of equal weight.
+    pub fn drop_last(mut self, drop_last: bool) -> Self {
+        self.drop_last = drop_last;
+        self
     }
 
     /// Batches of `batch_size` rows (the tutorial uses 32).
@@ -471,8 +483,16 @@ impl Sequential {
             }
         };
         let batch_size = config.batch_size.unwrap_or(train.len());
-        let mut batches = Batches::new(train.len(), batch_size, config.order)?;
+        let mut batches =
+            Batches::new(train.len(), batch_size, config.order)?.drop_last(config.drop_last)?;
+        self.check_batch_rows(&batches, train.len(), batch_size)?;
         let base_lr = optimizer.learning_rate();
+        if let Some(schedule) = config.schedule {
+            check_schedule(schedule, base_lr, config.epochs)?;
+        }
+        for callback in callbacks.iter_mut() {
+            callback.on_train_begin(self)?;
+        }
         let setup = Setup {
             base_learning_rate: base_lr,
             batch_size,
@@ -650,6 +670,53 @@ pub(crate) fn resumed_line(epoch: usize, epochs: usize, stopped: bool) -> String
             epoch + 1
         )
     }
+}
+
+impl Sequential {
+    /// Checks, before the first epoch, that every layer can take the smallest batch of an
+    /// epoch in training mode.
+    fn check_batch_rows(&self, batches: &Batches, rows: usize, batch_size: usize) -> Result<()> {
+        let smallest = batches.smallest();
+        let needy = self
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, layer)| (i, layer.name(), layer.min_training_rows()))
+            .max_by_key(|&(_, _, needed)| needed);
+        match needy {
+            Some((index, name, needed)) if smallest < needed => Err(Error::config(
+                "batch_size",
+                batch_size,
+                format!(
+                    "a batch size whose batches all have at least {needed} rows: with {rows} \
+                     training rows the last batch has {smallest}, and layer {index} ({name}) needs \
+                     at least {needed} in training; use FitConfig::drop_last(true) or another \
+                     batch size"
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Checks a schedule before the first epoch: its own [`Schedule::check`], then the learning
+/// rate of every epoch (finite and `>= 0`), so that a bad one fails before any training.
+fn check_schedule(schedule: &dyn Schedule, base_lr: f32, epochs: usize) -> Result<()> {
+    schedule.check(base_lr)?;
+    for epoch in 0..epochs {
+        let lr = schedule.learning_rate(base_lr, epoch);
+        if !(lr.is_finite() && lr >= 0.0) {
+            return Err(Error::config(
+                "learning_rate",
+                lr,
+                format!(
+                    "a finite number >= 0 at every epoch; the schedule gives {lr} at epoch \
+                     {epoch} (from an initial {base_lr})"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn report(callbacks: &mut [&mut dyn Callback], progress: &Progress) {

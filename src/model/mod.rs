@@ -112,9 +112,37 @@ impl SequentialBuilder {
     }
 }
 
-/// A copy of a model's parameters, from [`Sequential::snapshot`].
+/// A copy of a model's parameters and buffers (batch-norm running statistics), from
+/// [`Sequential::snapshot`].
 #[derive(Clone, Debug, PartialEq)]
-pub struct Snapshot(Vec<Array2<f32>>);
+pub struct Snapshot {
+    parameters: Vec<Array2<f32>>,
+    /// `(layer index, buffer name, value)`.
+    buffers: Vec<(usize, &'static str, Array2<f32>)>,
+}
+
+impl Snapshot {
+    /// A snapshot from its parts (training checkpoints read them back).
+    pub(crate) fn from_parts(
+        parameters: Vec<Array2<f32>>,
+        buffers: Vec<(usize, &'static str, Array2<f32>)>,
+    ) -> Self {
+        Snapshot {
+            parameters,
+            buffers,
+        }
+    }
+
+    /// The parameters, in model order.
+    pub(crate) fn parameters(&self) -> &[Array2<f32>] {
+        &self.parameters
+    }
+
+    /// The buffers, as `(layer index, buffer name, value)`.
+    pub(crate) fn buffers(&self) -> &[(usize, &'static str, Array2<f32>)] {
+        &self.buffers
+    }
+}
 
 impl Sequential {
     /// A model taking rows of `input_width` features through `layers` in order.
@@ -245,39 +273,89 @@ impl Sequential {
         self.step(inputs, targets, loss, optimizer)
     }
 
-    /// A copy of every parameter, to [`restore`](Sequential::restore) later (early stopping
-    /// keeps the best epoch's this way). Layer buffers that are not parameters (batch-norm
-    /// running statistics) are not included.
+    /// Every buffer (state saved with the model that is not a trainable parameter, such as
+    /// [`BatchNorm1d`](crate::layers::BatchNorm1d)'s running statistics), named as PyTorch's
+    /// `state_dict` names them (`"1.running_mean"`).
+    pub fn buffers(&self) -> Vec<(String, ArrayView2<'_, f32>)> {
+        self.layers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, layer)| {
+                layer
+                    .buffers()
+                    .into_iter()
+                    .map(move |(name, value)| (format!("{i}.{name}"), value))
+            })
+            .collect()
+    }
+
+    /// A copy of every parameter and every buffer (batch-norm running statistics), to
+    /// [`restore`](Sequential::restore) later: early stopping keeps the best epoch's this way.
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot(
-            self.parameters()
+        Snapshot {
+            parameters: self
+                .parameters()
                 .into_iter()
                 .map(|(_, value)| value.to_owned())
                 .collect(),
-        )
+            buffers: self
+                .layers
+                .iter()
+                .enumerate()
+                .flat_map(|(i, layer)| {
+                    layer
+                        .buffers()
+                        .into_iter()
+                        .map(move |(name, value)| (i, name, value.to_owned()))
+                })
+                .collect(),
+        }
     }
 
-    /// Puts back the parameters of a [`snapshot`](Sequential::snapshot) of this model.
+    /// Puts back the parameters and buffers of a [`snapshot`](Sequential::snapshot) of this
+    /// model.
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] (and nothing changed) when the snapshot comes from a model with
-    /// other parameters.
+    /// other parameters or buffers; a layer's error (and nothing changed) when it refuses a
+    /// buffer's value.
     pub fn restore(&mut self, snapshot: &Snapshot) -> Result<()> {
-        let shapes: Vec<(usize, usize)> = self.parameters().iter().map(|(_, p)| p.dim()).collect();
-        let saved: Vec<(usize, usize)> = snapshot.0.iter().map(|p| p.dim()).collect();
-        if shapes != saved {
+        let current = self.snapshot();
+        let shapes = |s: &Snapshot| {
+            let parameters: Vec<(usize, usize)> = s.parameters.iter().map(|p| p.dim()).collect();
+            let buffers: Vec<(usize, &str, (usize, usize))> = s
+                .buffers
+                .iter()
+                .map(|(i, n, b)| (*i, *n, b.dim()))
+                .collect();
+            (parameters, buffers)
+        };
+        if shapes(&current) != shapes(snapshot) {
             return Err(Error::shape(
                 "snapshot",
-                format!("parameters of shapes {shapes:?}"),
-                format!("{saved:?}"),
+                format!("parameters and buffers of shapes {:?}", shapes(&current)),
+                format!("{:?}", shapes(snapshot)),
             ));
         }
+        let result = self.assign_snapshot(snapshot);
+        if result.is_err() {
+            // Put back what was there; the same values were accepted before.
+            let _ = self.assign_snapshot(&current);
+        }
+        result
+    }
+
+    /// Writes a snapshot of matching shapes into the layers.
+    fn assign_snapshot(&mut self, snapshot: &Snapshot) -> Result<()> {
         let mut index = 0;
         for layer in &mut self.layers {
             layer.visit_parameters_mut(&mut |mut parameter| {
-                parameter.value.assign(&snapshot.0[index]);
+                parameter.value.assign(&snapshot.parameters[index]);
                 index += 1;
             });
+        }
+        for (layer, name, value) in &snapshot.buffers {
+            self.layers[*layer].set_buffer(name, value.view())?;
         }
         Ok(())
     }
@@ -292,13 +370,36 @@ impl Sequential {
         }
     }
 
-    /// The step itself, on checked inputs and targets.
+    /// The step itself, on checked inputs and targets: all or nothing. On any error the
+    /// parameters, the layers' buffers and the optimizer's state are left exactly as they were.
     fn step(
         &mut self,
         inputs: ArrayView2<'_, f32>,
         targets: ArrayView2<'_, f32>,
         loss: &dyn Loss,
         optimizer: &mut dyn Optimizer,
+    ) -> Result<f32> {
+        let result = self
+            .forward_and_backward(inputs, targets, loss, optimizer)
+            .and_then(|value| self.update(optimizer).map(|()| value));
+        let committed = result.is_ok();
+        for layer in &mut self.layers {
+            layer.end_step(committed);
+        }
+        if committed {
+            self.steps += 1;
+        }
+        result
+    }
+
+    /// Forward pass, loss and backward pass of a step; checks that the loss and the layers'
+    /// buffers are finite.
+    fn forward_and_backward(
+        &mut self,
+        inputs: ArrayView2<'_, f32>,
+        targets: ArrayView2<'_, f32>,
+        loss: &dyn Loss,
+        optimizer: &dyn Optimizer,
     ) -> Result<f32> {
         self.forward(inputs)?;
         let rows = inputs.nrows();
@@ -338,19 +439,66 @@ impl Sequential {
                 learning_rate: optimizer.learning_rate(),
             });
         }
+        if let Some((index, layer)) = self
+            .layers
+            .iter()
+            .enumerate()
+            .find(|(_, layer)| !layer.buffers_are_finite())
+        {
+            let names: Vec<String> = layer
+                .buffers()
+                .into_iter()
+                .filter(|(_, b)| b.iter().any(|v| !v.is_finite()))
+                .map(|(name, _)| format!("{index}.{name}"))
+                .collect();
+            return Err(Error::NonFiniteUpdate {
+                what: format!("buffer {}", names.join(", ")),
+                step: self.steps,
+                learning_rate: optimizer.learning_rate(),
+            });
+        }
         if let Some(start) = start {
             self.backward(inputs, start)?;
         }
+        Ok(value)
+    }
+
+    /// The optimizer's update of every parameter, checked as it goes: when one would become
+    /// NaN or infinite, the parameters updated so far are reverted and nothing changes.
+    fn update(&mut self, optimizer: &mut dyn Optimizer) -> Result<()> {
         optimizer.begin_step();
         let mut index = 0;
-        for layer in &mut self.layers {
+        let mut failed: Option<(usize, usize, &'static str)> = None;
+        for (layer_index, layer) in self.layers.iter_mut().enumerate() {
             layer.visit_parameters_mut(&mut |parameter| {
-                optimizer.update(index, parameter);
+                if failed.is_none() {
+                    let name = parameter.name;
+                    if !optimizer.update(index, parameter) {
+                        failed = Some((index, layer_index, name));
+                    }
+                }
                 index += 1;
             });
         }
-        self.steps += 1;
-        Ok(value)
+        let Some((bad, layer_index, name)) = failed else {
+            optimizer.end_step(true);
+            return Ok(());
+        };
+        let mut index = 0;
+        for layer in &mut self.layers {
+            layer.visit_parameters_mut(&mut |parameter| {
+                if index <= bad {
+                    optimizer.revert(index, parameter);
+                }
+                index += 1;
+            });
+        }
+        optimizer.end_step(false);
+        Err(Error::NonFiniteUpdate {
+            what: format!("parameter {layer_index}.{name} (or the optimizer's state for it)"),
+            step: self.steps,
+            learning_rate: optimizer.learning_rate(),
+        })
     }
 
     /// What the last layer's output means.

@@ -24,13 +24,17 @@
 //! let mut g = array![[0.5f32]];
 //! let mut adam = Adam::new(0.1)?;
 //! adam.begin_step();
-//! adam.update(0, Parameter { name: "weight", value: w.view_mut(), grad: g.view_mut() });
+//! let finite = adam.update(0, Parameter { name: "weight", value: w.view_mut(), grad: g.view_mut() });
+//! adam.end_step(finite);
 //! // The bias-corrected first step is lr times the gradient's sign.
 //! assert!((w[[0, 0]] - 0.9).abs() < 1e-6);
 //! # Ok::<(), feedforward::Error>(())
 //! ```
 
-use super::{check_learning_rate, Optimizer, OptimizerBuffer, OptimizerState};
+use super::{
+    check_learning_rate, in_memory_order, non_finite, Optimizer, OptimizerBuffer, OptimizerState,
+    UndoBuffer,
+};
 use crate::layers::Parameter;
 use crate::{Error, Result};
 
@@ -59,8 +63,14 @@ struct Moments {
     eps: f32,
     /// Steps begun, `t`.
     steps: u64,
-    /// First and second moments, one pair of buffers per parameter index.
+    /// First and second moments, one pair of buffers per parameter index, as committed.
     state: Vec<(Vec<f32>, Vec<f32>)>,
+    /// The moments this step computes, swapped into `state` when the step is kept.
+    pending: Vec<(Vec<f32>, Vec<f32>)>,
+    /// Which parameter indices this step has updated.
+    updated: Vec<bool>,
+    /// The parameter values before this step.
+    previous: UndoBuffer,
 }
 
 impl Moments {
@@ -71,6 +81,30 @@ impl Moments {
             eps: 1e-8,
             steps: 0,
             state: Vec::new(),
+            pending: Vec::new(),
+            updated: Vec::new(),
+            previous: UndoBuffer::default(),
+        }
+    }
+
+    /// Puts back parameter `index` as it was before this step; its moments stay as committed.
+    fn revert(&mut self, index: usize, parameter: Parameter<'_>) {
+        self.previous.restore_parameter(index, parameter);
+        if let Some(updated) = self.updated.get_mut(index) {
+            *updated = false;
+        }
+    }
+
+    /// Keeps this step's moments, or forgets them and the step count.
+    fn end_step(&mut self, commit: bool) {
+        for (index, updated) in self.updated.iter_mut().enumerate() {
+            if *updated && commit {
+                std::mem::swap(&mut self.state[index], &mut self.pending[index]);
+            }
+            *updated = false;
+        }
+        if !commit {
+            self.steps = self.steps.saturating_sub(1);
         }
     }
 
@@ -109,7 +143,7 @@ impl Moments {
         learning_rate: f32,
         l2: f32,
         decay: f32,
-    ) {
+    ) -> bool {
         // Called without begin_step: count it as the first step rather than divide by zero.
         let t = self.steps.max(1);
         let t = i32::try_from(t).unwrap_or(i32::MAX);
@@ -125,8 +159,15 @@ impl Moments {
             decay,
         };
         let len = parameter.value.len();
+        // Each grows on its own: a loaded state (load_state) sets the moments alone.
         if self.state.len() <= index {
             self.state.resize_with(index + 1, Default::default);
+        }
+        if self.pending.len() <= index {
+            self.pending.resize_with(index + 1, Default::default);
+        }
+        if self.updated.len() <= index {
+            self.updated.resize(index + 1, false);
         }
         let (m, v) = &mut self.state[index];
         if m.len() != len {
@@ -135,17 +176,29 @@ impl Moments {
             v.clear();
             v.resize(len, 0.0);
         }
+        let (m_next, v_next) = &mut self.pending[index];
+        m_next.resize(len, 0.0);
+        v_next.resize(len, 0.0);
+        let saved = self.previous.slot(index, len);
+        self.updated[index] = true;
+        let moments = Buffers {
+            m: m.as_slice(),
+            v: v.as_slice(),
+            m_next,
+            v_next,
+            saved,
+        };
         // Layers hand out value and gradient contiguous and in the same memory order (not
         // necessarily row-major), so both are walked in memory order, as the moments are.
         // Anything else is walked in logical order, which is just as stable from step to step.
-        let same_order = parameter.value.strides() == parameter.grad.strides();
+        let fast = in_memory_order(&parameter);
         match (
-            same_order,
+            fast,
             parameter.value.as_slice_memory_order_mut(),
             parameter.grad.as_slice_memory_order(),
         ) {
-            (true, Some(w), Some(g)) => step.apply(w.iter_mut(), g.iter(), m, v),
-            _ => step.apply(parameter.value.iter_mut(), parameter.grad.iter(), m, v),
+            (true, Some(w), Some(g)) => step.apply(w.iter_mut(), g.iter(), moments),
+            _ => step.apply(parameter.value.iter_mut(), parameter.grad.iter(), moments),
         }
     }
 }
@@ -211,6 +264,16 @@ impl Moments {
     }
 }
 
+/// The buffers one parameter's step reads and writes: the committed moments, the new ones and
+/// the copy of the previous values.
+struct Buffers<'a> {
+    m: &'a [f32],
+    v: &'a [f32],
+    m_next: &'a mut [f32],
+    v_next: &'a mut [f32],
+    saved: &'a mut [f32],
+}
+
 /// The coefficients of one step, shared by all elements.
 struct Step {
     beta1: f32,
@@ -225,23 +288,40 @@ struct Step {
 }
 
 impl Step {
-    /// PyTorch's single-tensor Adam loop, element by element.
+    /// PyTorch's single-tensor Adam loop, element by element; returns whether the new values
+    /// and moments are all finite.
     fn apply<'a>(
         &self,
         w: impl Iterator<Item = &'a mut f32>,
         g: impl Iterator<Item = &'a f32>,
-        m: &mut [f32],
-        v: &mut [f32],
-    ) {
+        buffers: Buffers<'_>,
+    ) -> bool {
         let (b1, b2) = (self.beta1, self.beta2);
-        for (((w, &g), m), v) in w.zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+        let Buffers {
+            m,
+            v,
+            m_next,
+            v_next,
+            saved,
+        } = buffers;
+        let mut bad = false;
+        for ((((w, &g), s), (&m, m_next)), (&v, v_next)) in w
+            .zip(g)
+            .zip(saved.iter_mut())
+            .zip(m.iter().zip(m_next.iter_mut()))
+            .zip(v.iter().zip(v_next.iter_mut()))
+        {
+            *s = *w;
             let g = g + self.l2 * *w;
             *w *= self.decay;
-            *m = b1 * *m + (1.0 - b1) * g;
-            *v = b2 * *v + (1.0 - b2) * g * g;
+            let m = b1 * m + (1.0 - b1) * g;
+            let v = b2 * v + (1.0 - b2) * g * g;
+            (*m_next, *v_next) = (m, v);
             let denominator = v.sqrt() / self.bias_correction2_sqrt + self.eps;
-            *w -= self.step_size * *m / denominator;
+            *w -= self.step_size * m / denominator;
+            bad |= non_finite(*w) | non_finite(m) | non_finite(v);
         }
+        !bad
     }
 }
 
@@ -383,9 +463,18 @@ impl Optimizer for Adam {
         self.moments.steps += 1;
     }
 
-    fn update(&mut self, index: usize, parameter: Parameter<'_>) {
+    fn update(&mut self, index: usize, parameter: Parameter<'_>) -> bool {
         let (lr, wd) = (self.learning_rate, self.weight_decay);
-        self.moments.update(index, parameter, lr, wd, 1.0);
+        self.moments.update(index, parameter, lr, wd, 1.0)
+    }
+
+    fn revert(&mut self, index: usize, parameter: Parameter<'_>) {
+        self.moments.revert(index, parameter);
+    }
+
+    /// Keeps the new moments, or forgets them and takes the step count back.
+    fn end_step(&mut self, commit: bool) {
+        self.moments.end_step(commit);
     }
     /// Kind `"Adam"`; hyper-parameters `learning_rate`, `beta1`, `beta2`, `eps` and
     /// `weight_decay`; the step count `t`; `exp_avg` and `exp_avg_sq` per parameter
@@ -417,10 +506,19 @@ impl Optimizer for AdamW {
         self.moments.steps += 1;
     }
 
-    fn update(&mut self, index: usize, parameter: Parameter<'_>) {
+    fn update(&mut self, index: usize, parameter: Parameter<'_>) -> bool {
         let (lr, wd) = (self.learning_rate, self.weight_decay);
         self.moments
-            .update(index, parameter, lr, 0.0, 1.0 - lr * wd);
+            .update(index, parameter, lr, 0.0, 1.0 - lr * wd)
+    }
+
+    fn revert(&mut self, index: usize, parameter: Parameter<'_>) {
+        self.moments.revert(index, parameter);
+    }
+
+    /// Keeps the new moments, or forgets them and takes the step count back.
+    fn end_step(&mut self, commit: bool) {
+        self.moments.end_step(commit);
     }
     /// Kind `"AdamW"`; hyper-parameters `learning_rate`, `beta1`, `beta2`, `eps` and
     /// `weight_decay`; the step count `t`; `exp_avg` and `exp_avg_sq` per parameter
@@ -445,7 +543,7 @@ mod tests {
     /// One optimizer step on a single parameter at index `index`.
     fn step(opt: &mut dyn Optimizer, index: usize, w: &mut Array2<f32>, g: &Array2<f32>) {
         let mut g = g.clone();
-        opt.update(
+        let finite = opt.update(
             index,
             Parameter {
                 name: "w",
@@ -453,6 +551,7 @@ mod tests {
                 grad: g.view_mut(),
             },
         );
+        opt.end_step(finite);
     }
 
     /// `w` after steps with the given gradients, from `w = 1`.
@@ -569,7 +668,7 @@ mod tests {
         let mut g = array![[0.5f32, -1.0], [2.0, 0.0]];
         let mut adam = Adam::new(0.1).unwrap();
         adam.begin_step();
-        adam.update(
+        let finite = adam.update(
             0,
             Parameter {
                 name: "weight",
@@ -577,6 +676,7 @@ mod tests {
                 grad: g.view_mut().reversed_axes(),
             },
         );
+        adam.end_step(finite);
         // first step: w - lr sign(g)
         assert_close(
             &w.iter().copied().collect::<Vec<_>>(),
@@ -623,7 +723,7 @@ mod tests {
             (1e-3, (0.9, 0.999), 1e-8)
         );
         assert_eq!(AdamW::default().weight_decay(), 0.01);
-        for lr in [0.0, -1.0, f32::NAN, f32::INFINITY] {
+        for lr in [-1.0, f32::NAN, f32::INFINITY] {
             assert!(matches!(Adam::new(lr), Err(Error::InvalidConfig { .. })));
             assert!(matches!(AdamW::new(lr), Err(Error::InvalidConfig { .. })));
         }
@@ -639,7 +739,9 @@ mod tests {
             assert!(AdamW::default().with_weight_decay(wd).is_err());
         }
         let mut adamw = AdamW::default();
-        assert!(adamw.set_learning_rate(0.0).is_err());
+        assert!(adamw.set_learning_rate(-1e-3).is_err());
+        // 0 is legitimate (a cosine schedule ends there)
+        adamw.set_learning_rate(0.0).unwrap();
         adamw.set_learning_rate(0.5).unwrap();
         assert_eq!(adamw.learning_rate(), 0.5);
     }

@@ -10,6 +10,34 @@
 //! [`OptimizerState`] and [`Optimizer::load_state`] puts it back: training checkpoints
 //! ([`TrainingCheckpoint`](crate::model::TrainingCheckpoint)) use them so that a resumed run
 //! continues bit for bit.
+//!
+//! # A step is all or nothing
+//! A training step either leaves every parameter and every element of the optimizer's state
+//! finite, or changes nothing at all. The model drives each step as a small transaction:
+//! 1. [`begin_step`](Optimizer::begin_step);
+//! 2. [`update`](Optimizer::update) for each parameter in turn, which updates it in place and
+//!    says whether the new values (and the state kept for it) are all finite; the built-in
+//!    optimizers check this inside the loop that computes the update, at no measurable cost;
+//! 3. when every update was finite, [`end_step`](Optimizer::end_step)`(true)`; otherwise
+//!    [`revert`](Optimizer::revert) for each parameter already updated, which puts back its
+//!    values and its state bit for bit, then [`end_step`](Optimizer::end_step)`(false)`, and the
+//!    model reports [`Error::NonFiniteUpdate`].
+//!
+//! # Writing an optimizer
+//! Implement [`learning_rate`](Optimizer::learning_rate),
+//! [`set_learning_rate`](Optimizer::set_learning_rate), [`update`](Optimizer::update) and
+//! [`revert`](Optimizer::revert). The contract:
+//! - `update` returns `true` only if every new value of the parameter, and every element of the
+//!   state the optimizer keeps for it, is finite;
+//! - until the next [`end_step`](Optimizer::end_step), the optimizer keeps what it needs to
+//!   [`revert`](Optimizer::revert) the step: the parameter's previous values (a copy made in the
+//!   update loop, see [`UndoBuffer`]) and its previous state (a copy, or new state written to a
+//!   second buffer and swapped in by `end_step(true)`, as [`Sgd`] and [`Adam`] do);
+//! - `end_step(false)` also undoes what [`begin_step`](Optimizer::begin_step) changed (a step
+//!   counter).
+//!
+//! An optimizer that wraps another forwards all five calls (see `WeightOnly` in
+//! `examples/linear_regression.rs`).
 
 mod adam;
 pub mod schedule;
@@ -24,7 +52,8 @@ pub use state::{OptimizerBuffer, OptimizerState};
 use crate::layers::Parameter;
 use crate::{Error, Result};
 
-/// Updates parameters from their gradients.
+/// Updates parameters from their gradients, one training step at a time, all or nothing (see
+/// the [module documentation](self) for the contract).
 pub trait Optimizer: Send {
     /// The current learning rate.
     fn learning_rate(&self) -> f32;
@@ -32,14 +61,31 @@ pub trait Optimizer: Send {
     /// Changes the learning rate (for schedules).
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] unless `learning_rate` is finite and positive.
+    /// [`Error::InvalidConfig`] unless `learning_rate` is finite and `>= 0` (0 is legitimate:
+    /// cosine annealing ends there).
     fn set_learning_rate(&mut self, learning_rate: f32) -> Result<()>;
 
     /// Called once per training step, before the parameters are updated.
     fn begin_step(&mut self) {}
 
-    /// Updates one parameter; `index` is its position among the model's parameters.
-    fn update(&mut self, index: usize, parameter: Parameter<'_>);
+    /// Updates one parameter in place; `index` is its position among the model's parameters.
+    /// Returns `true` when every new value, and every element of the state kept for this
+    /// parameter, is finite; `false` makes the model [`revert`](Optimizer::revert) the step.
+    fn update(&mut self, index: usize, parameter: Parameter<'_>) -> bool;
+
+    /// Undoes this step's [`update`](Optimizer::update) of parameter `index`: puts back its
+    /// values and the state kept for it exactly as they were before (bit for bit). Called only
+    /// for parameters updated since [`begin_step`](Optimizer::begin_step), with the same
+    /// parameter (same shape and memory layout).
+    fn revert(&mut self, index: usize, parameter: Parameter<'_>);
+
+    /// Ends the step: `commit` keeps every update made since
+    /// [`begin_step`](Optimizer::begin_step); otherwise every update has been
+    /// [reverted](Optimizer::revert) and the optimizer forgets the step (a step counter goes
+    /// back).
+    fn end_step(&mut self, commit: bool) {
+        let _ = commit;
+    }
 
     /// The optimizer's whole state (kind, hyper-parameters, step count, every buffer), for a
     /// training checkpoint. A state keeps no reference to the optimizer: it is a copy.
@@ -77,15 +123,98 @@ pub trait Optimizer: Send {
     }
 }
 
-/// Checks that a learning rate is finite and positive.
+/// Copies of parameter values made during an update, one per parameter index, so that an
+/// optimizer can [`revert`](Optimizer::revert) its step. Keeps its allocations from step to
+/// step.
+///
+/// ```
+/// use feedforward::layers::Parameter;
+/// use feedforward::optim::UndoBuffer;
+/// use ndarray::array;
+///
+/// let mut undo = UndoBuffer::default();
+/// let mut w = array![[1.0f32, 2.0]];
+/// undo.save(0, w.view());
+/// w.fill(f32::NAN);
+/// undo.restore(0, w.view_mut());
+/// assert_eq!(w, array![[1.0, 2.0]]);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct UndoBuffer {
+    saved: Vec<Vec<f32>>,
+}
+
+impl UndoBuffer {
+    /// The buffer of parameter `index`, `len` elements long (contents unspecified), for an
+    /// update loop that writes each previous value into it as it goes.
+    pub fn slot(&mut self, index: usize, len: usize) -> &mut [f32] {
+        if self.saved.len() <= index {
+            self.saved.resize_with(index + 1, Vec::new);
+        }
+        let saved = &mut self.saved[index];
+        saved.resize(len, 0.0);
+        saved
+    }
+
+    /// Saves the values of parameter `index`, in logical (row-major) order.
+    pub fn save(&mut self, index: usize, value: ndarray::ArrayView2<'_, f32>) {
+        let slot = self.slot(index, value.len());
+        for (s, &v) in slot.iter_mut().zip(value.iter()) {
+            *s = v;
+        }
+    }
+
+    /// Writes the values saved by [`save`](UndoBuffer::save) for parameter `index` back, in
+    /// logical order. Does nothing when nothing of that size was saved.
+    pub fn restore(&self, index: usize, mut value: ndarray::ArrayViewMut2<'_, f32>) {
+        if let Some(saved) = self.saved.get(index).filter(|s| s.len() == value.len()) {
+            for (v, &s) in value.iter_mut().zip(saved.iter()) {
+                *v = s;
+            }
+        }
+    }
+
+    /// Writes the buffer of parameter `index`, filled in the parameter's memory order (as
+    /// [`slot`](UndoBuffer::slot) is by the built-in optimizers' fast path), back into
+    /// `parameter`'s values: in memory order when value and gradient share one, as the update
+    /// walked them; in logical order otherwise.
+    pub(crate) fn restore_parameter(&self, index: usize, mut parameter: Parameter<'_>) {
+        let fast = in_memory_order(&parameter);
+        let Some(saved) = self.saved.get(index) else {
+            return;
+        };
+        match (fast, parameter.value.as_slice_memory_order_mut()) {
+            (true, Some(w)) if w.len() == saved.len() => w.copy_from_slice(saved),
+            _ => self.restore(index, parameter.value),
+        }
+    }
+}
+
+/// Whether an update can walk `parameter`'s value and gradient as two slices in memory order:
+/// both contiguous, with the same layout (what layers hand out). Otherwise updates walk them in
+/// logical order.
+pub(crate) fn in_memory_order(parameter: &Parameter<'_>) -> bool {
+    parameter.value.strides() == parameter.grad.strides()
+        && parameter.value.as_slice_memory_order().is_some()
+        && parameter.grad.as_slice_memory_order().is_some()
+}
+
+/// Whether `x` is neither NaN nor infinite, as a branch-free test on the exponent bits (so that
+/// the update loops stay vectorised).
+#[inline(always)]
+pub(crate) fn non_finite(x: f32) -> bool {
+    x.to_bits() & 0x7f80_0000 == 0x7f80_0000
+}
+
+/// Checks that a learning rate is finite and `>= 0`.
 pub(crate) fn check_learning_rate(learning_rate: f32) -> Result<f32> {
-    if learning_rate.is_finite() && learning_rate > 0.0 {
+    if learning_rate.is_finite() && learning_rate >= 0.0 {
         Ok(learning_rate)
     } else {
         Err(Error::config(
             "learning_rate",
             learning_rate,
-            "a finite number above 0, typically between 0.001 and 0.1",
+            "a finite number >= 0, typically between 0.001 and 0.1",
         ))
     }
 }

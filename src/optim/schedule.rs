@@ -33,11 +33,23 @@ use std::fmt::Debug;
 
 /// A learning rate as a function of the epoch.
 ///
-/// Implement it for your own schedules; the learning rate returned should be finite and positive
-/// for every epoch the training runs, since optimizers reject anything else.
+/// Implement it for your own schedules; the learning rate returned must be finite and `>= 0`
+/// (0 is legitimate) for every epoch the training runs. [`Sequential::fit`](crate::Sequential::fit)
+/// checks every epoch's rate, and [`check`](Schedule::check), before the first epoch, so that a
+/// bad schedule fails before any training rather than in the middle of it.
 pub trait Schedule: Debug + Send + Sync {
     /// The learning rate for the zero-based `epoch`, given the optimizer's initial learning rate.
     fn learning_rate(&self, base_lr: f32, epoch: usize) -> f32;
+
+    /// Checks that the schedule makes sense for the initial learning rate `base_lr` (a
+    /// [`Cosine`] whose minimum is above it does not). The default accepts every rate.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] saying what to change.
+    fn check(&self, base_lr: f32) -> Result<()> {
+        let _ = base_lr;
+        Ok(())
+    }
 }
 
 /// The learning rate stays `base_lr`.
@@ -142,7 +154,21 @@ impl Schedule for Cosine {
     fn learning_rate(&self, base_lr: f32, epoch: usize) -> f32 {
         let (base, min) = (base_lr as f64, self.min_lr as f64);
         let phase = std::f64::consts::PI * epoch as f64 / self.t_max as f64;
-        (min + (base - min) * (1.0 + phase.cos()) / 2.0) as f32
+        // Never below the minimum by a rounding error: at t_max with min_lr = 0 the cosine term
+        // is 1e-17 or -1e-17, and the rate is exactly 0, as PyTorch's.
+        (min + (base - min) * (1.0 + phase.cos()) / 2.0).max(min.min(base)) as f32
+    }
+
+    /// Refuses a minimum above the initial learning rate (the rate would rise, not anneal).
+    fn check(&self, base_lr: f32) -> Result<()> {
+        if self.min_lr > base_lr {
+            return Err(Error::config(
+                "min_lr",
+                self.min_lr,
+                format!("at most the initial learning rate, {base_lr}: cosine annealing decreases"),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -190,6 +216,10 @@ impl Schedule for Warmup {
         } else {
             self.then.learning_rate(base_lr, epoch - self.epochs)
         }
+    }
+
+    fn check(&self, base_lr: f32) -> Result<()> {
+        self.then.check(base_lr)
     }
 }
 
@@ -243,6 +273,38 @@ mod tests {
         assert_close(&[cosine.learning_rate(0.1, 5)], &[(0.1 + 0.001) / 2.0]);
         assert_close(&[cosine.learning_rate(0.1, 20)], &[0.1]);
         assert_eq!((cosine.t_max(), cosine.min_lr()), (10, 0.001));
+    }
+
+    #[test]
+    fn cosine_to_zero_is_pytorchs_cosine_annealing_lr() {
+        // PyTorch's CosineAnnealingLR(T_max=5, eta_min=0) from lr 0.5, as the issue quotes it:
+        // 0.5, 0.4523, 0.3273, 0.1727, 0.0477, 0.0, 0.0477, ... (it goes on, periodic); the
+        // closed form in full precision:
+        // [0.5 * (1 + math.cos(math.pi * t / 5)) / 2 for t in range(11)]
+        let want = [
+            0.5,
+            0.45225424859373686,
+            0.32725424859373686,
+            0.17274575140626316,
+            0.047745751406263165,
+            0.0,
+            0.04774575140626311,
+            0.1727457514062631,
+            0.3272542485937368,
+            0.45225424859373686,
+            0.5,
+        ];
+        let got = rates(&Cosine::new(5, 0.0).unwrap(), 0.5, 11);
+        assert_close(&got, &want);
+        assert_eq!(got[5], 0.0);
+        assert!(got.iter().all(|lr| *lr >= 0.0));
+        assert!(Cosine::new(5, 0.0).unwrap().check(0.5).is_ok());
+        assert!(matches!(
+            Cosine::new(10, 5.0).unwrap().check(0.1),
+            Err(Error::InvalidConfig { .. })
+        ));
+        let warm = Warmup::new(2, Cosine::new(10, 5.0).unwrap()).unwrap();
+        assert!(warm.check(0.1).is_err());
     }
 
     #[test]

@@ -12,11 +12,16 @@
 //! let mut w = array![[1.0f32, 2.0]];
 //! let mut g = array![[0.5f32, -1.0]];
 //! let mut sgd = Sgd::new(0.1).unwrap();
-//! sgd.update(0, Parameter { name: "weight", value: w.view_mut(), grad: g.view_mut() });
+//! sgd.begin_step();
+//! let finite = sgd.update(0, Parameter { name: "weight", value: w.view_mut(), grad: g.view_mut() });
+//! sgd.end_step(finite);
 //! assert_eq!(w, array![[0.95, 2.1]]);
 //! ```
 
-use super::{check_learning_rate, Optimizer, OptimizerBuffer, OptimizerState};
+use super::{
+    check_learning_rate, in_memory_order, non_finite, Optimizer, OptimizerBuffer, OptimizerState,
+    UndoBuffer,
+};
 use crate::layers::Parameter;
 use crate::{Error, Result};
 
@@ -27,14 +32,21 @@ pub struct Sgd {
     momentum: f32,
     nesterov: bool,
     weight_decay: f32,
+    /// The velocity of each parameter index, as committed by the last step.
     velocity: Vec<Vec<f32>>,
+    /// The velocity this step computes, swapped into `velocity` when the step is kept.
+    pending: Vec<Vec<f32>>,
+    /// Which parameter indices this step has updated.
+    updated: Vec<bool>,
+    /// The parameter values before this step.
+    previous: UndoBuffer,
 }
 
 impl Sgd {
     /// Plain gradient descent with the given learning rate (the tutorial uses 0.1).
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] unless the learning rate is finite and positive.
+    /// [`Error::InvalidConfig`] unless the learning rate is finite and `>= 0`.
     pub fn new(learning_rate: f32) -> Result<Self> {
         Ok(Sgd {
             learning_rate: check_learning_rate(learning_rate)?,
@@ -42,6 +54,9 @@ impl Sgd {
             nesterov: false,
             weight_decay: 0.0,
             velocity: Vec::new(),
+            pending: Vec::new(),
+            updated: Vec::new(),
+            previous: UndoBuffer::default(),
         })
     }
 
@@ -78,6 +93,120 @@ impl Sgd {
         self.weight_decay = weight_decay;
         Ok(self)
     }
+
+    /// The update of one parameter given as value and gradient iterators in the same order, with
+    /// its previous values saved into `saved` on the way; returns whether everything new is
+    /// finite.
+    fn apply<'a>(
+        &mut self,
+        index: usize,
+        w: impl ExactSizeIterator<Item = &'a mut f32>,
+        g: impl Iterator<Item = &'a f32>,
+    ) -> bool {
+        let (lr, wd) = (self.learning_rate, self.weight_decay);
+        let saved = self.previous.slot(index, w.len());
+        let mut bad = false;
+        if self.momentum == 0.0 {
+            if wd == 0.0 {
+                for ((w, &g), s) in w.zip(g).zip(saved.iter_mut()) {
+                    *s = *w;
+                    *w -= lr * g;
+                    bad |= non_finite(*w);
+                }
+            } else {
+                for ((w, &g), s) in w.zip(g).zip(saved.iter_mut()) {
+                    *s = *w;
+                    *w -= lr * (g + wd * *w);
+                    bad |= non_finite(*w);
+                }
+            }
+            return !bad;
+        }
+        // Each grows on its own: a loaded state (load_state) sets the velocities alone.
+        if self.velocity.len() <= index {
+            self.velocity.resize_with(index + 1, Vec::new);
+        }
+        if self.pending.len() <= index {
+            self.pending.resize_with(index + 1, Vec::new);
+        }
+        if self.updated.len() <= index {
+            self.updated.resize(index + 1, false);
+        }
+        let len = saved.len();
+        let (v, next) = (&self.velocity[index], &mut self.pending[index]);
+        next.resize(len, 0.0);
+        let (mu, nesterov) = (self.momentum, self.nesterov);
+        if v.len() != len {
+            // The first step: PyTorch starts the velocity at the first gradient.
+            for ((w, &g), (s, next)) in w.zip(g).zip(saved.iter_mut().zip(next.iter_mut())) {
+                *s = *w;
+                let g = g + wd * *w;
+                *next = g;
+                let step = if nesterov { g + mu * g } else { g };
+                *w -= lr * step;
+                bad |= non_finite(*w) | non_finite(g);
+            }
+        } else {
+            for (((w, &g), s), (&v, next)) in w
+                .zip(g)
+                .zip(saved.iter_mut())
+                .zip(v.iter().zip(next.iter_mut()))
+            {
+                *s = *w;
+                let g = g + wd * *w;
+                *next = mu * v + g;
+                let step = if nesterov { g + mu * *next } else { *next };
+                *w -= lr * step;
+                bad |= non_finite(*w) | non_finite(*next);
+            }
+        }
+        self.updated[index] = true;
+        !bad
+    }
+}
+
+/// `w <- w - lr g` over slices of equal length, with each previous value copied into `saved`;
+/// returns whether any new value is NaN or infinite. The same loop is compiled for AVX-512,
+/// AVX2 and the baseline, and the widest the processor has is used (the values are the same
+/// bit for bit: one multiply and one subtraction per element, no fused multiply-add).
+fn plain_step(w: &mut [f32], g: &[f32], saved: &mut [f32], lr: f32) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the processor has AVX-512F, checked just above.
+            return unsafe { plain_step_avx512(w, g, saved, lr) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2, checked just above.
+            return unsafe { plain_step_avx2(w, g, saved, lr) };
+        }
+    }
+    plain_step_loop(w, g, saved, lr)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn plain_step_avx512(w: &mut [f32], g: &[f32], saved: &mut [f32], lr: f32) -> bool {
+    plain_step_loop(w, g, saved, lr)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn plain_step_avx2(w: &mut [f32], g: &[f32], saved: &mut [f32], lr: f32) -> bool {
+    plain_step_loop(w, g, saved, lr)
+}
+
+#[inline(always)]
+fn plain_step_loop(w: &mut [f32], g: &[f32], saved: &mut [f32], lr: f32) -> bool {
+    let n = w.len().min(g.len()).min(saved.len());
+    let (w, g, saved) = (&mut w[..n], &g[..n], &mut saved[..n]);
+    let mut bad = false;
+    for i in 0..n {
+        saved[i] = w[i];
+        w[i] -= lr * g[i];
+        bad |= non_finite(w[i]);
+    }
+    bad
 }
 
 /// The kind in an [`OptimizerState`], and the name of the velocity buffers (PyTorch's).
@@ -150,53 +279,42 @@ impl Optimizer for Sgd {
         Ok(())
     }
 
-    fn update(&mut self, index: usize, mut parameter: Parameter<'_>) {
-        let lr = self.learning_rate;
-        let wd = self.weight_decay;
+    fn update(&mut self, index: usize, mut parameter: Parameter<'_>) -> bool {
         // Layers hand out value and gradient contiguous and in the same memory order (not
         // necessarily row-major: `Dense` shows its `(out, in)` weights as `(in, out)`), so both
-        // are walked in memory order, element for element. Anything else is updated element-wise.
-        let same_order = parameter.value.strides() == parameter.grad.strides();
-        let (true, Some(w), Some(g)) = (
-            same_order,
+        // are walked in memory order, element for element. Anything else is walked in logical
+        // order, which is just as stable from step to step.
+        let fast = in_memory_order(&parameter);
+        match (
+            fast,
             parameter.value.as_slice_memory_order_mut(),
-            parameter.grad.as_slice_memory_order_mut(),
-        ) else {
-            parameter
-                .value
-                .zip_mut_with(&parameter.grad, |w, &g| *w -= lr * (g + wd * *w));
-            return;
-        };
-        if self.momentum == 0.0 {
-            if wd == 0.0 {
-                for (w, &g) in w.iter_mut().zip(g.iter()) {
-                    *w -= lr * g;
-                }
-            } else {
-                for (w, &g) in w.iter_mut().zip(g.iter()) {
-                    *w -= lr * (g + wd * *w);
-                }
+            parameter.grad.as_slice_memory_order(),
+        ) {
+            (true, Some(w), Some(g)) if self.momentum == 0.0 && self.weight_decay == 0.0 => {
+                // The plain step of the tutorial, the hot loop of every step: on slices, with
+                // the widest vectors the processor has.
+                let saved = self.previous.slot(index, w.len());
+                !plain_step(w, g, saved, self.learning_rate)
             }
-            return;
+            (true, Some(w), Some(g)) => self.apply(index, w.iter_mut(), g.iter()),
+            _ => self.apply(index, parameter.value.iter_mut(), parameter.grad.iter()),
         }
-        if self.velocity.len() <= index {
-            self.velocity.resize_with(index + 1, Vec::new);
+    }
+
+    fn revert(&mut self, index: usize, parameter: Parameter<'_>) {
+        self.previous.restore_parameter(index, parameter);
+        if let Some(updated) = self.updated.get_mut(index) {
+            *updated = false;
         }
-        let v = &mut self.velocity[index];
-        let first = v.len() != w.len();
-        if first {
-            // PyTorch starts the velocity at the first gradient.
-            v.clear();
-            v.extend(g.iter().zip(w.iter()).map(|(&g, &w)| g + wd * w));
-        }
-        let mu = self.momentum;
-        for ((w, &g), v) in w.iter_mut().zip(g.iter()).zip(v.iter_mut()) {
-            let g = g + wd * *w;
-            if !first {
-                *v = mu * *v + g;
+    }
+
+    /// Keeps the new velocities (swapping them in) or forgets them.
+    fn end_step(&mut self, commit: bool) {
+        for (index, updated) in self.updated.iter_mut().enumerate() {
+            if *updated && commit {
+                std::mem::swap(&mut self.velocity[index], &mut self.pending[index]);
             }
-            let step = if self.nesterov { g + mu * *v } else { *v };
-            *w -= lr * step;
+            *updated = false;
         }
     }
 }
@@ -208,7 +326,8 @@ mod tests {
 
     fn step(sgd: &mut Sgd, w: &mut Array2<f32>, g: &Array2<f32>) {
         let mut g = g.clone();
-        sgd.update(
+        sgd.begin_step();
+        let finite = sgd.update(
             0,
             Parameter {
                 name: "w",
@@ -216,6 +335,7 @@ mod tests {
                 grad: g.view_mut(),
             },
         );
+        sgd.end_step(finite);
     }
 
     #[test]
@@ -232,7 +352,7 @@ mod tests {
         let mut g = array![[1.0f32, 0.0, 0.0], [0.0, 0.0, 10.0]];
         let mut sgd = Sgd::new(0.1).unwrap().with_momentum(0.5).unwrap();
         for _ in 0..2 {
-            sgd.update(
+            let finite = sgd.update(
                 0,
                 Parameter {
                     name: "weight",
@@ -240,6 +360,7 @@ mod tests {
                     grad: g.view_mut().reversed_axes(),
                 },
             );
+            sgd.end_step(finite);
         }
         // v1 = g, v2 = 1.5 g: w - 0.1 * 2.5 g
         assert_eq!(w, array![[0.75, 2.0, 3.0], [4.0, 5.0, 3.5]]);
@@ -349,7 +470,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_hyper_parameters() {
-        for lr in [0.0, -0.1, f32::NAN, f32::INFINITY] {
+        for lr in [-0.1, f32::NAN, f32::INFINITY] {
             assert!(matches!(Sgd::new(lr), Err(Error::InvalidConfig { .. })));
         }
         assert!(Sgd::new(0.1).unwrap().with_momentum(1.0).is_err());
@@ -357,5 +478,35 @@ mod tests {
         let mut sgd = Sgd::new(0.1).unwrap();
         assert!(sgd.set_learning_rate(f32::NAN).is_err());
         assert_eq!(sgd.learning_rate(), 0.1);
+        // 0 is legitimate: a cosine schedule ends there
+        assert!(Sgd::new(0.0).is_ok());
+    }
+
+    #[test]
+    fn a_non_finite_update_is_reported_and_reverted_bit_for_bit() {
+        for mut sgd in [
+            Sgd::new(3e38).unwrap(),
+            Sgd::new(3e38).unwrap().with_momentum(0.9).unwrap(),
+        ] {
+            // a first, finite step commits a velocity
+            let mut w = array![[0.5f32, -0.25], [1.0, 2.0]];
+            step(&mut sgd, &mut w, &array![[0.0, 0.0], [0.0, 1e-38]]);
+            let before = (w.clone(), sgd.velocity.clone());
+            let mut g = array![[1.0f32, 0.0], [f32::NAN, 0.0]];
+            sgd.begin_step();
+            fn param<'a>(w: &'a mut Array2<f32>, g: &'a mut Array2<f32>) -> Parameter<'a> {
+                Parameter {
+                    name: "w",
+                    value: w.view_mut().reversed_axes(),
+                    grad: g.view_mut().reversed_axes(),
+                }
+            }
+            assert!(!sgd.update(0, param(&mut w, &mut g)));
+            assert!(w.iter().any(|v| !v.is_finite()));
+            sgd.revert(0, param(&mut w, &mut g));
+            sgd.end_step(false);
+            assert_eq!(w.mapv(f32::to_bits), before.0.mapv(f32::to_bits));
+            assert_eq!(sgd.velocity, before.1);
+        }
     }
 }
