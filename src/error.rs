@@ -267,11 +267,13 @@ pub enum CheckpointProblem {
         /// Tensors present but unusable, as `name: reason` (shape, dtype, NaN, ...).
         invalid: Vec<String>,
     },
-    /// A layer that is not built in cannot have its architecture saved.
+    /// A layer that is not built in and gives no [`LayerSpec`](crate::layers::LayerSpec)
+    /// cannot have its architecture saved.
     #[error(
-        "layer {index} ({layer}) is not a built-in layer, so `save` cannot record how to \
-         rebuild it: save the weights with save_weights and load them with load_weights into \
-         a model built in code"
+        "layer {index} ({layer}) is not a built-in layer and its `spec` gives none, so `save` \
+         cannot record how to rebuild it: return LayerSpec::custom from its spec and load with \
+         Sequential::load_with and a LayerRegistry, or save the weights with save_weights and \
+         load them with load_weights into a model built in code"
     )]
     CustomLayer {
         /// Zero-based position of the layer in the model.
