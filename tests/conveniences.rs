@@ -69,6 +69,18 @@ fn predict_classes_gives_the_argmax_and_the_probabilities() {
     // softmax([2, -2])[0] = 1 / (1 + e^-4)
     assert!((predicted.probabilities[[0, 0]] - 1.0 / (1.0 + (-4.0f32).exp())).abs() < 1e-6);
     assert_eq!(predicted.probabilities[[2, 0]], 0.5);
+    // One sigmoid output: classes 0 and 1, probabilities [1 - p, p].
+    let mut binary = Sequential::builder(2)
+        .push(
+            Dense::from_parameters(ndarray::array![[1.0], [-1.0]], ndarray::array![[0.0]]).unwrap(),
+        )
+        .push(Sigmoid)
+        .build()
+        .unwrap();
+    let predicted = binary.predict_classes(x.view()).unwrap();
+    assert_eq!(predicted.classes, [1, 0, 0]);
+    let p = 1.0 / (1.0 + (-2.0f32).exp());
+    assert_eq!(predicted.probabilities.row(0).to_vec(), [1.0 - p, p]);
     let mut regression = Sequential::builder(2)
         .dense(1, Init::HeNormal)
         .build()

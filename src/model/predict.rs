@@ -34,25 +34,42 @@ impl Sequential {
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] when the model does not end with a layer whose outputs are class
-    /// probabilities ([`Softmax`](crate::layers::Softmax)); the errors of
+    /// probabilities ([`Softmax`](crate::layers::Softmax), or
+    /// [`Sigmoid`](crate::layers::Sigmoid) on a single output: classes 0 and 1, probabilities
+    /// `[1 - p, p]`); the errors of
     /// [`predict`](Sequential::predict).
     pub fn predict_classes(&mut self, inputs: ArrayView2<'_, f32>) -> Result<ClassPredictions> {
         let last = self.layers.last().expect("a model has at least one layer");
-        if last.output_kind() != OutputKind::SoftmaxProbabilities {
-            return Err(Error::config(
-                "model output",
-                format!("the output of {} (the last layer)", last.name()),
-                "class probabilities: end the model with Softmax to predict classes",
-            ));
-        }
-        let probabilities = self.predict(inputs)?.to_owned();
-        let classes = probabilities
-            .axis_iter(Axis(0))
-            .map(|row| argmax(row))
-            .collect();
+        let (kind, name, width) = (
+            last.output_kind(),
+            last.name().to_string(),
+            self.output_width(),
+        );
+        let outputs = match kind {
+            OutputKind::SoftmaxProbabilities => self.predict(inputs)?.to_owned(),
+            // One sigmoid output: the probability of class 1, as scikit-learn's predict_proba
+            // gives [1 - p, p].
+            OutputKind::SigmoidProbabilities if width == 1 => {
+                let p = self.predict(inputs)?;
+                let mut both = Array2::zeros((p.nrows(), 2));
+                for (mut row, &p) in both.rows_mut().into_iter().zip(p.column(0)) {
+                    (row[0], row[1]) = (1.0 - p, p);
+                }
+                both
+            }
+            _ => {
+                return Err(Error::config(
+                    "model output",
+                    format!("the output of {name} (the last layer), {width} wide"),
+                    "class probabilities: end the model with Softmax, or with Sigmoid on one \
+                     output for two classes",
+                ))
+            }
+        };
+        let classes = outputs.axis_iter(Axis(0)).map(argmax).collect();
         Ok(ClassPredictions {
             classes,
-            probabilities,
+            probabilities: outputs,
         })
     }
 }
