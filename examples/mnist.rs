@@ -56,6 +56,8 @@ Options:
   --out DIR         folder for the SVG figures [default: target/figures/mnist]
   --save PATH       save the trained model to PATH (safetensors, readable by PyTorch); then
                     cargo run --release --example predict -- --model PATH IMAGE...
+  --onnx PATH       export the trained model to PATH as ONNX (opset 17), for onnxruntime,
+                    tract, browsers; python3 scripts/check_onnx.py PATH checks it
   --quiet           print only the losses, the accuracy and the timings
   -h, --help        print this help
 ";
@@ -69,9 +71,10 @@ fn main() -> ExitCode {
         seed: 0,
         quiet: false,
     };
-    // The example's own options: where the figures go, where the model goes.
+    // The example's own options: where the figures go, where the model goes (safetensors, ONNX).
     let mut out = PathBuf::from("target/figures/mnist");
     let mut save: Option<PathBuf> = None;
+    let mut onnx: Option<PathBuf> = None;
     let parsed = support::parse_args(defaults, &mut |name, parser| match name {
         "out" => {
             out = support::value(parser, "--out")?.into();
@@ -81,13 +84,24 @@ fn main() -> ExitCode {
             save = Some(support::value(parser, "--save")?.into());
             Ok(true)
         }
+        "onnx" => {
+            onnx = Some(support::value(parser, "--onnx")?.into());
+            Ok(true)
+        }
         _ => Ok(false),
     });
-    support::main_with(USAGE, parsed, |options| run(options, &out, save.as_deref()))
+    support::main_with(USAGE, parsed, |options| {
+        run(options, &out, save.as_deref(), onnx.as_deref())
+    })
 }
 
 /// The walkthrough, section by section.
-fn run(options: &TrainingOptions, out: &Path, save: Option<&Path>) -> Result<(), Failure> {
+fn run(
+    options: &TrainingOptions,
+    out: &Path,
+    save: Option<&Path>,
+    onnx: Option<&Path>,
+) -> Result<(), Failure> {
     // 4.1.1 Data: load, scale to [0, 1] (the data set does `x / 255` batch by batch), split.
     let started = Instant::now();
     let data = load_data(options)?;
@@ -139,6 +153,9 @@ fn run(options: &TrainingOptions, out: &Path, save: Option<&Path>) -> Result<(),
     if let Some(path) = save {
         model.save(path)?;
         println!("Model saved to {}", path.display());
+    }
+    if let Some(path) = onnx {
+        support::export_onnx(&model, path)?;
     }
     Ok(())
 }

@@ -51,6 +51,8 @@
 //!   architecture, and a [`LayerRegistry`](model::LayerRegistry) rebuilds your own layers
 //!   ([`load_with`](Sequential::load_with)). [`model::training_checkpoint`]: training that
 //!   survives a crash ([`FitConfig::checkpoint`]), resumed bit for bit.
+//! - [`model::onnx`] (feature `onnx`, on by default): [`save_onnx`](Sequential::save_onnx)
+//!   exports a model to ONNX, for onnxruntime, tract, browsers and phones.
 //! - [`data`]: the [`Dataset`](data::Dataset) trait, in-memory data, MNIST, tables from CSV
 //!   files ([`data::csv`], feature `csv`, on by default), splits (plain or stratified, as
 //!   scikit-learn's) and batches.

@@ -42,6 +42,8 @@ mod evaluate;
 mod fit;
 mod predict;
 pub mod registry;
+#[cfg(feature = "onnx")]
+pub mod onnx;
 mod summary;
 pub mod training_checkpoint;
 
