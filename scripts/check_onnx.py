@@ -12,8 +12,8 @@
     python3 -m venv /tmp/venv-onnx && /tmp/venv-onnx/bin/pip install onnx onnxruntime numpy
     cargo run --release --example mlp -- --save mlp.safetensors --onnx mlp.onnx
     cargo run --release --example predict -- --model mlp.safetensors \\
-        --evaluate ../shared/data/mnist --probabilities mlp-probabilities.csv
-    /tmp/venv-onnx/bin/python scripts/check_onnx.py mlp.onnx --mnist ../shared/data/mnist \\
+        --evaluate data/mnist --probabilities mlp-probabilities.csv
+    /tmp/venv-onnx/bin/python scripts/check_onnx.py mlp.onnx --mnist data/mnist \\
         --probabilities mlp-probabilities.csv
 
 When the graph does not end with a Softmax, a softmax is applied to its outputs, as the
@@ -63,9 +63,9 @@ def main() -> int:
     parser.add_argument(
         "--mnist",
         type=Path,
-        default=Path(os.environ.get("MNIST_DIR", here.parent.parent / "shared/data/mnist")),
+        default=Path(os.environ.get("MNIST_DIR", here.parent / "data/mnist")),
         help="folder with t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, raw or .gz "
-        "(default: $MNIST_DIR, else ../shared/data/mnist)",
+        "(default: $MNIST_DIR, else the repository's data/mnist)",
     )
     parser.add_argument(
         "--probabilities",
