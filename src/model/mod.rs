@@ -40,10 +40,10 @@ mod callbacks;
 pub mod checkpoint;
 mod evaluate;
 mod fit;
-mod predict;
-pub mod registry;
 #[cfg(feature = "onnx")]
 pub mod onnx;
+mod predict;
+pub mod registry;
 mod summary;
 pub mod training_checkpoint;
 

@@ -353,6 +353,28 @@ fn export_layer(
             let attributes = vec![float("epsilon", eps), float("momentum", 1.0 - momentum)];
             graph.node(node, "BatchNormalization", &inputs, attributes)
         }
+        // Keras' Normalization: y = (x - mean) / std, std = max(sqrt(variance), 1e-7) per
+        // feature (computed here as the layer computes it), or mean + x * std when inverted.
+        LayerSpec::Normalization { invert, .. } => {
+            let mean = tensor(layer, "mean", true).ok_or_else(|| missing("mean"))?;
+            let variance = tensor(layer, "variance", true).ok_or_else(|| missing("variance"))?;
+            let std = variance.mapv(|v| v.sqrt().max(crate::layers::Normalization::EPSILON));
+            let mean = vector(graph, index, "mean", mean);
+            let std = vector(graph, index, "std", std.view());
+            if invert {
+                let scaled = graph.node(node, "Mul", &[x, &std], Vec::new());
+                graph.node(node, "Add", &[&mean, &scaled], Vec::new())
+            } else {
+                let centred = graph.node(node, "Sub", &[x, &mean], Vec::new());
+                graph.node(node, "Div", &[&centred, &std], Vec::new())
+            }
+        }
+        LayerSpec::Custom { .. } => {
+            return Err(unsupported(
+                "it is a layer written outside the crate (registered by name for load_with), \
+                 and only the crate's own layers say which ONNX operators compute them",
+            ))
+        }
         LayerSpec::LayerNorm { eps, .. } => {
             let weight = tensor(layer, "weight", false).ok_or_else(|| missing("weight"))?;
             let bias = tensor(layer, "bias", false).ok_or_else(|| missing("bias"))?;
@@ -568,6 +590,53 @@ mod tests {
         assert!(!names
             .iter()
             .any(|n| n.starts_with("/3/") || n.starts_with("/9/")));
+    }
+
+    #[test]
+    fn normalization_exports_its_mean_and_floored_std() {
+        // Keras: y = (x - mean) / max(sqrt(variance), 1e-7); variance 0 gives the floor.
+        let layer = crate::layers::Normalization::with_stats(
+            array![[1.0, -2.0]].view(),
+            array![[4.0, 0.0]].view(),
+        )
+        .unwrap();
+        let model = Sequential::builder(2).push(layer).build().unwrap();
+        let graph = decode(&model).graph.unwrap();
+        let ops: Vec<&str> = graph
+            .node
+            .iter()
+            .map(|n| n.op_type.as_deref().unwrap())
+            .collect();
+        assert_eq!(ops, ["Sub", "Div"]);
+        let by_name = |name: &str| {
+            floats(
+                graph
+                    .initializer
+                    .iter()
+                    .find(|t| t.name.as_deref() == Some(name))
+                    .unwrap(),
+            )
+        };
+        assert_eq!(by_name("0.mean"), [1.0, -2.0]);
+        assert_eq!(by_name("0.std"), [2.0, 1e-7]);
+        assert_eq!(graph.node[0].input, ["input", "0.mean"]);
+        assert_eq!(graph.node[1].input[1], "0.std");
+        assert_eq!(graph.node[1].output, ["output"]);
+
+        let inverted = crate::layers::Normalization::with_stats(
+            array![[1.0, -2.0]].view(),
+            array![[4.0, 0.0]].view(),
+        )
+        .unwrap()
+        .inverted();
+        let model = Sequential::builder(2).push(inverted).build().unwrap();
+        let graph = decode(&model).graph.unwrap();
+        let ops: Vec<&str> = graph
+            .node
+            .iter()
+            .map(|n| n.op_type.as_deref().unwrap())
+            .collect();
+        assert_eq!(ops, ["Mul", "Add"]);
     }
 
     #[test]
