@@ -8,12 +8,16 @@
 //! 2. `forward`, writing into the output the model hands over;
 //! 3. `backward`, storing dLoss/dBeta and writing dLoss/dInput when asked;
 //! 4. `visit_parameters_mut` and `parameters`, so optimizers (and checkpoints) see `beta`;
+//! 5. `spec`, naming the layer's kind, so that `save` records it and `Sequential::load_with`
+//!    rebuilds it through a `LayerRegistry` (Keras's `custom_objects`);
 //!
-//! then checks the gradients with `feedforward::gradcheck` and trains a small model with it.
+//! then checks the gradients with `feedforward::gradcheck`, trains a small model with it, saves
+//! the model and loads it back from the file alone.
 
 use feedforward::gradcheck::check_layer;
-use feedforward::layers::Parameter;
+use feedforward::layers::{LayerSpec, Parameter};
 use feedforward::prelude::*;
+use feedforward::serde_json::Value;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
 
 /// Swish: `y = x * s(beta x)` with `s` the logistic sigmoid and `beta` learned.
@@ -92,6 +96,11 @@ impl Layer for Swish {
     fn parameters(&self) -> Vec<(&'static str, ArrayView2<'_, f32>)> {
         vec![("beta", self.beta.view())]
     }
+
+    /// The kind's name, and no settings (`beta` is a parameter: the checkpoint holds it).
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::custom("Swish", Value::Null))
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -126,5 +135,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         history.epoch_losses[0],
         history.epoch_losses[history.epoch_losses.len() - 1],
     );
+
+    // 3. Save it with `save`, and load it back from the file alone: the registry says how to
+    //    build a fresh Swish; the file fills in the learned beta and the dense weights.
+    let dir = std::env::temp_dir().join(format!("custom_layer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("swish.safetensors");
+    model.save(&path)?;
+    let registry = LayerRegistry::new().register("Swish", |_: &Value| Ok(Swish::new(1.0)));
+    let mut loaded = Sequential::load_with(&path, &registry)?;
+    let grid = ndarray::Array2::from_shape_fn((11, 1), |(i, _)| i as f32 / 5.0 - 1.0);
+    let same = loaded.predict(grid.view())? == model.predict(grid.view())?;
+    std::fs::remove_dir_all(&dir)?;
+    println!(
+        "Saved with `save` and loaded with `Sequential::load_with` and a LayerRegistry: {}",
+        if same {
+            "same predictions, bit for bit"
+        } else {
+            "DIFFERENT predictions"
+        }
+    );
+    if !same {
+        return Err("the loaded model predicts differently".into());
+    }
     Ok(())
 }

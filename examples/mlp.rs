@@ -72,6 +72,8 @@ Options:
                     the same, to the bit, as a run never interrupted)
   --train-rows N    train on the first N images of the training file only (a quick run; the
                     last 10% of them are the validation data) [default: all]
+  --onnx PATH       export the trained model to PATH as ONNX (opset 17), for onnxruntime,
+                    tract, browsers; python3 scripts/check_onnx.py PATH checks it
   -h, --help        print this help
 ";
 
@@ -120,6 +122,10 @@ fn main() -> ExitCode {
             };
             Ok(true)
         }
+        "onnx" => {
+            own.onnx = Some(support::value(parser, "--onnx")?.into());
+            Ok(true)
+        }
         _ => Ok(false),
     });
     support::main_with(USAGE, parsed, |options| run(options, &own))
@@ -134,11 +140,16 @@ struct Own {
     checkpoint: Option<PathBuf>,
     /// `--train-rows N`
     train_rows: Option<usize>,
+    /// `--onnx PATH`
+    onnx: Option<PathBuf>,
 }
 
 fn run(options: &TrainingOptions, own: &Own) -> Result<(), Failure> {
     // The output is checked before training, so that no training is lost to a bad path.
     if let Some(path) = &own.save {
+        support::check_save_path(path)?;
+    }
+    if let Some(path) = &own.onnx {
         support::check_save_path(path)?;
     }
     // Data: the training and test files as they are; pixels are scaled to [0, 1] batch by batch.
@@ -199,6 +210,9 @@ fn run(options: &TrainingOptions, own: &Own) -> Result<(), Failure> {
     if let Some(path) = &own.save {
         model.save(path)?;
         println!("Model saved to {}", path.display());
+    }
+    if let Some(path) = own.onnx.as_deref() {
+        support::export_onnx(&model, path)?;
     }
     let epochs = history.epoch_losses.len();
     if let Some(stopped) = history.stopped_at.filter(|&e| e + 1 < options.epochs) {

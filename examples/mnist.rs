@@ -58,6 +58,8 @@ Options:
                     100 times above its start is reported as diverged, exit 1, nothing saved)
   --save PATH       save the trained model to PATH (safetensors, readable by PyTorch); then
                     cargo run --release --example predict -- --model PATH IMAGE...
+  --onnx PATH       export the trained model to PATH as ONNX (opset 17), for onnxruntime,
+                    tract, browsers; python3 scripts/check_onnx.py PATH checks it
   --quiet           print only the losses, the accuracy and the timings
   -h, --help        print this help
 ";
@@ -71,9 +73,10 @@ fn main() -> ExitCode {
         seed: 0,
         quiet: false,
     };
-    // The example's own options: where the figures go, where the model goes.
+    // The example's own options: where the figures go, where the model goes (safetensors, ONNX).
     let mut out = PathBuf::from("target/figures/mnist");
     let mut save: Option<PathBuf> = None;
+    let mut onnx: Option<PathBuf> = None;
     let parsed = support::parse_args(defaults, &mut |name, parser| match name {
         "out" => {
             out = support::value(parser, "--out")?.into();
@@ -83,16 +86,30 @@ fn main() -> ExitCode {
             save = Some(support::value(parser, "--save")?.into());
             Ok(true)
         }
+        "onnx" => {
+            onnx = Some(support::value(parser, "--onnx")?.into());
+            Ok(true)
+        }
         _ => Ok(false),
     });
-    support::main_with(USAGE, parsed, |options| run(options, &out, save.as_deref()))
+    support::main_with(USAGE, parsed, |options| {
+        run(options, &out, save.as_deref(), onnx.as_deref())
+    })
 }
 
 /// The walkthrough, section by section.
-fn run(options: &TrainingOptions, out: &Path, save: Option<&Path>) -> Result<(), Failure> {
+fn run(
+    options: &TrainingOptions,
+    out: &Path,
+    save: Option<&Path>,
+    onnx: Option<&Path>,
+) -> Result<(), Failure> {
     // Every output is checked before training, so that no training is lost to a bad path.
     support::check_output_dir(out)?;
     if let Some(path) = save {
+        support::check_save_path(path)?;
+    }
+    if let Some(path) = onnx {
         support::check_save_path(path)?;
     }
 
@@ -130,6 +147,9 @@ fn run(options: &TrainingOptions, out: &Path, save: Option<&Path>) -> Result<(),
     if let Some(path) = save {
         model.save(path)?;
         println!("Model saved to {}", path.display());
+    }
+    if let Some(path) = onnx {
+        support::export_onnx(&model, path)?;
     }
 
     // 4.1.5 Results: accuracy on the 20% of images the model never saw.

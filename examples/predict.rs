@@ -4,6 +4,8 @@
 //! cargo run --release --example mnist -- --save mnist.safetensors
 //! cargo run --release --example predict -- --model mnist.safetensors digit.png other.pgm
 //! cargo run --release --example predict -- --model mnist.safetensors --evaluate data/mnist
+//! cargo run --release --example predict -- --model mnist.safetensors --evaluate data/mnist \
+//!     --probabilities probabilities.csv
 //! ```
 //!
 //! `Sequential::load` rebuilds the model from the file alone: its layers, their settings and
@@ -20,12 +22,18 @@
 //!
 //! An image that is already 28x28 skips steps 2 to 4 (it is taken to be an MNIST digit). The
 //! example then prints the three most likely classes with their probabilities.
+//!
+//! `--probabilities FILE` (with `--evaluate`) writes the probabilities of every test image, one
+//! line per image in the file's order, the classes' values separated by commas, each printed
+//! exactly (the shortest decimal that reads back as the same `f32`): `scripts/check_onnx.py`
+//! compares an ONNX export of the model with them.
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use feedforward::data::mnist::{self, LabeledImages};
+use feedforward::data::Dataset;
 use feedforward::layers::OutputKind;
 use feedforward::prelude::*;
 use image::imageops::{self, FilterType};
@@ -41,7 +49,7 @@ const TOP: usize = 3;
 const USAGE: &str = "\
 Classifies images with a model saved by Sequential::save (e.g. by the mnist example's --save).
 
-Usage: cargo run --release --example predict -- --model PATH [--evaluate DIR] [IMAGE...]
+Usage: cargo run --release --example predict -- --model PATH [--evaluate DIR [--probabilities FILE]] [IMAGE...]
 
 Arguments:
   IMAGE...          PNG or PGM images of one digit each, any size; they are converted to
@@ -51,6 +59,9 @@ Options:
   --model PATH      the saved model (.safetensors), required
   --evaluate DIR    also print the accuracy on the MNIST test set in DIR
                     (t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, raw or .gz)
+  --probabilities FILE
+                    with --evaluate: write the class probabilities of every test image to
+                    FILE, one line per image, comma-separated, each value exact
   -h, --help        print this help
 ";
 
@@ -58,6 +69,7 @@ Options:
 struct Options {
     model: PathBuf,
     evaluate: Option<PathBuf>,
+    probabilities: Option<PathBuf>,
     images: Vec<PathBuf>,
 }
 
@@ -85,11 +97,12 @@ fn main() -> ExitCode {
 /// The options, or `None` for `--help`.
 fn parse_args(mut parser: lexopt::Parser) -> Result<Option<Options>, lexopt::Error> {
     use lexopt::prelude::*;
-    let (mut model, mut evaluate, mut images) = (None, None, Vec::new());
+    let (mut model, mut evaluate, mut probabilities, mut images) = (None, None, None, Vec::new());
     while let Some(arg) = parser.next()? {
         match arg {
             Long("model") => model = Some(PathBuf::from(parser.value()?)),
             Long("evaluate") => evaluate = Some(PathBuf::from(parser.value()?)),
+            Long("probabilities") => probabilities = Some(PathBuf::from(parser.value()?)),
             Short('h') | Long("help") => return Ok(None),
             Value(image) => images.push(PathBuf::from(image)),
             _ => return Err(arg.unexpected()),
@@ -99,9 +112,15 @@ fn parse_args(mut parser: lexopt::Parser) -> Result<Option<Options>, lexopt::Err
     if evaluate.is_none() && images.is_empty() {
         return Err("nothing to do: give images to classify, or --evaluate DIR".into());
     }
+    if probabilities.is_some() && evaluate.is_none() {
+        return Err(
+            "--probabilities FILE writes the test set's probabilities: add --evaluate DIR".into(),
+        );
+    }
     Ok(Some(Options {
         model,
         evaluate,
+        probabilities,
         images,
     }))
 }
@@ -165,7 +184,46 @@ fn run(options: &Options) -> Result<(), Box<dyn Error>> {
             .accuracy
             .ok_or("the MNIST test set has no labels")?;
         println!("Accuracy on test set: {accuracy:.4}");
+        if let Some(path) = &options.probabilities {
+            write_probabilities(&mut model, &test, softmax_last, path)?;
+            println!(
+                "Probabilities of the {} test images written to {}",
+                test.len(),
+                path.display()
+            );
+        }
     }
+    Ok(())
+}
+
+/// Writes the class probabilities of every image of `test` to `path`: one line per image,
+/// comma-separated, each value the shortest decimal that reads back as the same `f32`.
+fn write_probabilities(
+    model: &mut Sequential,
+    test: &LabeledImages,
+    softmax_last: bool,
+    path: &Path,
+) -> Result<(), Box<dyn Error>> {
+    const BATCH: usize = 1000;
+    let mut text = String::new();
+    let (width, classes) = (test.input_width(), test.target_width());
+    for start in (0..test.len()).step_by(BATCH) {
+        let rows: Vec<usize> = (start..(start + BATCH).min(test.len())).collect();
+        let mut inputs = Array2::zeros((rows.len(), width));
+        let mut targets = Array2::zeros((rows.len(), classes));
+        test.fill_batch(&rows, inputs.view_mut(), targets.view_mut());
+        for out in model.predict(inputs.view())?.rows() {
+            let probabilities = if softmax_last {
+                out.to_vec()
+            } else {
+                softmax(out)
+            };
+            let line: Vec<String> = probabilities.iter().map(f32::to_string).collect();
+            text += &line.join(",");
+            text.push('\n');
+        }
+    }
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(())
 }
 

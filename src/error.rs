@@ -251,6 +251,44 @@ pub enum Error {
         /// What differs.
         reason: String,
     },
+
+    /// A model could not be exported to ONNX (`Sequential::save_onnx`, feature `onnx`).
+    /// Nothing was written.
+    #[error("cannot export the model to ONNX: {0}")]
+    OnnxExport(OnnxProblem),
+}
+
+/// Why a model could not be exported to ONNX, in [`Error::OnnxExport`].
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OnnxProblem {
+    /// A layer has no ONNX form: a layer written outside the crate cannot say which ONNX
+    /// operators compute it.
+    #[error("layer {index} ({layer}) has no ONNX form: {reason}")]
+    UnsupportedLayer {
+        /// Zero-based position of the layer in the model.
+        index: usize,
+        /// The layer's name.
+        layer: String,
+        /// Why, in words.
+        reason: String,
+    },
+    /// Parameters or buffers that are NaN or infinite (named `"0.weight"`, ...): such a model
+    /// cannot predict anything.
+    #[error(
+        "{} hold NaN or infinite values (the training diverged)",
+        .0.join(", ")
+    )]
+    NonFinite(Vec<String>),
+    /// The model does not fit in one ONNX file: protobuf messages are limited to 2 GiB.
+    #[error(
+        "the model needs {bytes} bytes, but an ONNX file (one protobuf message) holds at most \
+         2 GiB"
+    )]
+    TooLarge {
+        /// The size the file would have.
+        bytes: usize,
+    },
 }
 
 /// Why a checkpoint could not be saved or loaded, in [`Error::Checkpoint`].
@@ -300,11 +338,13 @@ pub enum CheckpointProblem {
         /// Tensors present but unusable, as `name: reason` (shape, dtype, NaN, ...).
         invalid: Vec<String>,
     },
-    /// A layer that is not built in cannot have its architecture saved.
+    /// A layer that is not built in and gives no [`LayerSpec`](crate::layers::LayerSpec)
+    /// cannot have its architecture saved.
     #[error(
-        "layer {index} ({layer}) is not a built-in layer, so `save` cannot record how to \
-         rebuild it: save the weights with save_weights and load them with load_weights into \
-         a model built in code"
+        "layer {index} ({layer}) is not a built-in layer and its `spec` gives none, so `save` \
+         cannot record how to rebuild it: return LayerSpec::custom from its spec and load with \
+         Sequential::load_with and a LayerRegistry, or save the weights with save_weights and \
+         load them with load_weights into a model built in code"
     )]
     CustomLayer {
         /// Zero-based position of the layer in the model.

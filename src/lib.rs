@@ -36,7 +36,9 @@
 //! ## Where things are
 //! - [`layers`]: the [`Layer`] trait, [`Dense`](layers::Dense), [`Softmax`](layers::Softmax),
 //!   activations, [`Dropout`](layers::Dropout), [`BatchNorm1d`](layers::BatchNorm1d),
-//!   [`LayerNorm`](layers::LayerNorm); [`losses`]: [`CrossEntropy`](struct@losses::CrossEntropy),
+//!   [`LayerNorm`](layers::LayerNorm), [`Normalization`](layers::Normalization) (inputs
+//!   standardised with statistics learned from the training data); [`losses`]:
+//!   [`CrossEntropy`](struct@losses::CrossEntropy),
 //!   [`BinaryCrossEntropy`](struct@losses::BinaryCrossEntropy), [`Mse`](losses::Mse),
 //!   [`Mae`](losses::Mae), [`Huber`](losses::Huber), [`HalfMse`](losses::HalfMse); [`optim`]: [`Sgd`](optim::Sgd),
 //!   [`Adam`](optim::Adam), [`AdamW`](optim::AdamW), learning-rate schedules; [`init`]: weight
@@ -46,8 +48,11 @@
 //!   [`summary`](Sequential::summary).
 //! - [`model::checkpoint`]: [`save`](Sequential::save) and [`load`](Sequential::load) a model
 //!   as a safetensors file that PyTorch reads; [`LayerSpec`](layers::LayerSpec) records the
-//!   architecture. [`model::training_checkpoint`]: training that survives a crash
-//!   ([`FitConfig::checkpoint`]), resumed bit for bit.
+//!   architecture, and a [`LayerRegistry`](model::LayerRegistry) rebuilds your own layers
+//!   ([`load_with`](Sequential::load_with)). [`model::training_checkpoint`]: training that
+//!   survives a crash ([`FitConfig::checkpoint`]), resumed bit for bit.
+//! - [`model::onnx`] (feature `onnx`, on by default): [`save_onnx`](Sequential::save_onnx)
+//!   exports a model to ONNX, for onnxruntime, tract, browsers and phones.
 //! - [`data`]: the [`Dataset`](data::Dataset) trait, in-memory data, MNIST, tables from CSV
 //!   files ([`data::csv`], feature `csv`, on by default), splits (plain or stratified, as
 //!   scikit-learn's) and batches.
@@ -89,22 +94,42 @@ pub mod optim;
 pub mod random;
 mod workspace;
 
+/// The `ndarray` this crate is built on: `feedforward::ndarray::Array2` is the type its API
+/// takes and returns, whatever version of `ndarray` a dependent uses itself.
+pub use ndarray;
+/// The `serde_json` whose `Value` holds a custom layer's settings
+/// ([`LayerSpec::custom`](layers::LayerSpec::custom)).
+pub use serde_json;
+
 pub use error::{Error, Result};
 pub use layers::Layer;
 pub use losses::Loss;
 pub use model::{Evaluation, FitConfig, FitError, History, Progress, Sequential, Verbosity};
 pub use optim::Optimizer;
 
-/// Everything a training script needs, in one `use feedforward::prelude::*`.
+/// Everything a training script needs, in one `use feedforward::prelude::*`: data (in memory,
+/// CSV tables, splits), layers, losses, metrics, optimizers and schedules, the model with its
+/// training settings and callbacks, and the generator.
+///
+/// `ndarray` itself is not in the prelude (a glob import of it would clash with a dependent's
+/// own `ndarray`); use `feedforward::ndarray` when your `ndarray` version differs.
 pub mod prelude {
-    pub use crate::data::{Dataset, InMemory};
+    #[cfg(feature = "csv")]
+    pub use crate::data::csv::{CsvReader, Missing, Table, TableEncoding, Task};
+    pub use crate::data::{
+        one_hot, stratified_train_test_split, train_test_split, Dataset, InMemory, Split,
+    };
     pub use crate::init::Init;
     pub use crate::layers::{
         BatchNorm1d, Dense, Dropout, Elu, Gelu, GeluTanh, Identity, Layer, LayerNorm, LeakyRelu,
-        Relu, Sigmoid, Softmax, Tanh,
+        Normalization, Relu, Sigmoid, Softmax, Tanh,
     };
     pub use crate::losses::{BinaryCrossEntropy, CrossEntropy, HalfMse, Huber, Loss, Mae, Mse};
-    pub use crate::model::{FitConfig, Sequential, Verbosity};
+    pub use crate::metrics::{accuracy, r2_score, ConfusionMatrix, RegressionMetrics};
+    pub use crate::model::{
+        Callback, ClassPredictions, EarlyStopping, Evaluation, FitConfig, History, LayerRegistry,
+        Monitor, Sequential, Validation, Verbosity,
+    };
     pub use crate::optim::{
         Adam, AdamW, Constant, Cosine, Optimizer, Schedule, Sgd, StepDecay, Warmup,
     };

@@ -2,6 +2,10 @@
 //! from PyTorch's layout, and every way a save or a load can fail, each leaving the file on disk
 //! and the model as they were.
 
+#[path = "common/models.rs"]
+mod models;
+use models::every_kind_model;
+
 use feedforward::error::CheckpointProblem;
 use feedforward::layers::{LayerSpec, Parameter};
 use feedforward::model::checkpoint::FORMAT_VERSION;
@@ -17,48 +21,6 @@ use std::path::Path;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/// A model with every built-in layer kind, trained for a few steps so that every parameter and
-/// the batch-norm running statistics are away from their initial values.
-fn every_kind_model(width: usize, seed: u32) -> Sequential {
-    let mut rng = RandomState::new(seed);
-    let mut model = Sequential::builder(6)
-        .push(Dense::new(6, width, Init::HeNormal, &mut rng).unwrap())
-        .push(
-            BatchNorm1d::new(width)
-                .unwrap()
-                .with_momentum(0.2)
-                .unwrap()
-                .with_eps(1e-3)
-                .unwrap(),
-        )
-        .push(Relu)
-        .push(Dense::new(width, width, Init::HeNormal, &mut rng).unwrap())
-        .push(LayerNorm::new(width).unwrap().with_eps(1e-4).unwrap())
-        .push(LeakyRelu::new(0.1).unwrap())
-        .push(Dropout::new(0.3, 7).unwrap())
-        .push(Elu::new(0.5).unwrap())
-        .push(Gelu)
-        .push(Dense::new(width, width, Init::XavierNormal, &mut rng).unwrap())
-        .push(GeluTanh)
-        .push(Sigmoid)
-        .push(Tanh)
-        .push(Identity)
-        .push(Dense::new(width, 3, Init::XavierNormal, &mut rng).unwrap())
-        .push(Softmax)
-        .build()
-        .unwrap();
-    let x = rng.randn(16, 6);
-    let y =
-        feedforward::data::one_hot(&[0, 1, 2, 1, 0, 2, 2, 1, 0, 0, 1, 2, 1, 1, 0, 2], 3).unwrap();
-    let mut adam = Adam::new(0.01).unwrap();
-    for _ in 0..5 {
-        model
-            .train_step(x.view(), y.view(), &CrossEntropy, &mut adam)
-            .unwrap();
-    }
-    model
-}
 
 /// Every parameter and buffer, named as in the file.
 fn state(model: &Sequential) -> Vec<(String, Array2<f32>)> {

@@ -476,6 +476,34 @@ pub fn check_divergence(first_loss: Option<f32>, epoch_losses: &[f32]) -> Result
 }
 
 // ---------------------------------------------------------------------------------------------
+// Export
+
+/// `--onnx PATH`: writes the trained model to `path` as ONNX and says how to run it.
+pub fn export_onnx(model: &feedforward::Sequential, path: &Path) -> Result<(), Failure> {
+    #[cfg(feature = "onnx")]
+    {
+        model.save_onnx(path)?;
+        println!(
+            "ONNX model written to {} (input \"input\" [batch, {}], output \"output\" [batch, \
+             {}]); scripts/check_onnx.py runs it with onnxruntime",
+            path.display(),
+            model.input_width(),
+            model.output_width()
+        );
+        Ok(())
+    }
+    #[cfg(not(feature = "onnx"))]
+    {
+        let _ = model;
+        Err(Failure::Library(feedforward::Error::config(
+            "--onnx",
+            path.display(),
+            "a build with the crate's `onnx` feature (on by default)",
+        )))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Errors
 
 /// Why an example stopped.

@@ -15,6 +15,7 @@
 //! | [`Dropout`] | `Y = X * M / (1 - p)` in training, `Y = X` in evaluation | none |
 //! | [`BatchNorm1d`] | `Y = (X - mean) / sqrt(var + eps) * gamma + beta`, per column | `weight`, `bias` `(1 x features)`; running mean and variance (buffers) |
 //! | [`LayerNorm`] | `Y = (X - mean) / sqrt(var + eps) * gamma + beta`, per row | `weight`, `bias` `(1 x features)` |
+//! | [`Normalization`] | `Y = (X - mean) / max(sqrt(var), 1e-7)`, per column, statistics from [`adapt`](Normalization::adapt) | none; `mean` and `variance` (buffers) |
 
 mod activation;
 mod batch_norm;
@@ -22,6 +23,7 @@ mod dense;
 mod dropout;
 mod identity;
 mod layer_norm;
+mod normalization;
 mod softmax;
 mod spec;
 
@@ -32,6 +34,7 @@ pub use dense::Dense;
 pub use dropout::Dropout;
 pub use identity::Identity;
 pub use layer_norm::LayerNorm;
+pub use normalization::Normalization;
 pub(crate) use softmax::softmax_row;
 pub use softmax::Softmax;
 pub use spec::LayerSpec;

@@ -24,8 +24,8 @@
 //! ```
 
 use super::{
-    BatchNorm1d, Dense, Dropout, Elu, Gelu, GeluTanh, Identity, Layer, LayerNorm, LeakyRelu, Relu,
-    Sigmoid, Softmax, Tanh,
+    BatchNorm1d, Dense, Dropout, Elu, Gelu, GeluTanh, Identity, Layer, LayerNorm, LeakyRelu,
+    Normalization, Relu, Sigmoid, Softmax, Tanh,
 };
 use crate::Result;
 use serde::{Deserialize, Serialize};
@@ -92,15 +92,45 @@ pub enum LayerSpec {
         /// Constant added to the variance.
         eps: f32,
     },
+    /// [`Normalization`] over `features` columns (its mean and variance are buffers, in the
+    /// checkpoint's tensors).
+    Normalization {
+        /// Features normalised.
+        features: usize,
+        /// Whether it undoes the standardisation (Keras's `invert=True`).
+        invert: bool,
+    },
+    /// A layer written outside the crate: the name its kind is registered under in a
+    /// [`LayerRegistry`](crate::model::LayerRegistry) and its settings, as its
+    /// [`Layer::spec`] gives them; [`Sequential::load_with`](crate::Sequential::load_with)
+    /// rebuilds it (see [`model::registry`](crate::model::registry)).
+    Custom {
+        /// The layer kind's registered name (`"Swish"`).
+        name: String,
+        /// The layer's settings (`{"beta": 1.0}`), anything JSON holds.
+        #[serde(default)]
+        config: serde_json::Value,
+    },
 }
 
 impl LayerSpec {
+    /// The spec of a layer written outside the crate: its kind's registered `name` and its
+    /// settings (`serde_json::json!({"beta": 1.0})`, or `Value::Null` for none).
+    pub fn custom(name: impl Into<String>, config: serde_json::Value) -> LayerSpec {
+        LayerSpec::Custom {
+            name: name.into(),
+            config,
+        }
+    }
+
     /// A fresh layer of this kind with these settings: zero weights and bias for [`Dense`],
     /// gamma 1, beta 0 and running statistics 0 and 1 for the normalisations.
     ///
     /// # Errors
     /// The layer constructor's [`Error::InvalidConfig`](crate::Error::InvalidConfig) when a
-    /// setting is out of range (a zero width, a dropout probability of 1, ...).
+    /// setting is out of range (a zero width, a dropout probability of 1, ...), and for a
+    /// [`Custom`](LayerSpec::Custom) layer, which only a
+    /// [`LayerRegistry`](crate::model::LayerRegistry) builds.
     pub fn build(&self) -> Result<Box<dyn Layer>> {
         Ok(match *self {
             LayerSpec::Dense { inputs, outputs } => {
@@ -138,6 +168,18 @@ impl LayerSpec {
             LayerSpec::LayerNorm { features, eps } => {
                 Box::new(LayerNorm::new(features)?.with_eps(eps)?)
             }
+            LayerSpec::Normalization { features, invert } => {
+                let layer = Normalization::new(features)?;
+                Box::new(if invert { layer.inverted() } else { layer })
+            }
+            LayerSpec::Custom { ref name, .. } => {
+                return Err(crate::Error::config(
+                    "layer kind",
+                    format!("Custom {name:?}"),
+                    "a built-in kind: a custom layer is rebuilt by Sequential::load_with with a \
+                     LayerRegistry that registers it",
+                ))
+            }
         })
     }
 }
@@ -171,6 +213,14 @@ mod tests {
             LayerSpec::LayerNorm {
                 features: 5,
                 eps: 1e-6,
+            },
+            LayerSpec::Normalization {
+                features: 3,
+                invert: false,
+            },
+            LayerSpec::Normalization {
+                features: 2,
+                invert: true,
             },
         ]
     }
@@ -234,5 +284,21 @@ mod tests {
         let unknown = r#"{"kind":"Dense","inputs":3,"outputs":2,"extra":1}"#;
         assert!(serde_json::from_str::<LayerSpec>(unknown).is_err());
         assert!(serde_json::from_str::<LayerSpec>(r#"{"kind":"Conv2d"}"#).is_err());
+        let custom = LayerSpec::custom("Swish", serde_json::json!({"beta": 1.5}));
+        let err = custom.build().err().unwrap().to_string();
+        assert!(err.contains("LayerRegistry"), "{err}");
+    }
+
+    #[test]
+    fn custom_specs_are_json_with_their_settings() {
+        let spec = LayerSpec::custom("Swish", serde_json::json!({"beta": 1.5}));
+        let json = serde_json::to_string(&spec).unwrap();
+        assert_eq!(
+            json,
+            r#"{"kind":"Custom","name":"Swish","config":{"beta":1.5}}"#
+        );
+        assert_eq!(serde_json::from_str::<LayerSpec>(&json).unwrap(), spec);
+        let bare: LayerSpec = serde_json::from_str(r#"{"kind":"Custom","name":"Mine"}"#).unwrap();
+        assert_eq!(bare, LayerSpec::custom("Mine", serde_json::Value::Null));
     }
 }

@@ -4,6 +4,9 @@
 //! - [`Sequential::save`] writes the parameters, the buffers (batch-norm running statistics)
 //!   and the architecture; [`Sequential::load`] rebuilds the whole model from the file alone.
 //!   Every built-in layer can be saved this way (see [`LayerSpec`]).
+//! - A layer written outside the crate is saved by `save` when its [`Layer::spec`](crate::Layer::spec)
+//!   is a [`LayerSpec::Custom`]; [`Sequential::load_with`] rebuilds it through a
+//!   [`LayerRegistry`](super::LayerRegistry) (see [`registry`](super::registry)).
 //! - [`Sequential::save_weights`] writes the tensors only, for any model (custom layers
 //!   included); [`Sequential::load_weights`] reads tensors into a model built in code, from our
 //!   files or from any safetensors file with the right names, such as a PyTorch `state_dict`
@@ -41,6 +44,7 @@
 //! | [`BatchNorm1d`](crate::layers::BatchNorm1d) | `N.weight`, `N.bias`, `N.running_mean`, `N.running_var` | `[features]` | `nn.BatchNorm1d(features, eps, momentum)` |
 //! | | `N.num_batches_tracked` | `[]`, `I64`, always 0 | |
 //! | [`LayerNorm`](crate::layers::LayerNorm) | `N.weight`, `N.bias` | `[features]` | `nn.LayerNorm(features, eps)` |
+//! | [`Normalization`](crate::layers::Normalization) | `N.mean`, `N.variance` (buffers) | `[features]` | none (Keras's `Normalization`; in PyTorch, `(x - mean) / sqrt(variance).clamp(min=1e-7)`) |
 //! | a layer outside the crate | `N.{name}` | its `(rows, cols)`, as it is | |
 //!
 //! Layers without tensors (activations, softmax, dropout) take their index and write nothing,
@@ -137,7 +141,8 @@ impl Sequential {
     ///
     /// # Errors
     /// [`Error::Checkpoint`] with [`CheckpointProblem::CustomLayer`] when a layer is not built
-    /// in (use [`save_weights`](Sequential::save_weights)) or
+    /// in and has no spec (give it a [`LayerSpec::Custom`], or use
+    /// [`save_weights`](Sequential::save_weights)) or
     /// [`CheckpointProblem::NonFinite`] when a parameter is NaN or infinite; [`Error::Io`] when
     /// the file cannot be written.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
@@ -190,7 +195,14 @@ impl Sequential {
     /// [`Architecture`](CheckpointProblem::Architecture) or
     /// [`TensorMismatch`](CheckpointProblem::TensorMismatch).
     pub fn load(path: impl AsRef<Path>) -> Result<Sequential> {
-        let path = path.as_ref();
+        Sequential::load_building(path.as_ref(), &LayerSpec::build)
+    }
+
+    /// [`load`](Sequential::load), building each layer from its spec with `build`.
+    pub(super) fn load_building(
+        path: &Path,
+        build: &dyn Fn(&LayerSpec) -> Result<Box<dyn crate::Layer>>,
+    ) -> Result<Sequential> {
         let bytes = read(path)?;
         let file = Checkpoint::parse(path, &bytes)?;
         let fail = |problem| checkpoint_error(path, problem);
@@ -245,7 +257,11 @@ impl Sequential {
                 "the layers need {needed} values but the file holds {held}"
             ))));
         }
-        let mut model = Sequential::from_specs(input_width, &specs)
+        let mut model = specs
+            .iter()
+            .map(build)
+            .collect::<Result<Vec<_>>>()
+            .and_then(|layers| Sequential::new(input_width, layers))
             .map_err(|e| fail(CheckpointProblem::Architecture(e.to_string())))?;
         model.read_tensors(path, &file)?;
         Ok(model)
@@ -555,7 +571,9 @@ fn values_needed(spec: &LayerSpec) -> u128 {
     match *spec {
         LayerSpec::Dense { inputs, outputs } => (inputs as u128 + 1) * outputs as u128,
         LayerSpec::BatchNorm1d { features, .. } => 4 * features as u128,
-        LayerSpec::LayerNorm { features, .. } => 2 * features as u128,
+        LayerSpec::LayerNorm { features, .. } | LayerSpec::Normalization { features, .. } => {
+            2 * features as u128
+        }
         _ => 0,
     }
 }
@@ -581,7 +599,8 @@ impl Layout {
                 Some(
                     LayerSpec::Dense { .. }
                     | LayerSpec::BatchNorm1d { .. }
-                    | LayerSpec::LayerNorm { .. },
+                    | LayerSpec::LayerNorm { .. }
+                    | LayerSpec::Normalization { .. },
                 ),
                 _,
             ) if dim.0 == 1 => Layout::Vector,

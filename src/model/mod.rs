@@ -40,20 +40,28 @@ mod callbacks;
 pub mod checkpoint;
 mod evaluate;
 mod fit;
+#[cfg(feature = "onnx")]
+pub mod onnx;
+mod predict;
+pub mod registry;
 mod summary;
 pub mod training_checkpoint;
 
 pub use callbacks::{Callback, CallbackState, Control, EarlyStopping, Monitor};
 pub use evaluate::Evaluation;
 pub use fit::{EpochLog, FitConfig, FitError, History, Progress, Validation, Verbosity};
+pub use predict::ClassPredictions;
+pub use registry::LayerRegistry;
 pub use summary::Summary;
 pub use training_checkpoint::TrainingCheckpoint;
 
 use crate::data::Dataset;
-use crate::layers::{Layer, OutputKind};
+use crate::init::Init;
+use crate::layers::{Dense, Layer, OutputKind};
 use crate::losses::{FusedLoss, Loss, ModelOutput};
 use crate::metrics::Task;
 use crate::optim::Optimizer;
+use crate::random::RandomState;
 use crate::workspace::Buffer;
 use crate::{Error, Result};
 use ndarray::{Array2, ArrayView2};
@@ -85,9 +93,31 @@ impl std::fmt::Debug for Sequential {
 }
 
 /// Collects layers for a [`Sequential`]; [`build`](SequentialBuilder::build) checks the chain.
+///
+/// [`dense`](SequentialBuilder::dense) adds a [`Dense`] layer given only its output width, as
+/// Keras's `Dense(units)`: the input width is the output width of the layers before it, and
+/// the weights are drawn from the builder's generator, seeded with 0 unless
+/// [`seed`](SequentialBuilder::seed) or [`rng`](SequentialBuilder::rng) says otherwise.
+///
+/// ```
+/// use feedforward::prelude::*;
+///
+/// let model = Sequential::builder(30)
+///     .seed(42)
+///     .dense(64, Init::HeNormal) // Dense::new(30, 64, ...)
+///     .push(Relu)
+///     .dense(2, Init::XavierNormal) // Dense::new(64, 2, ...)
+///     .push(Softmax)
+///     .build()?;
+/// assert_eq!(model.parameter_count(), 30 * 64 + 64 + 64 * 2 + 2);
+/// # Ok::<(), feedforward::Error>(())
+/// ```
 pub struct SequentialBuilder {
     input_width: usize,
     layers: Vec<Box<dyn Layer>>,
+    rng: RandomState,
+    /// The first error of a [`dense`](SequentialBuilder::dense) call, returned by `build`.
+    error: Option<Error>,
 }
 
 impl SequentialBuilder {
@@ -103,12 +133,64 @@ impl SequentialBuilder {
         self
     }
 
+    /// Draws the weights of the following [`dense`](SequentialBuilder::dense) layers from a
+    /// numpy-compatible generator seeded with `seed` (0 when not called).
+    pub fn seed(mut self, seed: u32) -> Self {
+        self.rng = RandomState::new(seed);
+        self
+    }
+
+    /// Draws the weights of the following [`dense`](SequentialBuilder::dense) layers from
+    /// `rng`.
+    pub fn rng(mut self, rng: RandomState) -> Self {
+        self.rng = rng;
+        self
+    }
+
+    /// Appends a [`Dense`] layer to `outputs` features whose input width is the output width
+    /// of the layers so far, with weights drawn by `init` (`Dense::new(width, outputs, init,
+    /// rng)`) and a zero bias.
+    ///
+    /// An error (a zero width, layers so far that do not chain) is returned by
+    /// [`build`](SequentialBuilder::build).
+    pub fn dense(mut self, outputs: usize, init: Init) -> Self {
+        if self.error.is_none() {
+            let layer = self
+                .current_width()
+                .and_then(|inputs| Dense::new(inputs, outputs, init, &mut self.rng));
+            match layer {
+                Ok(layer) => self.layers.push(Box::new(layer)),
+                Err(e) => self.error = Some(e),
+            }
+        }
+        self
+    }
+
     /// Builds the model, checking that every layer accepts its predecessor's output.
     ///
     /// # Errors
-    /// As [`Sequential::new`].
+    /// As [`Sequential::new`], and the first error of a [`dense`](SequentialBuilder::dense)
+    /// call.
     pub fn build(self) -> Result<Sequential> {
-        Sequential::new(self.input_width, self.layers)
+        match self.error {
+            Some(error) => Err(error),
+            None => Sequential::new(self.input_width, self.layers),
+        }
+    }
+
+    /// The output width of the layers so far (the input width without layers).
+    fn current_width(&self) -> Result<usize> {
+        self.layers
+            .iter()
+            .enumerate()
+            .try_fold(self.input_width, |input, (index, layer)| {
+                layer.output_width(input).map_err(|e| Error::LayerMismatch {
+                    index,
+                    layer: layer.name().to_string(),
+                    input_width: input,
+                    reason: e.to_string(),
+                })
+            })
     }
 }
 
@@ -193,6 +275,8 @@ impl Sequential {
         SequentialBuilder {
             input_width,
             layers: Vec::new(),
+            rng: RandomState::new(0),
+            error: None,
         }
     }
 

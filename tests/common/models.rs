@@ -1,5 +1,9 @@
-//! The models and synthetic data that the allocation test and the benchmarks share, so that
-//! both measure the same networks. `benches/training.rs` includes this file by path.
+//! The models and synthetic data that the tests and the benchmarks share, so that the
+//! allocation test and the benchmarks measure the same networks, and the tests of every on-disk
+//! format check the same model of every layer kind. `benches/training.rs` includes this file by
+//! path.
+// Each includer uses only some of them.
+#![allow(dead_code)]
 
 use feedforward::data::mnist::LabeledImages;
 use feedforward::prelude::*;
@@ -37,4 +41,46 @@ pub fn synthetic_images(rows: usize, seed: u32) -> LabeledImages {
     LabeledImages::new(pixels.into_raw_vec_and_offset().0, labels, 28, 28)
         .and_then(|images| images.with_classes(10))
         .expect("valid images")
+}
+
+/// A model with every built-in layer kind, trained for a few steps so that every parameter and
+/// the batch-norm running statistics are away from their initial values.
+pub fn every_kind_model(width: usize, seed: u32) -> Sequential {
+    let mut rng = RandomState::new(seed);
+    let mut model = Sequential::builder(6)
+        .push(Dense::new(6, width, Init::HeNormal, &mut rng).unwrap())
+        .push(
+            BatchNorm1d::new(width)
+                .unwrap()
+                .with_momentum(0.2)
+                .unwrap()
+                .with_eps(1e-3)
+                .unwrap(),
+        )
+        .push(Relu)
+        .push(Dense::new(width, width, Init::HeNormal, &mut rng).unwrap())
+        .push(LayerNorm::new(width).unwrap().with_eps(1e-4).unwrap())
+        .push(LeakyRelu::new(0.1).unwrap())
+        .push(Dropout::new(0.3, 7).unwrap())
+        .push(Elu::new(0.5).unwrap())
+        .push(Gelu)
+        .push(Dense::new(width, width, Init::XavierNormal, &mut rng).unwrap())
+        .push(GeluTanh)
+        .push(Sigmoid)
+        .push(Tanh)
+        .push(Identity)
+        .push(Dense::new(width, 3, Init::XavierNormal, &mut rng).unwrap())
+        .push(Softmax)
+        .build()
+        .unwrap();
+    let x = rng.randn(16, 6);
+    let y =
+        feedforward::data::one_hot(&[0, 1, 2, 1, 0, 2, 2, 1, 0, 0, 1, 2, 1, 1, 0, 2], 3).unwrap();
+    let mut adam = Adam::new(0.01).unwrap();
+    for _ in 0..5 {
+        model
+            .train_step(x.view(), y.view(), &CrossEntropy, &mut adam)
+            .unwrap();
+    }
+    model
 }

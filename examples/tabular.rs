@@ -1,0 +1,528 @@
+//! Your own table, from a CSV file to a trained, saved model.
+//!
+//! `cargo run --release --example tabular -- --csv PATH --target COLUMN [--task classification|regression]
+//!  [--test-size 0.2] [--seed 42] [--stratify] [--drop-missing] [--epochs N] [--save PATH]`
+//!
+//! For instance, with the tables in `data/` (scikit-learn's, see data/README.md):
+//!
+//! ```text
+//! cargo run --release --example tabular -- --csv data/breast_cancer.csv --target target --stratify
+//! cargo run --release --example tabular -- --csv data/iris.csv --target species --stratify
+//! cargo run --release --example tabular -- --csv data/diabetes.csv --target target
+//! ```
+//!
+//! What it does, as a scikit-learn or Keras user would by hand:
+//! 1. reads the CSV file with `data::csv`: numbers as numbers, text one-hot, the target's
+//!    classes in sorted order; the task (classification or regression) is guessed from the
+//!    target column unless `--task` says it, and printed;
+//! 2. splits the rows as scikit-learn's `train_test_split` does (`--stratify`: class
+//!    proportions kept in both parts), the same rows for the same seed;
+//! 3. builds an MLP whose first layer, `Normalization`, standardises the numeric features with
+//!    the training rows' mean and variance (so the saved model takes raw features): hidden
+//!    ReLU layers (`--hidden 32`) each followed by `Dropout` (`--dropout 0.5`), then `Softmax`
+//!    for classification, or, for regression, an inverted `Normalization` that turns
+//!    standardised outputs into the target's units;
+//! 4. trains with Adam(W), holding out the last 20% of the training rows for validation, with
+//!    early stopping that restores the best epoch's weights;
+//! 5. prints the test metrics: `Accuracy on test set: ...` and each class's precision, recall
+//!    and F1, or `R^2 on test set: ...` with MSE, RMSE and MAE;
+//! 6. writes the learning curves as SVG (`--out DIR`) and, with `--save PATH`, the model
+//!    (safetensors) and the table's encoding (`PATH` with extension `.encoding.json`), then
+//!    reloads the model and checks that it predicts the same.
+
+use feedforward::data::csv::{FeatureKind, Missing, Table, Task};
+use feedforward::ndarray::Array2;
+use feedforward::prelude::*;
+use plotters::prelude::*;
+use std::error::Error as StdError;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+Trains a neural network on a CSV table and scores it on a held-out part.
+
+Usage: tabular --csv PATH --target COLUMN [OPTIONS]
+
+Options:
+      --csv PATH          the table: a header row, then one row per sample
+      --target COLUMN     the column to predict (repeat it for multi-output regression)
+      --task TASK         classification or regression [default: guessed from the target]
+      --test-size F       fraction of the rows held out for testing [default: 0.2]
+      --seed N            seed of the split, the weights and the shuffling [default: 42]
+      --stratify          keep the class proportions in both parts (classification)
+      --drop-missing      drop rows with an empty or NA cell instead of failing
+      --epochs N          most epochs (early stopping usually ends sooner) [default: 1000]
+      --patience N        epochs without a better validation loss before stopping [default: 30]
+      --hidden LIST       widths of the hidden layers, such as 64,32 [default: 32]
+      --dropout P         dropout after each hidden layer, 0 for none [default: 0.5]
+      --batch-size N      rows per batch [default: 32]
+      --lr X              Adam's learning rate [default: 0.001]
+      --weight-decay X    AdamW's decoupled weight decay [default: 0]
+      --validation F      fraction of the training rows that validate [default: 0.2]
+      --save PATH         save the model (and PATH.encoding.json, the table's encoding)
+  -o, --out DIR           where to write learning_curves.svg [default: target/figures/tabular]
+  -q, --quiet             no line per epoch
+  -h, --help              print this help";
+
+/// The command line.
+struct Options {
+    csv: PathBuf,
+    targets: Vec<String>,
+    task: Option<Task>,
+    test_size: f64,
+    seed: u32,
+    stratify: bool,
+    drop_missing: bool,
+    epochs: usize,
+    patience: usize,
+    hidden: Vec<usize>,
+    batch_size: usize,
+    learning_rate: f32,
+    weight_decay: f32,
+    dropout: f32,
+    validation: f64,
+    save: Option<PathBuf>,
+    out: PathBuf,
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    match parse_args() {
+        Ok(None) => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Ok(Some(options)) => match run(&options) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(message) => {
+            eprintln!("error: {message}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Reads the command line; `Ok(None)` for `--help`.
+fn parse_args() -> Result<Option<Options>, String> {
+    use lexopt::prelude::*;
+    let mut parser = lexopt::Parser::from_env();
+    let mut csv = None;
+    let mut options = Options {
+        csv: PathBuf::new(),
+        targets: Vec::new(),
+        task: None,
+        test_size: 0.2,
+        seed: 42,
+        stratify: false,
+        drop_missing: false,
+        epochs: 1000,
+        patience: 30,
+        hidden: vec![32],
+        batch_size: 32,
+        learning_rate: 1e-3,
+        weight_decay: 0.0,
+        dropout: 0.5,
+        validation: 0.2,
+        save: None,
+        out: PathBuf::from("target/figures/tabular"),
+        quiet: false,
+    };
+    fn text(parser: &mut lexopt::Parser, name: &str) -> Result<String, String> {
+        let value = parser.value().map_err(|e| format!("{name}: {e}"))?;
+        value
+            .into_string()
+            .map_err(|_| format!("{name}: not valid UTF-8"))
+    }
+    fn number<T: std::str::FromStr>(
+        parser: &mut lexopt::Parser,
+        name: &str,
+        what: &str,
+    ) -> Result<T, String> {
+        let value = text(parser, name)?;
+        value
+            .parse()
+            .map_err(|_| format!("{name} {value:?}: expected {what}"))
+    }
+    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+        match arg {
+            Short('h') | Long("help") => return Ok(None),
+            Long("csv") => csv = Some(PathBuf::from(text(&mut parser, "--csv")?)),
+            Long("target") => options.targets.push(text(&mut parser, "--target")?),
+            Long("task") => {
+                options.task = Some(match text(&mut parser, "--task")?.as_str() {
+                    "classification" => Task::Classification,
+                    "regression" => Task::Regression,
+                    other => {
+                        return Err(format!(
+                            "--task {other:?}: expected classification or regression"
+                        ))
+                    }
+                })
+            }
+            Long("test-size") => {
+                options.test_size = number(&mut parser, "--test-size", "a fraction such as 0.2")?;
+                if !(options.test_size > 0.0 && options.test_size < 1.0) {
+                    return Err("--test-size: expected a fraction between 0 and 1".into());
+                }
+            }
+            Long("seed") => options.seed = number(&mut parser, "--seed", "a whole number")?,
+            Long("stratify") => options.stratify = true,
+            Long("drop-missing") => options.drop_missing = true,
+            Long("epochs") => options.epochs = number(&mut parser, "--epochs", "a count")?,
+            Long("patience") => options.patience = number(&mut parser, "--patience", "a count")?,
+            Long("batch-size") => {
+                options.batch_size = number(&mut parser, "--batch-size", "a count")?
+            }
+            Long("lr") => {
+                options.learning_rate = number(&mut parser, "--lr", "a number such as 0.001")?
+            }
+            Long("weight-decay") => {
+                options.weight_decay = number(&mut parser, "--weight-decay", "a number >= 0")?
+            }
+            Long("dropout") => {
+                options.dropout = number(&mut parser, "--dropout", "a probability in [0, 1)")?;
+                if !(0.0..1.0).contains(&options.dropout) {
+                    return Err("--dropout: expected a probability in [0, 1)".into());
+                }
+            }
+            Long("validation") => {
+                options.validation = number(&mut parser, "--validation", "a fraction such as 0.2")?;
+                if !(options.validation > 0.0 && options.validation < 1.0) {
+                    return Err("--validation: expected a fraction between 0 and 1".into());
+                }
+            }
+            Long("hidden") => {
+                let list = text(&mut parser, "--hidden")?;
+                options.hidden = list
+                    .split(',')
+                    .filter(|w| !w.trim().is_empty())
+                    .map(|w| w.trim().parse().ok().filter(|&w: &usize| w > 0))
+                    .collect::<Option<_>>()
+                    .ok_or(format!("--hidden {list:?}: expected widths such as 64,32"))?;
+            }
+            Long("save") => options.save = Some(PathBuf::from(text(&mut parser, "--save")?)),
+            Short('o') | Long("out") => options.out = PathBuf::from(text(&mut parser, "--out")?),
+            Short('q') | Long("quiet") => options.quiet = true,
+            other => return Err(other.unexpected().to_string()),
+        }
+    }
+    options.csv = csv.ok_or("--csv PATH is required")?;
+    if options.targets.is_empty() {
+        return Err("--target COLUMN is required".into());
+    }
+    if options.epochs == 0 || options.patience == 0 || options.batch_size == 0 {
+        return Err("--epochs, --patience and --batch-size must be at least 1".into());
+    }
+    Ok(Some(options))
+}
+
+fn run(options: &Options) -> Result<(), Box<dyn StdError>> {
+    // 1. The table.
+    let mut reader = CsvReader::new();
+    for target in &options.targets {
+        reader = reader.target(target);
+    }
+    if let Some(task) = options.task {
+        reader = reader.task(task);
+    }
+    if options.drop_missing {
+        reader = reader.missing(Missing::DropRows);
+    }
+    let table = reader.read(&options.csv)?;
+    describe(options, &table);
+    let task = table.task();
+
+    // 2. The split, scikit-learn's rows.
+    let split = match (options.stratify, table.labels()) {
+        (true, Some(labels)) => {
+            stratified_train_test_split(labels, options.test_size, options.seed)?
+        }
+        (true, None) => {
+            return Err(
+                "--stratify keeps class proportions: it needs a classification target".into(),
+            )
+        }
+        (false, _) => train_test_split(table.len(), options.test_size, options.seed)?,
+    };
+    let (train, test) = (table.select(&split.train)?, table.select(&split.test)?);
+    println!(
+        "Split (seed {}{}): {} training rows (the last 20% of them validate), {} test rows",
+        options.seed,
+        if options.stratify { ", stratified" } else { "" },
+        train.len(),
+        test.len()
+    );
+
+    // 3. The model: raw features in, classes or target values out.
+    let mut builder = Sequential::builder(train.input_width())
+        .seed(options.seed)
+        .push(input_normalization(&train)?);
+    for (i, &width) in options.hidden.iter().enumerate() {
+        builder = builder.dense(width, Init::HeNormal).push(Relu);
+        if options.dropout > 0.0 {
+            builder = builder.push(Dropout::new(options.dropout, options.seed + i as u32)?);
+        }
+    }
+    let outputs = train.target_width();
+    let builder = match task {
+        Task::Classification => builder.dense(outputs, Init::XavierNormal).push(Softmax),
+        Task::Regression => builder
+            .dense(outputs, Init::XavierNormal)
+            .push(Normalization::adapted(train.targets())?.inverted()),
+    };
+    let mut model = builder.build()?;
+    let loss: &dyn Loss = match task {
+        Task::Classification => &CrossEntropy,
+        Task::Regression => &Mse,
+    };
+    println!("{}", model.summary());
+
+    // 4. Training, with validation and early stopping.
+    let mut adam = AdamW::new(options.learning_rate)?.with_weight_decay(options.weight_decay)?;
+    let mut stopper = EarlyStopping::new(options.patience)?.restore_best_weights(true);
+    let config = FitConfig::new(options.epochs)
+        .batch_size(options.batch_size)
+        .shuffle(options.seed)
+        .validation(Validation::Fraction(options.validation))
+        .verbose(if options.quiet {
+            Verbosity::Silent
+        } else {
+            Verbosity::Epochs
+        });
+    let history =
+        model.fit_with_callbacks(&train, loss, &mut adam, &config, &mut [&mut stopper])?;
+    let epochs = history.epoch_losses.len();
+    println!(
+        "Trained {epochs} epochs in {:.2} s; best epoch {} (validation loss {:.4}), its weights restored",
+        history.training_time.as_secs_f64(),
+        stopper.best_epoch().map_or(0, |e| e + 1),
+        stopper.best_loss().unwrap_or(f32::NAN),
+    );
+
+    // 5. The test metrics.
+    let evaluation = model.evaluate(&test, loss, 1000)?;
+    match task {
+        Task::Classification => {
+            let confusion = evaluation.confusion.as_ref().ok_or("no confusion matrix")?;
+            println!("Accuracy on test set: {:.4}", confusion.accuracy());
+            let classes = train.encoding().classes().unwrap_or_default();
+            print_class_table(classes, confusion)?;
+        }
+        Task::Regression => {
+            let metrics = evaluation.regression.ok_or("no regression metrics")?;
+            println!("R^2 on test set: {:.4}", metrics.r2);
+            println!(
+                "MSE {:.4}, RMSE {:.4}, MAE {:.4} (in the target's units; R^2 averaged over {} output{})",
+                metrics.mse,
+                metrics.rmse,
+                metrics.mae,
+                outputs,
+                if outputs == 1 { "" } else { "s" }
+            );
+        }
+    }
+
+    // 6. The learning curves, and the saved model.
+    std::fs::create_dir_all(&options.out)?;
+    let figure = options.out.join("learning_curves.svg");
+    learning_curves(&history, &figure)?;
+    println!("Learning curves: {}", figure.display());
+    if let Some(path) = &options.save {
+        save(&mut model, &table, &test, path)?;
+    }
+    Ok(())
+}
+
+/// Prints what was read and what the task is.
+fn describe(options: &Options, table: &Table) {
+    let encoding = table.encoding();
+    let numeric = encoding
+        .features()
+        .iter()
+        .filter(|f| f.kind == FeatureKind::Numeric)
+        .count();
+    let text = encoding.features().len() - numeric;
+    let dropped = match table.dropped_rows() {
+        0 => String::new(),
+        n => format!(" ({n} dropped for missing cells)"),
+    };
+    println!(
+        "Read {}: {} rows{dropped}, {} feature columns ({numeric} numeric, {text} text one-hot encoded) -> {} inputs",
+        options.csv.display(),
+        table.len(),
+        encoding.features().len(),
+        encoding.input_width(),
+    );
+    let how = match options.task {
+        Some(_) => "as asked".to_string(),
+        None => format!(
+            "guessed from column {:?}; --task classification|regression to change",
+            options.targets[0]
+        ),
+    };
+    match encoding.classes() {
+        Some(classes) => println!(
+            "Task: classification ({how}), {} classes: {}",
+            classes.len(),
+            preview(classes)
+        ),
+        None => println!(
+            "Task: regression ({how}), target{}: {}",
+            if options.targets.len() > 1 { "s" } else { "" },
+            encoding.target_names().join(", ")
+        ),
+    }
+}
+
+/// The first names of a list, for printing.
+fn preview(names: &[String]) -> String {
+    match names.len() {
+        0..=10 => names.join(", "),
+        n => format!("{}, ... ({} more)", names[..8].join(", "), n - 8),
+    }
+}
+
+/// The first layer: a `Normalization` adapted to the training rows for the numeric features,
+/// leaving the one-hot columns as they are (mean 0, variance 1), as scikit-learn's
+/// `StandardScaler` on numbers beside a `OneHotEncoder`.
+fn input_normalization(train: &Table) -> feedforward::Result<Normalization> {
+    let adapted = Normalization::adapted(train.inputs())?;
+    let (mut mean, mut variance) = (adapted.mean().to_owned(), adapted.variance().to_owned());
+    let mut column = 0;
+    for feature in train.encoding().features() {
+        if let FeatureKind::OneHot { categories } = &feature.kind {
+            for c in column..column + categories.len() {
+                (mean[[0, c]], variance[[0, c]]) = (0.0, 1.0);
+            }
+        }
+        column += feature.width();
+    }
+    Normalization::with_stats(mean.view(), variance.view())
+}
+
+/// Each class's precision, recall, F1 and support, as scikit-learn's
+/// `classification_report`.
+fn print_class_table(
+    classes: &[String],
+    confusion: &ConfusionMatrix,
+) -> Result<(), Box<dyn StdError>> {
+    let width = classes.iter().map(|c| c.len()).max().unwrap_or(5).max(5);
+    println!("{:>width$}  precision  recall  f1-score  support", "class");
+    for (k, name) in classes.iter().enumerate() {
+        let (p, r) = (confusion.precision(k)?, confusion.recall(k)?);
+        let f1 = if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        };
+        let support: u64 = confusion.counts().row(k).sum();
+        println!("{name:>width$}  {p:>9.4}  {r:>6.4}  {f1:>8.4}  {support:>7}");
+    }
+    Ok(())
+}
+
+/// Saves the model and the encoding, reloads the model and checks its test predictions.
+fn save(
+    model: &mut Sequential,
+    table: &Table,
+    test: &Table,
+    path: &Path,
+) -> Result<(), Box<dyn StdError>> {
+    model.save(path)?;
+    let encoding_path = path.with_extension("encoding.json");
+    table.encoding().save(&encoding_path)?;
+    let mut loaded = Sequential::load(path)?;
+    let expected: Array2<f32> = model.predict(test.inputs())?.to_owned();
+    let same = loaded.predict(test.inputs())? == expected;
+    println!(
+        "Saved the model to {} and its table encoding to {}; reloaded, it predicts {}",
+        path.display(),
+        encoding_path.display(),
+        if same {
+            "the same, bit for bit"
+        } else {
+            "DIFFERENTLY"
+        }
+    );
+    if same {
+        Ok(())
+    } else {
+        Err("the reloaded model predicts differently".into())
+    }
+}
+
+/// Training and validation loss per epoch, and the validation accuracy when there is one.
+fn learning_curves(history: &History, path: &Path) -> Result<(), Box<dyn StdError>> {
+    let epochs = history.epoch_losses.len();
+    let x_max = (epochs.max(2)) as f64;
+    let root = SVGBackend::new(path, (720, 480)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let panels = if history.validation_accuracies.is_empty() {
+        vec![root.clone()]
+    } else {
+        root.split_evenly((2, 1))
+    };
+    let losses: Vec<f32> = history
+        .epoch_losses
+        .iter()
+        .chain(&history.validation_losses)
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    let (low, high) = losses
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+    let margin = ((high - low) * 0.05).max(1e-6);
+    let mut chart = ChartBuilder::on(&panels[0])
+        .caption("Loss per epoch", ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(60)
+        .build_cartesian_2d(1.0..x_max, (low - margin) as f64..(high + margin) as f64)?;
+    chart.configure_mesh().x_desc("epoch").draw()?;
+    for (values, colour, label) in [
+        (&history.epoch_losses, BLUE, "training"),
+        (&history.validation_losses, RED, "validation"),
+    ] {
+        chart
+            .draw_series(LineSeries::new(
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| ((i + 1) as f64, v as f64)),
+                colour.stroke_width(2),
+            ))?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    if let Some(panel) = panels.get(1) {
+        let mut chart = ChartBuilder::on(panel)
+            .caption("Validation accuracy", ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(60)
+            .build_cartesian_2d(1.0..x_max, 0.0..1.0)?;
+        chart.configure_mesh().x_desc("epoch").draw()?;
+        chart.draw_series(LineSeries::new(
+            history
+                .validation_accuracies
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| ((i + 1) as f64, v as f64)),
+            GREEN.stroke_width(2),
+        ))?;
+    }
+    root.present()?;
+    Ok(())
+}
