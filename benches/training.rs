@@ -126,7 +126,7 @@ fn grid(c: &mut Criterion) {
     group.sample_size(10);
     for (hidden, batch) in [(128, 32), (128, 256), (4096, 32), (4096, 256)] {
         let mut rng = RandomState::new(0);
-        let x = rng.rand(batch, 784);
+        let x = rng.rand(batch, 784).unwrap();
         let mut y = Array2::<f32>::zeros((batch, 10));
         for r in 0..batch {
             y[[r, r % 10]] = 1.0;

@@ -121,7 +121,7 @@ fn run(o: &Options) -> feedforward::Result<()> {
     // Whole batches only: the data set is cut to a multiple of the batch.
     let rows = o.rows.unwrap_or(o.samples.min(59_904)) / b * b;
     let mut rng = RandomState::new(o.seed);
-    let x = rng.rand(rows, 784);
+    let x = rng.rand(rows, 784)?;
     let mut y = Array2::<f32>::zeros((rows, 10));
     for r in 0..rows {
         y[[r, r % 10]] = 1.0;

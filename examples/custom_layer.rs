@@ -113,7 +113,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 2. Use it like any other layer: learn y = x^2 on [-1, 1] with one hidden layer.
     let mut rng = RandomState::new(7);
-    let x = rng.rand(256, 1).mapv(|v| 2.0 * v - 1.0);
+    let x = rng.rand(256, 1)?.mapv(|v| 2.0 * v - 1.0);
     let y = x.mapv(|v| v * v);
     let data = InMemory::new(x, y)?;
     let mut model = Sequential::builder(1)

@@ -93,7 +93,7 @@ fn run(out: &Path) -> std::result::Result<(), Box<dyn Error>> {
 
     // 1.4 The data: np.random.seed(42); X = np.random.rand(2, 1); y = 2 * X + 1.
     let mut rng = RandomState::new(SEED);
-    let x = rng.rand(2, 1);
+    let x = rng.rand(2, 1)?;
     let y = x.mapv(|x| 2.0 * x + 1.0);
 
     // 1.1 Creating the perceptron: its parameters start random, w = np.random.randn() and

@@ -135,7 +135,7 @@ pub fn check_layer_at(
 /// use feedforward::random::RandomState;
 ///
 /// let mut bn = BatchNorm1d::new(3)?;
-/// let input = RandomState::new(0).randn(4, 3);
+/// let input = RandomState::new(0).randn(4, 3)?;
 /// let report = check_layer_in_mode(&mut bn, input.view(), 1, true)?;
 /// assert!(report.max_relative_error < 1e-2, "{report}");
 /// # Ok::<(), feedforward::Error>(())
@@ -158,7 +158,7 @@ pub fn check_layer_in_mode(
     }
     let out_width = layer.output_width(input.ncols())?;
     let mut rng = RandomState::new(seed.wrapping_add(1));
-    let projection = rng.randn(input.nrows(), out_width);
+    let projection = rng.randn(input.nrows(), out_width)?;
     let mut output = Array2::zeros((input.nrows(), out_width));
     layer.set_training(training);
 

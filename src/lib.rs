@@ -14,7 +14,7 @@
 //!
 //! // np.random.seed(42); X = np.random.rand(2, 1); y = 2 * X + 1
 //! let mut rng = RandomState::new(42);
-//! let x = rng.rand(2, 1);
+//! let x = rng.rand(2, 1)?;
 //! let y = x.mapv(|v| 2.0 * v + 1.0);
 //! // w = np.random.randn(); b = np.random.randn()
 //! let w = rng.standard_normal() as f32;

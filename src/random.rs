@@ -33,9 +33,15 @@
 //! assert_eq!(rng.standard_normal(), 0.6476885381006925); // np.random.randn()
 //!
 //! let mut rng = RandomState::new(42);
-//! assert_eq!(rng.permutation(10), vec![8, 1, 5, 0, 7, 2, 9, 4, 3, 6]);
+//! assert_eq!(rng.permutation(10)?, vec![8, 1, 5, 0, 7, 2, 9, 4, 3, 6]);
+//! # Ok::<(), feedforward::Error>(())
 //! ```
+//!
+//! The methods that return arrays ([`RandomState::rand`], [`RandomState::randn`], their `f64`
+//! forms and [`RandomState::permutation`]) return [`Error::TooLarge`](crate::Error::TooLarge) for
+//! a size that cannot be allocated (numpy raises `MemoryError` there), never a panic.
 
+use crate::{allocation, Result};
 use ndarray::Array2;
 use ndarray_rand::rand::RngCore;
 
@@ -226,28 +232,61 @@ impl RandomState {
     /// Returns a `rows × cols` matrix of uniform `[0, 1)` values drawn in
     /// row-major order; the exact `f64` values of
     /// `np.random.rand(rows, cols)`.
-    pub fn rand_f64(&mut self, rows: usize, cols: usize) -> Array2<f64> {
-        Array2::from_shape_simple_fn((rows, cols), || self.next_f64())
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`](crate::Error::TooLarge) when `rows * cols` values cannot be
+    /// allocated; nothing is drawn then.
+    pub fn rand_f64(&mut self, rows: usize, cols: usize) -> Result<Array2<f64>> {
+        self.matrix("rand_f64 matrix", rows, cols, |rng| rng.next_f64())
     }
 
     /// Returns a `rows × cols` matrix of standard normals drawn in row-major
     /// order; the exact `f64` values of `np.random.randn(rows, cols)`.
-    pub fn randn_f64(&mut self, rows: usize, cols: usize) -> Array2<f64> {
-        Array2::from_shape_simple_fn((rows, cols), || self.standard_normal())
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`](crate::Error::TooLarge) when `rows * cols` values cannot be
+    /// allocated; nothing is drawn then.
+    pub fn randn_f64(&mut self, rows: usize, cols: usize) -> Result<Array2<f64>> {
+        self.matrix("randn_f64 matrix", rows, cols, |rng| rng.standard_normal())
     }
 
     /// Returns a `rows × cols` matrix of uniform `[0, 1)` values as `f32`;
     /// equivalent to `np.random.rand(rows, cols).astype(np.float32)` (drawn
     /// as `f64`, then rounded), the precision the network works in.
-    pub fn rand(&mut self, rows: usize, cols: usize) -> Array2<f32> {
-        Array2::from_shape_simple_fn((rows, cols), || self.next_f64() as f32)
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`](crate::Error::TooLarge) when `rows * cols` values cannot be
+    /// allocated; nothing is drawn then.
+    pub fn rand(&mut self, rows: usize, cols: usize) -> Result<Array2<f32>> {
+        self.matrix("rand matrix", rows, cols, |rng| rng.next_f64() as f32)
     }
 
     /// Returns a `rows × cols` matrix of standard normals as `f32`;
     /// equivalent to `np.random.randn(rows, cols).astype(np.float32)` (drawn
     /// as `f64`, then rounded), e.g. for weight initialisation.
-    pub fn randn(&mut self, rows: usize, cols: usize) -> Array2<f32> {
-        Array2::from_shape_simple_fn((rows, cols), || self.standard_normal() as f32)
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`](crate::Error::TooLarge) when `rows * cols` values cannot be
+    /// allocated; nothing is drawn then.
+    pub fn randn(&mut self, rows: usize, cols: usize) -> Result<Array2<f32>> {
+        self.matrix("randn matrix", rows, cols, |rng| {
+            rng.standard_normal() as f32
+        })
+    }
+
+    /// A `rows × cols` matrix filled in row-major order by `draw`, allocated first (so that a
+    /// size that cannot be allocated draws nothing).
+    fn matrix<T: Clone + Default>(
+        &mut self,
+        what: &str,
+        rows: usize,
+        cols: usize,
+        mut draw: impl FnMut(&mut Self) -> T,
+    ) -> Result<Array2<T>> {
+        let mut matrix = allocation::filled(what, rows, cols, T::default())?;
+        // A fresh matrix is in standard (row-major) order, which iter_mut follows.
+        matrix.iter_mut().for_each(|value| *value = draw(self));
+        Ok(matrix)
     }
 
     /// Returns a uniform integer in `[0, max]` (inclusive) by masked
@@ -309,10 +348,15 @@ impl RandomState {
     /// Returns a random permutation of `0..n`; equivalent to
     /// `np.random.permutation(n)` (the identity shuffled with
     /// [`RandomState::shuffle`]). `n == 0` gives an empty vector.
-    pub fn permutation(&mut self, n: usize) -> Vec<usize> {
-        let mut perm: Vec<usize> = (0..n).collect();
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`](crate::Error::TooLarge) when `n` indices cannot be allocated;
+    /// nothing is drawn then.
+    pub fn permutation(&mut self, n: usize) -> Result<Vec<usize>> {
+        let mut perm = allocation::filled_vec("permutation", n, 0usize)?;
+        perm.iter_mut().enumerate().for_each(|(i, p)| *p = i);
         self.shuffle(&mut perm);
-        perm
+        Ok(perm)
     }
 }
 

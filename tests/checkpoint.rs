@@ -263,7 +263,7 @@ fn every_layer_kind_round_trips_bit_for_bit_without_restating_the_architecture()
     assert!(bn.iter().any(|&v| v != 1.0));
 
     // Evaluation mode: dropout off, batch norm on its running statistics.
-    let x = RandomState::new(9).randn(32, 6);
+    let x = RandomState::new(9).randn(32, 6).unwrap();
     assert_eq!(predictions(&mut loaded, &x), predictions(&mut model, &x));
 
     // In training mode the rebuilt dropout draws the masks of a new layer with its seed: the
@@ -461,7 +461,7 @@ fn custom_layers_save_their_weights_but_not_their_architecture() {
     ));
     let mut loaded = build(0.25);
     loaded.load_weights(&path).unwrap();
-    let x = RandomState::new(1).randn(4, 3);
+    let x = RandomState::new(1).randn(4, 3).unwrap();
     assert_eq!(predictions(&mut loaded, &x), predictions(&mut model, &x));
 }
 
@@ -960,7 +960,7 @@ fn random_corruption_never_panics_nor_loads_a_different_model() {
     original.save(&path).unwrap();
     let good = fs::read(&path).unwrap();
     let header_end = 8 + u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
-    let x = RandomState::new(1).randn(4, 6);
+    let x = RandomState::new(1).randn(4, 6).unwrap();
     let expected = predictions(&mut original, &x);
     let original_state = state(&original);
     let original_specs = specs(&original);

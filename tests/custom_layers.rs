@@ -117,7 +117,7 @@ fn registry() -> LayerRegistry {
 /// A trained model with a Swish between two dense layers and an adapted Normalization.
 fn trained() -> (Sequential, Array2<f32>) {
     let mut rng = RandomState::new(7);
-    let x = rng.randn(200, 3).mapv(|v| 4.0 * v + 10.0);
+    let x = rng.randn(200, 3).unwrap().mapv(|v| 4.0 * v + 10.0);
     let y = x.map_axis(ndarray::Axis(1), |r| {
         ((r[0] - 10.0) / 4.0).powi(2) - r[1] / 40.0
     });

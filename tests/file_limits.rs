@@ -47,7 +47,7 @@ fn swapping_two_tensors_in_the_table_is_detected() {
     let path = dir.path().join("m.safetensors");
     let mut original = model();
     let mut sgd = Sgd::new(0.1).unwrap();
-    let x = RandomState::new(2).randn(8, 2);
+    let x = RandomState::new(2).randn(8, 2).unwrap();
     let t = feedforward::data::one_hot(&[0, 1, 1, 0, 1, 0, 0, 1], 2).unwrap();
     original
         .train_step(x.view(), t.view(), &CrossEntropy, &mut sgd)
@@ -107,7 +107,7 @@ fn version_1_files_still_load() {
     metadata.insert("sha256".into(), sum.into());
     std::fs::write(&path, join(&header, &data)).unwrap();
     let mut loaded = Sequential::load(&path).unwrap();
-    let x = RandomState::new(3).randn(4, 2);
+    let x = RandomState::new(3).randn(4, 2).unwrap();
     assert_eq!(
         loaded.predict(x.view()).unwrap(),
         original.predict(x.view()).unwrap()

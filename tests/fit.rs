@@ -11,7 +11,7 @@ use ndarray::{Array2, Axis};
 /// A small two-class problem: is x0 + x1 > 0?
 fn problem(rows: usize, seed: u32) -> InMemory {
     let mut rng = RandomState::new(seed);
-    let x = rng.randn(rows, 2);
+    let x = rng.randn(rows, 2).unwrap();
     let labels: Vec<usize> = x
         .axis_iter(Axis(0))
         .map(|r| usize::from(r[0] + r[1] > 0.0))

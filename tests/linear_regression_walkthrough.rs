@@ -78,7 +78,7 @@ fn xml_escaped(text: &str) -> String {
 fn the_library_reproduces_the_tutorial_trace() {
     // np.random.seed(42); X = np.random.rand(2, 1); y = 2 * X + 1
     let mut rng = RandomState::new(42);
-    let x = rng.rand(2, 1);
+    let x = rng.rand(2, 1).unwrap();
     let y = x.mapv(|v| 2.0 * v + 1.0);
     // w = np.random.randn(); b = np.random.randn()
     let w = rng.standard_normal() as f32;

@@ -202,7 +202,7 @@ fn saturated_sigmoid_with_binary_cross_entropy_trains_with_exact_finite_gradient
 fn a_sigmoid_classifier_is_evaluated_with_binary_accuracy() {
     // Two blobs, labels in one column; BinaryCrossEntropy learns them.
     let mut rng = RandomState::new(5);
-    let x = rng.randn(200, 2);
+    let x = rng.randn(200, 2).unwrap();
     let y = x.map_axis(Axis(1), |r| f32::from(u8::from(r[0] - r[1] > 0.0)));
     let y = y.insert_axis(Axis(1));
     let data = InMemory::new(x, y.clone()).unwrap();
@@ -238,7 +238,7 @@ fn a_sigmoid_classifier_is_evaluated_with_binary_accuracy() {
 fn multi_label_outputs_get_one_accuracy_per_output_on_logits_too() {
     // Three independent labels of two inputs; the model ends without a sigmoid.
     let mut rng = RandomState::new(7);
-    let x = rng.randn(300, 2);
+    let x = rng.randn(300, 2).unwrap();
     let mut y = Array2::zeros((300, 3));
     for (i, r) in x.axis_iter(Axis(0)).enumerate() {
         y[[i, 0]] = f32::from(u8::from(r[0] > 0.0));
@@ -266,7 +266,7 @@ fn multi_label_outputs_get_one_accuracy_per_output_on_logits_too() {
 fn a_regression_is_evaluated_with_mse_rmse_mae_and_r2_in_fit_too() {
     // y = 2 x0 - x1 + 0.5, learnt by a small MLP with Mse; validation metrics in the History.
     let mut rng = RandomState::new(11);
-    let x = rng.randn(256, 2);
+    let x = rng.randn(256, 2).unwrap();
     let y = x
         .map_axis(Axis(1), |r| 2.0 * r[0] - r[1] + 0.5)
         .insert_axis(Axis(1));

@@ -170,8 +170,11 @@ fn warm_sigmoid_binary_cross_entropy_steps_allocate_nothing() {
     // The fused sigmoid path, on probabilities and on logits, with positive weights: multi-label
     // targets of 3 columns.
     let mut rng = RandomState::new(4);
-    let x = rng.rand(32, 6);
-    let y = rng.rand(32, 3).mapv(|v| if v > 0.5 { 1.0 } else { 0.0 });
+    let x = rng.rand(32, 6).unwrap();
+    let y = rng
+        .rand(32, 3)
+        .unwrap()
+        .mapv(|v| if v > 0.5 { 1.0 } else { 0.0 });
     for (with_sigmoid, loss) in [
         (true, BinaryCrossEntropy::new()),
         (

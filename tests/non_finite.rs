@@ -290,7 +290,7 @@ fn one_early_stopping_serves_several_fits() {
 #[test]
 fn restoring_the_best_weights_restores_the_running_statistics() {
     let mut rng = RandomState::new(9);
-    let x = rng.randn(64, 2);
+    let x = rng.randn(64, 2).unwrap();
     let labels: Vec<usize> = x
         .rows()
         .into_iter()

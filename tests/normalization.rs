@@ -8,7 +8,7 @@ use ndarray::{array, Axis};
 fn a_saved_model_with_normalization_takes_raw_features() {
     // Features on very different scales: thousands, units, thousandths.
     let mut rng = RandomState::new(3);
-    let x = rng.randn(300, 3);
+    let x = rng.randn(300, 3).unwrap();
     let x = ndarray::Array2::from_shape_fn((300, 3), |(i, j)| {
         [
             2000.0 + 500.0 * x[[i, j]],

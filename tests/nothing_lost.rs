@@ -20,7 +20,7 @@ fn state(model: &Sequential) -> Vec<(String, Vec<u32>)> {
 
 fn problem(rows: usize) -> InMemory {
     let mut rng = RandomState::new(4);
-    let x = rng.randn(rows, 2);
+    let x = rng.randn(rows, 2).unwrap();
     let labels: Vec<usize> = x
         .axis_iter(Axis(0))
         .map(|r| usize::from(r[0] > r[1]))

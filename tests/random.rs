@@ -27,7 +27,7 @@ fn mt19937_reference_seed_5489_10000th_output() {
 #[test]
 fn rand_then_randn_seed_42() {
     let mut rng = RandomState::new(42);
-    let u = rng.rand_f64(1, 2);
+    let u = rng.rand_f64(1, 2).unwrap();
     assert_eq!(u[[0, 0]], 0.3745401188473625);
     assert_eq!(u[[0, 1]], 0.9507143064099162);
     assert_eq!(rng.standard_normal(), 0.6476885381006925);
@@ -59,12 +59,12 @@ fn randn_six_seed_42() {
 
     // Row-major order: a 2x3 matrix holds the same six values.
     let mut rng = RandomState::new(42);
-    let m = rng.randn_f64(2, 3);
+    let m = rng.randn_f64(2, 3).unwrap();
     assert_eq!(m.shape(), &[2, 3]);
     assert_eq!(m.iter().copied().collect::<Vec<_>>(), expected);
 
     let mut rng = RandomState::new(42);
-    let m32 = rng.randn(3, 2);
+    let m32 = rng.randn(3, 2).unwrap();
     let cast: Vec<f32> = expected.iter().map(|&x| x as f32).collect();
     assert_eq!(m32.iter().copied().collect::<Vec<_>>(), cast);
 }
@@ -73,8 +73,8 @@ fn randn_six_seed_42() {
 fn rand_f32_is_f64_cast() {
     let mut a = RandomState::new(42);
     let mut b = RandomState::new(42);
-    let f32s = a.rand(2, 1);
-    let f64s = b.rand_f64(2, 1);
+    let f32s = a.rand(2, 1).unwrap();
+    let f64s = b.rand_f64(2, 1).unwrap();
     assert_eq!(f32s.shape(), &[2, 1]);
     assert_eq!(f32s, f64s.mapv(|x| x as f32));
     assert_eq!(f32s[[0, 0]], 0.3745401188473625_f64 as f32);
@@ -84,13 +84,16 @@ fn rand_f32_is_f64_cast() {
 #[test]
 fn permutation_10_seed_42() {
     let mut rng = RandomState::new(42);
-    assert_eq!(rng.permutation(10), vec![8, 1, 5, 0, 7, 2, 9, 4, 3, 6]);
+    assert_eq!(
+        rng.permutation(10).unwrap(),
+        vec![8, 1, 5, 0, 7, 2, 9, 4, 3, 6]
+    );
 }
 
 #[test]
 fn permutation_70000_seed_42_and_train_test_split() {
     let mut rng = RandomState::new(42);
-    let p = rng.permutation(70_000);
+    let p = rng.permutation(70_000).unwrap();
     assert_eq!(p.len(), 70_000);
     assert_eq!(
         p[..10],
@@ -116,6 +119,7 @@ fn shuffle_matches_permutation() {
     a.shuffle(&mut items);
     let expected: Vec<char> = b
         .permutation(10)
+        .unwrap()
         .into_iter()
         .map(|i| (b'a' + i as u8) as char)
         .collect();
@@ -126,7 +130,7 @@ fn shuffle_matches_permutation() {
 fn clone_mid_stream_continues_identically() {
     let mut rng = RandomState::new(42);
     // Leave a cached normal behind so the clone must copy it too.
-    let _ = rng.rand_f64(3, 3);
+    let _ = rng.rand_f64(3, 3).unwrap();
     let _ = rng.standard_normal();
     let mut copy = rng.clone();
     for _ in 0..1000 {
@@ -134,7 +138,10 @@ fn clone_mid_stream_continues_identically() {
         assert_eq!(rng.next_f64(), copy.next_f64());
         assert_eq!(rng.random_interval(12345), copy.random_interval(12345));
     }
-    assert_eq!(rng.permutation(100), copy.permutation(100));
+    assert_eq!(
+        rng.permutation(100).unwrap(),
+        copy.permutation(100).unwrap()
+    );
 }
 
 #[test]
@@ -167,8 +174,8 @@ fn shuffle_empty_and_single_are_noops() {
     let mut one = [99];
     rng.shuffle(&mut one);
     assert_eq!(one, [99]);
-    assert!(rng.permutation(0).is_empty());
-    assert_eq!(rng.permutation(1), vec![0]);
+    assert!(rng.permutation(0).unwrap().is_empty());
+    assert_eq!(rng.permutation(1).unwrap(), vec![0]);
     // Nothing was drawn.
     assert_eq!(rng.next_u32(), 1608637542);
 }
@@ -224,4 +231,25 @@ fn a_generator_rebuilt_from_its_state_continues_the_stream() {
             Err(feedforward::Error::InvalidConfig { .. })
         ));
     }
+}
+
+/// Sizes that cannot be allocated are `Error::TooLarge` (numpy raises `MemoryError`), never a
+/// panic ("capacity overflow"), and nothing is drawn: the generator goes on as if the call had
+/// not happened.
+#[test]
+fn impossible_sizes_are_errors_and_draw_nothing() {
+    use feedforward::Error;
+    let mut rng = RandomState::new(42);
+    let too_large = |e: Error| matches!(e, Error::TooLarge { .. });
+    assert!(too_large(rng.rand(usize::MAX, 2).unwrap_err()));
+    assert!(too_large(rng.randn(1 << 40, 1 << 40).unwrap_err()));
+    assert!(too_large(rng.rand_f64(usize::MAX / 8, 2).unwrap_err()));
+    assert!(too_large(rng.randn_f64(2, usize::MAX).unwrap_err()));
+    assert!(too_large(rng.permutation(usize::MAX).unwrap_err()));
+    let err = rng.rand(usize::MAX, 2).unwrap_err().to_string();
+    assert!(err.contains("rand matrix"), "{err}");
+    // np.random.seed(42); np.random.rand() = 0.3745401188473625: nothing was drawn above.
+    assert_eq!(rng.next_f64(), 0.3745401188473625);
+    assert_eq!(rng.rand(0, 3).unwrap().shape(), &[0, 3]);
+    assert_eq!(rng.permutation(0).unwrap(), Vec::<usize>::new());
 }

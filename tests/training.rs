@@ -34,7 +34,7 @@ fn saturated_softmax_with_cross_entropy_trains_with_exact_finite_gradients() {
 #[test]
 fn fit_reports_progress_and_learns_a_separable_problem() {
     let mut rng = RandomState::new(3);
-    let x = rng.randn(200, 2);
+    let x = rng.randn(200, 2).unwrap();
     let labels: Vec<usize> = x
         .axis_iter(Axis(0))
         .map(|r| usize::from(r[0] + r[1] > 0.0))
@@ -82,7 +82,7 @@ fn fit_reports_progress_and_learns_a_separable_problem() {
 fn training_is_bit_identical_between_runs_with_the_same_seed() {
     let run = || {
         let mut rng = RandomState::new(11);
-        let x = rng.rand(64, 4);
+        let x = rng.rand(64, 4).unwrap();
         let y = x.mapv(|v| v.sin());
         let data = InMemory::new(x, y).unwrap();
         let mut model = Sequential::builder(4)

@@ -16,7 +16,7 @@ use std::path::Path;
 /// Three classes from four features: which of three directions a point is closest to.
 fn problem(rows: usize, seed: u32) -> InMemory {
     let mut rng = RandomState::new(seed);
-    let x = rng.randn(rows, 4);
+    let x = rng.randn(rows, 4).unwrap();
     let labels: Vec<usize> = x
         .axis_iter(Axis(0))
         .map(|r| {
@@ -668,7 +668,7 @@ fn a_callback_of_ones_own_carries_its_state_across_a_resume() {
 fn a_regression_resumes_with_its_validation_metrics() {
     // y = x0 - 2 x1 + noise-free, 2 -> 8 -> 1 with Adam and shuffling.
     let mut rng = RandomState::new(11);
-    let x = rng.randn(90, 2);
+    let x = rng.randn(90, 2).unwrap();
     let y = x
         .map_axis(Axis(1), |r| r[0] - 2.0 * r[1])
         .insert_axis(Axis(1));

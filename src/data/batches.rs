@@ -170,10 +170,10 @@ mod tests {
         let first: Vec<usize> = b.iter().flatten().copied().collect();
         assert_eq!(first, vec![8, 1, 5, 0, 7, 2, 9, 4, 3, 6]);
         let mut rng = RandomState::new(42);
-        rng.permutation(10);
+        rng.permutation(10).unwrap();
         b.next_epoch();
         let second: Vec<usize> = b.iter().flatten().copied().collect();
-        assert_eq!(second, rng.permutation(10));
+        assert_eq!(second, rng.permutation(10).unwrap());
         assert_eq!(b.len(), 3);
     }
 

@@ -49,7 +49,7 @@ pub fn train_test_split(n: usize, test_fraction: f64, seed: u32) -> Result<Split
             format!("a fraction that leaves both sets non-empty with {n} rows"),
         ));
     }
-    let mut permutation = RandomState::new(seed).permutation(n);
+    let mut permutation = RandomState::new(seed).permutation(n)?;
     let train = permutation.split_off(n_test);
     Ok(Split {
         train,
@@ -124,17 +124,17 @@ pub fn stratified_train_test_split(
         class_rows[index_of(label)].push(row);
     }
     let mut rng = RandomState::new(seed);
-    let train_counts = approximate_mode(&counts, n_train, &mut rng);
+    let train_counts = approximate_mode(&counts, n_train, &mut rng)?;
     let remaining: Vec<usize> = counts
         .iter()
         .zip(&train_counts)
         .map(|(c, t)| c - t)
         .collect();
-    let test_counts = approximate_mode(&remaining, n_test, &mut rng);
+    let test_counts = approximate_mode(&remaining, n_test, &mut rng)?;
     let (mut train, mut test) = (Vec::with_capacity(n_train), Vec::with_capacity(n_test));
     for (class, rows) in class_rows.iter().enumerate() {
         let permuted: Vec<usize> = rng
-            .permutation(rows.len())
+            .permutation(rows.len())?
             .into_iter()
             .map(|i| rows[i])
             .collect();
@@ -151,7 +151,7 @@ pub fn stratified_train_test_split(
 /// classes in proportion to `counts`, each share rounded down, the draws left over given to
 /// the classes with the largest fractional remainders (largest first; among equal remainders,
 /// `rng.choice(inds, size, replace=False)`, which is `rng.permutation(len(inds))[:size]`).
-fn approximate_mode(counts: &[usize], n_draws: usize, rng: &mut RandomState) -> Vec<usize> {
+fn approximate_mode(counts: &[usize], n_draws: usize, rng: &mut RandomState) -> Result<Vec<usize>> {
     let total: usize = counts.iter().sum();
     // continuous = class_counts / class_counts.sum() * n_draws, in float64 as numpy computes it
     let continuous: Vec<f64> = counts
@@ -175,7 +175,7 @@ fn approximate_mode(counts: &[usize], n_draws: usize, rng: &mut RandomState) -> 
                 .filter(|&i| remainder[i] == value)
                 .collect();
             let add_now = inds.len().min(need);
-            for pick in &rng.permutation(inds.len())[..add_now] {
+            for pick in &rng.permutation(inds.len())?[..add_now] {
                 floored[inds[*pick]] += 1;
             }
             need -= add_now;
@@ -184,5 +184,5 @@ fn approximate_mode(counts: &[usize], n_draws: usize, rng: &mut RandomState) -> 
             }
         }
     }
-    floored
+    Ok(floored)
 }

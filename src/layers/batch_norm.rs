@@ -473,7 +473,7 @@ mod tests {
     fn with_affine(mut bn: BatchNorm1d, seed: u32) -> BatchNorm1d {
         let mut rng = RandomState::new(seed);
         bn.visit_parameters_mut(&mut |mut p| {
-            let values = rng.randn(1, p.value.ncols());
+            let values = rng.randn(1, p.value.ncols()).unwrap();
             p.value.assign(&values);
         });
         bn
@@ -528,7 +528,7 @@ mod tests {
     #[test]
     fn training_mode_gradients_pass_finite_differences() {
         let mut bn = with_affine(BatchNorm1d::new(3).unwrap(), 5);
-        let input = RandomState::new(6).randn(5, 3);
+        let input = RandomState::new(6).randn(5, 3).unwrap();
         let report = check_layer_in_mode(&mut bn, input.view(), 7, true).unwrap();
         assert!(report.max_relative_error < 1e-2, "{report}");
         assert_eq!(report.checked, 15 + 3 + 3);

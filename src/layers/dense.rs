@@ -379,8 +379,8 @@ mod tests {
     fn any_memory_layout_gives_the_same_numbers() {
         let mut rng = RandomState::new(3);
         let mut d = Dense::new(19, 7, Init::XavierNormal, &mut rng).unwrap();
-        let x = rng.rand(5, 19);
-        let g = rng.rand(5, 7);
+        let x = rng.rand(5, 19).unwrap();
+        let g = rng.rand(5, 7).unwrap();
         let (mut y, mut gx) = (Array2::zeros((5, 7)), Array2::zeros((5, 19)));
         d.forward(x.view(), y.view_mut()).unwrap();
         d.backward(x.view(), y.view(), g.view(), Some(gx.view_mut()))
@@ -416,7 +416,7 @@ mod tests {
             let run = || {
                 let mut rng = RandomState::new(4);
                 let mut d = Dense::new(k, n, Init::XavierNormal, &mut rng).unwrap();
-                let (x, g) = (rng.rand(m, k), rng.rand(m, n));
+                let (x, g) = (rng.rand(m, k).unwrap(), rng.rand(m, n).unwrap());
                 let (mut y, mut gx) = (Array2::zeros((m, n)), Array2::zeros((m, k)));
                 d.forward(x.view(), y.view_mut()).unwrap();
                 d.backward(x.view(), y.view(), g.view(), Some(gx.view_mut()))

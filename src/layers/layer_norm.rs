@@ -279,11 +279,11 @@ mod tests {
     fn gradients_pass_finite_differences_in_both_modes() {
         let mut ln = LayerNorm::new(5).unwrap();
         let mut rng = RandomState::new(12);
-        ln.visit_parameters_mut(&mut |mut p| p.value.assign(&rng.randn(1, 5)));
+        ln.visit_parameters_mut(&mut |mut p| p.value.assign(&rng.randn(1, 5).unwrap()));
         let report = check_layer(&mut ln, 3, 5, 13).unwrap();
         assert!(report.max_relative_error < 1e-2, "{report}");
         assert_eq!(report.checked, 15 + 5 + 5);
-        let input = RandomState::new(14).randn(4, 5);
+        let input = RandomState::new(14).randn(4, 5).unwrap();
         let report = check_layer_in_mode(&mut ln, input.view(), 15, true).unwrap();
         assert!(report.max_relative_error < 1e-2, "{report}");
     }

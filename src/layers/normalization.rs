@@ -324,7 +324,7 @@ mod tests {
     #[test]
     fn inverted_undoes_the_standardisation() {
         let mut rng = RandomState::new(4);
-        let x = rng.randn(20, 3).mapv(|v| 5.0 * v + 3.0);
+        let x = rng.randn(20, 3).unwrap().mapv(|v| 5.0 * v + 3.0);
         let mut norm = Normalization::adapted(x.view()).unwrap();
         let mut back = norm.clone().inverted();
         let (mut z, mut y) = (Array2::zeros((20, 3)), Array2::zeros((20, 3)));
@@ -343,8 +343,8 @@ mod tests {
     #[test]
     fn gradients_match_finite_differences() {
         let mut rng = RandomState::new(1);
-        let data = rng.randn(30, 4).mapv(|v| 0.5 * v + 0.2);
-        let input = rng.randn(5, 4);
+        let data = rng.randn(30, 4).unwrap().mapv(|v| 0.5 * v + 0.2);
+        let input = rng.randn(5, 4).unwrap();
         for invert in [false, true] {
             let mut norm = Normalization::adapted(data.view()).unwrap();
             if invert {

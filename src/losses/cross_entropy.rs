@@ -524,9 +524,9 @@ mod tests {
         // computed from the logits alone in f64.
         let mut rng = crate::random::RandomState::new(9);
         for scale in [0.01f32, 1.0, 10.0, 100.0] {
-            let z = rng.randn(64, 10).mapv(|v| v * scale);
+            let z = rng.randn(64, 10).unwrap().mapv(|v| v * scale);
             let p = softmax(&z);
-            let soft = rng.rand(64, 10);
+            let soft = rng.rand(64, 10).unwrap();
             let soft = &soft
                 / &soft
                     .sum_axis(ndarray::Axis(1))

@@ -39,7 +39,7 @@
 //! let mut model = Sequential::builder(4)
 //!     .push(Dense::new(4, 3, Init::XavierNormal, &mut rng)?)
 //!     .build()?;
-//! let x = rng.rand(6, 4);
+//! let x = rng.rand(6, 4)?;
 //! let y = feedforward::data::one_hot(&[0, 1, 2, 2, 1, 0], 3)?;
 //! let mut sgd = Sgd::new(0.1)?;
 //! let err = model.train_step(x.view(), y.view(), &CrossEntropy, &mut sgd).unwrap_err();

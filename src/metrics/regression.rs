@@ -204,8 +204,8 @@ mod tests {
     #[test]
     fn batches_add_up_to_the_whole() {
         let mut rng = crate::random::RandomState::new(3);
-        let t = rng.randn(50, 3).mapv(|v| v * 10.0 + 1000.0);
-        let y = &t + &rng.randn(50, 3);
+        let t = rng.randn(50, 3).unwrap().mapv(|v| v * 10.0 + 1000.0);
+        let y = &t + &rng.randn(50, 3).unwrap();
         let whole = RegressionMetrics::compute(y.view(), t.view()).unwrap();
         let mut acc = RegressionAccumulator::new(3);
         for start in (0..50).step_by(7) {

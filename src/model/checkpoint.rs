@@ -27,7 +27,7 @@
 //! model.save(&path)?;
 //!
 //! let mut loaded = Sequential::load(&path)?; // no need to restate the architecture
-//! let x = rng.rand(5, 4);
+//! let x = rng.rand(5, 4)?;
 //! assert_eq!(loaded.predict(x.view())?, model.predict(x.view())?); // bit for bit
 //! # Ok::<(), feedforward::Error>(())
 //! ```

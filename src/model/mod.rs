@@ -25,7 +25,7 @@
 //!     .push(Dense::new(8, 3, Init::XavierNormal, &mut rng)?)
 //!     .push(Softmax)
 //!     .build()?;
-//! let x = rng.rand(5, 4);
+//! let x = rng.rand(5, 4)?;
 //! let y = feedforward::data::one_hot(&[0, 1, 2, 1, 0], 3)?;
 //! let mut sgd = Sgd::new(0.1)?;
 //! let first = model.train_step(x.view(), y.view(), &CrossEntropy, &mut sgd)?;

@@ -25,7 +25,7 @@ impl Sequential {
     /// use feedforward::prelude::*;
     ///
     /// let mut model = Sequential::builder(4).dense(3, Init::XavierNormal).push(Softmax).build()?;
-    /// let x = RandomState::new(1).rand(5, 4);
+    /// let x = RandomState::new(1).rand(5, 4)?;
     /// let predicted = model.predict_classes(x.view())?;
     /// assert_eq!(predicted.probabilities.dim(), (5, 3));
     /// assert_eq!(predicted.classes.len(), 5);

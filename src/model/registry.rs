@@ -54,7 +54,7 @@
 //!     Ok(Scale(scale as f32))
 //! });
 //! let mut loaded = Sequential::load_with(&path, &registry)?;
-//! let x = rng.rand(4, 3);
+//! let x = rng.rand(4, 3)?;
 //! assert_eq!(loaded.predict(x.view())?, model.predict(x.view())?);
 //! # Ok::<(), feedforward::Error>(())
 //! ```

@@ -36,7 +36,7 @@ pub fn mlp_model() -> Sequential {
 /// which converts bytes to `f32` batch by batch.
 pub fn synthetic_images(rows: usize, seed: u32) -> LabeledImages {
     let mut rng = RandomState::new(seed);
-    let pixels = rng.rand(rows, 28 * 28).mapv(|v| (v * 256.0) as u8);
+    let pixels = rng.rand(rows, 28 * 28).unwrap().mapv(|v| (v * 256.0) as u8);
     let labels = (0..rows).map(|i| (i % 10) as u8).collect();
     LabeledImages::new(pixels.into_raw_vec_and_offset().0, labels, 28, 28)
         .and_then(|images| images.with_classes(10))
@@ -73,7 +73,7 @@ pub fn every_kind_model(width: usize, seed: u32) -> Sequential {
         .push(Softmax)
         .build()
         .unwrap();
-    let x = rng.randn(16, 6);
+    let x = rng.randn(16, 6).unwrap();
     let y =
         feedforward::data::one_hot(&[0, 1, 2, 1, 0, 2, 2, 1, 0, 0, 1, 2, 1, 1, 0, 2], 3).unwrap();
     let mut adam = Adam::new(0.01).unwrap();
