@@ -272,11 +272,19 @@ fn a_layer_from_outside_the_crate_is_an_error_naming_it_and_nothing_is_written()
 
 #[test]
 fn non_finite_weights_are_an_error_naming_them() {
-    let mut rng = RandomState::new(0);
-    let mut weight = rng.randn(3, 2).unwrap();
-    weight[[1, 0]] = f32::NAN;
+    // Dense::from_parameters refuses NaN and inf, so the values are spoilt afterwards, through
+    // the Layer trait, as an optimizer (or a user's own code) writes them.
+    let mut dense = Dense::from_parameters(
+        RandomState::new(0).randn(3, 2).unwrap(),
+        Array2::zeros((1, 2)),
+    )
+    .unwrap();
+    dense.visit_parameters_mut(&mut |mut p| match p.name {
+        "weight" => p.value.into_iter().nth(2).map_or((), |v| *v = f32::NAN),
+        _ => p.value.fill(f32::INFINITY),
+    });
     let model = Sequential::builder(3)
-        .push(Dense::from_parameters(weight, Array2::from_elem((1, 2), f32::INFINITY)).unwrap())
+        .push(dense)
         .push(Softmax)
         .build()
         .unwrap();
