@@ -19,11 +19,18 @@
 //!    proportions kept in both parts), the same rows for the same seed;
 //! 3. builds an MLP whose first layer, `Normalization`, standardises the numeric features with
 //!    the training rows' mean and variance (so the saved model takes raw features): hidden
-//!    ReLU layers (`--hidden 32`) each followed by `Dropout` (`--dropout 0.5`), then `Softmax`
-//!    for classification, or, for regression, an inverted `Normalization` that turns
-//!    standardised outputs into the target's units;
-//! 4. trains with Adam(W), holding out the last 20% of the training rows for validation, with
-//!    early stopping that restores the best epoch's weights;
+//!    ReLU layers (`--hidden 32`, optionally each followed by `Dropout`), then `Softmax` for
+//!    classification, or, for regression, an inverted `Normalization` that turns standardised
+//!    outputs into the target's units;
+//! 4. trains it with Adam and scikit-learn's L2 penalty (`alpha`, as `MLPClassifier` and
+//!    `MLPRegressor` define it), choosing the penalty among `--alpha 0,1,3,10,30` and the
+//!    number of epochs by 5-fold cross-validation on the training rows, as scikit-learn's
+//!    `GridSearchCV` would (each fold early-stopped on its validation loss; the folds'
+//!    validation curves averaged epoch by epoch, as `xgboost.cv` does, give the epoch count;
+//!    the penalty with the best mean validation accuracy, or MSE for regression, at that
+//!    epoch wins, a tie going to the larger penalty); then trains the network on *all* the
+//!    training rows with that penalty for that many epochs (`GridSearchCV`'s refit), so that,
+//!    like scikit-learn's models, the final model learns from every training row;
 //! 5. prints the test metrics: `Accuracy on test set: ...` and each class's precision, recall
 //!    and F1, or `R^2 on test set: ...` with MSE, RMSE and MAE;
 //! 6. writes the learning curves as SVG (`--out DIR`) and, with `--save PATH`, the model
@@ -52,13 +59,17 @@ Options:
       --stratify          keep the class proportions in both parts (classification)
       --drop-missing      drop rows with an empty or NA cell instead of failing
       --epochs N          most epochs (early stopping usually ends sooner) [default: 1000]
-      --patience N        epochs without a better validation loss before stopping [default: 30]
+      --patience N        epochs without a better validation loss before a fold stops
+                          [default: 100]
       --hidden LIST       widths of the hidden layers, such as 64,32 [default: 32]
-      --dropout P         dropout after each hidden layer, 0 for none [default: 0.5]
+      --dropout P         dropout after each hidden layer, 0 for none [default: 0]
       --batch-size N      rows per batch [default: 32]
       --lr X              Adam's learning rate [default: 0.001]
-      --weight-decay X    AdamW's decoupled weight decay [default: 0]
-      --validation F      fraction of the training rows that validate [default: 0.2]
+      --alpha LIST        L2 penalties to try, scikit-learn's MLP's alpha (0.5 alpha ||W||^2
+                          / rows added to the mean loss) [default: 0,1,3,10,30]
+      --cv K              folds of the cross-validation that chooses alpha and the number
+                          of epochs; the model is then trained on all the training rows
+                          [default: 5]
       --save PATH         save the model (and PATH.encoding.json, the table's encoding)
   -o, --out DIR           where to write learning_curves.svg [default: target/figures/tabular]
   -q, --quiet             no line per epoch
@@ -78,9 +89,9 @@ struct Options {
     hidden: Vec<usize>,
     batch_size: usize,
     learning_rate: f32,
-    weight_decay: f32,
+    alphas: Vec<f32>,
     dropout: f32,
-    validation: f64,
+    folds: usize,
     save: Option<PathBuf>,
     out: PathBuf,
     quiet: bool,
@@ -120,13 +131,13 @@ fn parse_args() -> Result<Option<Options>, String> {
         stratify: false,
         drop_missing: false,
         epochs: 1000,
-        patience: 30,
+        patience: 100,
         hidden: vec![32],
         batch_size: 32,
         learning_rate: 1e-3,
-        weight_decay: 0.0,
-        dropout: 0.5,
-        validation: 0.2,
+        alphas: vec![0.0, 1.0, 3.0, 10.0, 30.0],
+        dropout: 0.0,
+        folds: 5,
         save: None,
         out: PathBuf::from("target/figures/tabular"),
         quiet: false,
@@ -180,8 +191,22 @@ fn parse_args() -> Result<Option<Options>, String> {
             Long("lr") => {
                 options.learning_rate = number(&mut parser, "--lr", "a number such as 0.001")?
             }
-            Long("weight-decay") => {
-                options.weight_decay = number(&mut parser, "--weight-decay", "a number >= 0")?
+            Long("alpha") => {
+                let list = text(&mut parser, "--alpha")?;
+                options.alphas = list
+                    .split(',')
+                    .filter(|a| !a.trim().is_empty())
+                    .map(|a| {
+                        a.trim()
+                            .parse()
+                            .ok()
+                            .filter(|&a: &f32| a.is_finite() && a >= 0.0)
+                    })
+                    .collect::<Option<_>>()
+                    .filter(|alphas: &Vec<f32>| !alphas.is_empty())
+                    .ok_or(format!(
+                        "--alpha {list:?}: expected penalties >= 0 such as 0,1,10"
+                    ))?;
             }
             Long("dropout") => {
                 options.dropout = number(&mut parser, "--dropout", "a probability in [0, 1)")?;
@@ -189,10 +214,10 @@ fn parse_args() -> Result<Option<Options>, String> {
                     return Err("--dropout: expected a probability in [0, 1)".into());
                 }
             }
-            Long("validation") => {
-                options.validation = number(&mut parser, "--validation", "a fraction such as 0.2")?;
-                if !(options.validation > 0.0 && options.validation < 1.0) {
-                    return Err("--validation: expected a fraction between 0 and 1".into());
+            Long("cv") => {
+                options.folds = number(&mut parser, "--cv", "a number of folds such as 5")?;
+                if options.folds < 2 {
+                    return Err("--cv: expected at least 2 folds".into());
                 }
             }
             Long("hidden") => {
@@ -250,57 +275,44 @@ fn run(options: &Options) -> Result<(), Box<dyn StdError>> {
     };
     let (train, test) = (table.select(&split.train)?, table.select(&split.test)?);
     println!(
-        "Split (seed {}{}): {} training rows (the last 20% of them validate), {} test rows",
+        "Split (seed {}{}): {} training rows ({}-fold cross-validated), {} test rows",
         options.seed,
         if options.stratify { ", stratified" } else { "" },
         train.len(),
+        options.folds,
         test.len()
     );
 
     // 3. The model: raw features in, classes or target values out.
-    let mut builder = Sequential::builder(train.input_width())
-        .seed(options.seed)
-        .push(input_normalization(&train)?);
-    for (i, &width) in options.hidden.iter().enumerate() {
-        builder = builder.dense(width, Init::HeNormal).push(Relu);
-        if options.dropout > 0.0 {
-            builder = builder.push(Dropout::new(options.dropout, options.seed + i as u32)?);
-        }
-    }
-    let outputs = train.target_width();
-    let builder = match task {
-        Task::Classification => builder.dense(outputs, Init::XavierNormal).push(Softmax),
-        Task::Regression => builder
-            .dense(outputs, Init::XavierNormal)
-            .push(Normalization::adapted(train.targets())?.inverted()),
-    };
-    let mut model = builder.build()?;
     let loss: &dyn Loss = match task {
         Task::Classification => &CrossEntropy,
         Task::Regression => &Mse,
     };
-    println!("{}", model.summary());
+    println!("{}", build_model(options, &train)?.summary());
 
-    // 4. Training, with validation and early stopping.
-    let mut adam = AdamW::new(options.learning_rate)?.with_weight_decay(options.weight_decay)?;
-    let mut stopper = EarlyStopping::new(options.patience)?.restore_best_weights(true);
-    let config = FitConfig::new(options.epochs)
+    // 4. Training. Cross-validation on the training rows chooses the L2 penalty and the number
+    // of epochs (scikit-learn's GridSearchCV); then the network is trained on every training
+    // row with them (GridSearchCV's refit).
+    let Choice {
+        alpha,
+        epochs,
+        history,
+    } = cross_validate(options, &train, loss)?;
+    let mut model = build_model(options, &train)?;
+    let mut adam = optimizer(options.learning_rate, alpha, &train, train.len())?;
+    let config = FitConfig::new(epochs)
         .batch_size(options.batch_size)
         .shuffle(options.seed)
-        .validation(Validation::Fraction(options.validation))
         .verbose(if options.quiet {
             Verbosity::Silent
         } else {
             Verbosity::Epochs
         });
-    let history =
-        model.fit_with_callbacks(&train, loss, &mut adam, &config, &mut [&mut stopper])?;
-    let epochs = history.epoch_losses.len();
+    let refit = model.fit(&train, loss, adam.as_mut(), &config)?;
     println!(
-        "Trained {epochs} epochs in {:.2} s; best epoch {} (validation loss {:.4}), its weights restored",
-        history.training_time.as_secs_f64(),
-        stopper.best_epoch().map_or(0, |e| e + 1),
-        stopper.best_loss().unwrap_or(f32::NAN),
+        "Refit: trained on all {} training rows with alpha {alpha} for {epochs} epochs in {:.2} s",
+        train.len(),
+        refit.training_time.as_secs_f64(),
     );
 
     // 5. The test metrics.
@@ -320,8 +332,8 @@ fn run(options: &Options) -> Result<(), Box<dyn StdError>> {
                 metrics.mse,
                 metrics.rmse,
                 metrics.mae,
-                outputs,
-                if outputs == 1 { "" } else { "s" }
+                train.target_width(),
+                if train.target_width() == 1 { "" } else { "s" }
             );
         }
     }
@@ -330,11 +342,187 @@ fn run(options: &Options) -> Result<(), Box<dyn StdError>> {
     std::fs::create_dir_all(&options.out)?;
     let figure = options.out.join("learning_curves.svg");
     learning_curves(&history, &figure)?;
-    println!("Learning curves: {}", figure.display());
+    println!(
+        "Learning curves (the first fold, alpha {alpha}): {}",
+        figure.display()
+    );
     if let Some(path) = &options.save {
         save(&mut model, &table, &test, path)?;
     }
     Ok(())
+}
+
+/// The network for `train`'s rows: `Normalization` adapted to them, the hidden ReLU layers
+/// (each followed by `Dropout` when asked), then `Softmax` for classification or an inverted
+/// `Normalization` adapted to their targets for regression. The initial weights come from
+/// `--seed` (the builder and each `Dropout` are seeded with it), the same for every fold and
+/// for the final fit.
+fn build_model(options: &Options, train: &Table) -> feedforward::Result<Sequential> {
+    let mut builder = Sequential::builder(train.input_width())
+        .seed(options.seed)
+        .push(input_normalization(train)?);
+    for (i, &width) in options.hidden.iter().enumerate() {
+        builder = builder.dense(width, Init::HeNormal).push(Relu);
+        if options.dropout > 0.0 {
+            builder = builder.push(Dropout::new(options.dropout, options.seed + i as u32)?);
+        }
+    }
+    let outputs = train.target_width();
+    match train.task() {
+        Task::Classification => builder.dense(outputs, Init::XavierNormal).push(Softmax),
+        Task::Regression => builder
+            .dense(outputs, Init::XavierNormal)
+            .push(Normalization::adapted(train.targets())?.inverted()),
+    }
+    .build()
+}
+
+/// What cross-validation chose.
+struct Choice {
+    /// The L2 penalty.
+    alpha: f32,
+    /// The number of epochs: up to the lowest mean validation loss over the folds.
+    epochs: usize,
+    /// The first fold's history with that penalty, for the learning curves.
+    history: History,
+}
+
+/// K-fold cross-validation of every `--alpha` on the training rows, as scikit-learn's
+/// `GridSearchCV(cv=K)`: contiguous folds of the training rows (which the split has already
+/// shuffled: `KFold` without shuffling), each validating a network trained on the other folds
+/// (its `Normalization` adapted to them) until its validation loss has not improved for
+/// `--patience` epochs. The folds' validation-loss curves are averaged epoch by epoch, over the
+/// epochs that every fold trained, and their minimum gives the number of epochs (as
+/// `xgboost.cv` chooses the number of boosting rounds). At that epoch each penalty is scored
+/// by the folds' mean validation accuracy (classification, `GridSearchCV`'s default score for a
+/// classifier) or mean validation MSE (regression, the order of R^2). The best score wins; a
+/// tie goes to the larger penalty, the simpler model. A penalty whose training fails (a
+/// diverged loss, say) is reported and left out.
+fn cross_validate(
+    options: &Options,
+    train: &Table,
+    loss: &dyn Loss,
+) -> Result<Choice, Box<dyn StdError>> {
+    let n = train.len();
+    let folds = options.folds.min(n);
+    let config = FitConfig::new(options.epochs)
+        .batch_size(options.batch_size)
+        .shuffle(options.seed);
+    let classification = train.task() == Task::Classification;
+    let mut best: Option<(f64, Choice)> = None;
+    for &alpha in &options.alphas {
+        let mut histories = Vec::new();
+        let started = std::time::Instant::now();
+        for k in 0..folds {
+            let (start, end) = (k * n / folds, (k + 1) * n / folds);
+            let fit_rows: Vec<usize> = (0..start).chain(end..n).collect();
+            let validation_rows: Vec<usize> = (start..end).collect();
+            let (fit_part, validation) =
+                (train.select(&fit_rows)?, train.select(&validation_rows)?);
+            let mut model = build_model(options, &fit_part)?;
+            let mut adam = optimizer(options.learning_rate, alpha, &fit_part, fit_part.len())?;
+            let mut stopper = EarlyStopping::new(options.patience)?;
+            match model.fit_with_callbacks(
+                &fit_part,
+                loss,
+                adam.as_mut(),
+                &config.validation(Validation::Data(&validation)),
+                &mut [&mut stopper],
+            ) {
+                Ok(history) => histories.push(history),
+                Err(e) => {
+                    println!(
+                        "alpha {alpha}: fold {} of {folds} failed: {}",
+                        k + 1,
+                        e.error
+                    );
+                    break;
+                }
+            }
+        }
+        if histories.len() < folds {
+            continue;
+        }
+        // The folds' validation curves, averaged over the epochs that every fold trained.
+        let common = histories
+            .iter()
+            .map(|h| h.validation_losses.len())
+            .min()
+            .unwrap_or(0);
+        let mean = |curve: fn(&History) -> &[f32], epoch: usize| {
+            histories
+                .iter()
+                .map(|h| curve(h).get(epoch).map_or(f64::NAN, |&v| f64::from(v)))
+                .sum::<f64>()
+                / folds as f64
+        };
+        let best_epoch = (0..common)
+            .map(|e| (e, mean(|h| &h.validation_losses, e)))
+            .filter(|(_, l)| l.is_finite())
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        let Some((epoch, validation_loss)) = best_epoch else {
+            println!("alpha {alpha}: no finite validation loss");
+            continue;
+        };
+        let score = if classification {
+            mean(|h| &h.validation_accuracies, epoch)
+        } else {
+            -validation_loss
+        };
+        if !score.is_finite() {
+            println!("alpha {alpha}: no validation score");
+            continue;
+        }
+        println!(
+            "alpha {alpha}: mean validation loss {validation_loss:.4}{} at epoch {} of {common} ({:.2} s)",
+            if classification {
+                format!(", accuracy {score:.4}")
+            } else {
+                String::new()
+            },
+            epoch + 1,
+            started.elapsed().as_secs_f64(),
+        );
+        let choice = Choice {
+            alpha,
+            epochs: epoch + 1,
+            history: histories.swap_remove(0),
+        };
+        match &best {
+            Some((b, c)) if score < *b || (score == *b && alpha < c.alpha) => {}
+            _ => best = Some((score, choice)),
+        }
+    }
+    let (_, choice) = best.ok_or("no L2 penalty could be cross-validated")?;
+    println!(
+        "Chosen by cross-validation: alpha {}, {} epochs",
+        choice.alpha, choice.epochs
+    );
+    Ok(choice)
+}
+
+/// Adam (PyTorch's defaults) for `rows` training rows with scikit-learn's L2 penalty `alpha`
+/// (`MLPClassifier`/`MLPRegressor`: `0.5 alpha ||W||^2 / n_samples` added to the mean loss), that
+/// is `alpha / rows * w` added to each gradient (PyTorch's `Adam(weight_decay=...)`), on every
+/// weight and bias. For regression it is multiplied by the variance of the training targets:
+/// the inverted `Normalization` makes the loss (in the target's units squared) that many times
+/// the loss on standardised targets, and the penalty should weigh the same against it whatever
+/// the units.
+fn optimizer(
+    learning_rate: f32,
+    alpha: f32,
+    train: &Table,
+    rows: usize,
+) -> Result<Box<dyn Optimizer>, Box<dyn StdError>> {
+    let scale = match train.task() {
+        Task::Classification => 1.0,
+        Task::Regression => Normalization::adapted(train.targets())?
+            .variance()
+            .mean()
+            .unwrap_or(1.0),
+    };
+    let l2 = alpha / rows.max(1) as f32 * scale;
+    Ok(Box::new(Adam::new(learning_rate)?.with_weight_decay(l2)?))
 }
 
 /// Prints what was read and what the task is.

@@ -19,10 +19,12 @@ MLPRegressor (regression) on the same rows and scores them on the same test rows
 - classification labels are encoded in sorted order (LabelEncoder), as data::csv does.
 
 scikit-learn's models keep their defaults except max_iter (raised so that they converge) and
-random_state=seed. Prints one row per seed and the mean, side by side.
+random_state=seed. Prints one row per seed and the mean, side by side. `--example-args '...'`
+passes more options to the example (`--alpha 0 --cv 3`, say).
 """
 import argparse
 import re
+import shlex
 import subprocess
 import sys
 import warnings
@@ -57,6 +59,7 @@ def ours(args, seed):
         command.append("--drop-missing")
     if args.epochs:
         command += ["--epochs", str(args.epochs)]
+    command += shlex.split(args.example_args)
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     if run.returncode != 0:
         sys.exit(f"the tabular example failed:\n{run.stdout}\n{run.stderr}")
@@ -122,6 +125,8 @@ def main():
     parser.add_argument("--stratify", action="store_true")
     parser.add_argument("--drop-missing", action="store_true")
     parser.add_argument("--epochs", type=int)
+    parser.add_argument("--example-args", default="",
+                        help="more options for the example, such as '--alpha 0,10 --cv 3'")
     args = parser.parse_args()
     args.csv = args.csv.resolve()
 
