@@ -91,6 +91,7 @@ pub mod losses;
 pub mod metrics;
 pub mod model;
 pub mod optim;
+mod parallel;
 pub mod random;
 mod workspace;
 

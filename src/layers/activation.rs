@@ -32,17 +32,34 @@
 
 use super::identity::same_shape;
 use super::{Layer, LayerSpec, OutputKind};
+use crate::parallel;
 use crate::{Error, Result};
 use ndarray::{ArrayView2, ArrayViewMut2, Zip};
+
+/// The part of each buffer of a backward pass: `dx`, `x`, `y`, `g`.
+type Parts4<'a> = (&'a mut [f32], (&'a [f32], (&'a [f32], &'a [f32])));
 
 /// Writes `f(x)` into `output` for every element of `input`.
 fn map_forward(
     name: &str,
     input: ArrayView2<'_, f32>,
     mut output: ArrayViewMut2<'_, f32>,
-    f: impl Fn(f32) -> f32,
+    f: impl Fn(f32) -> f32 + Sync,
 ) -> Result<()> {
     same_shape(name, &input, &output.view())?;
+    let len = input.len();
+    if parallel::parts(len) > 1 {
+        if let (Some(x), Some(y)) = (input.as_slice(), output.as_slice_mut()) {
+            // Large and row-major: contiguous parts on several threads.
+            parallel::any_part((y, x), len, &|(y, x): (&mut [f32], &[f32])| {
+                for (y, &x) in y.iter_mut().zip(x) {
+                    *y = f(x);
+                }
+                false
+            });
+            return Ok(());
+        }
+    }
     output.zip_mut_with(&input, |y, &x| *y = f(x));
     Ok(())
 }
@@ -54,14 +71,33 @@ fn map_backward(
     output: ArrayView2<'_, f32>,
     grad_output: ArrayView2<'_, f32>,
     grad_input: Option<ArrayViewMut2<'_, f32>>,
-    derivative: impl Fn(f32, f32) -> f32,
+    derivative: impl Fn(f32, f32) -> f32 + Sync,
 ) -> Result<()> {
-    let Some(grad_input) = grad_input else {
+    let Some(mut grad_input) = grad_input else {
         return Ok(());
     };
     same_shape(name, &input, &output)?;
     same_shape(name, &input, &grad_output)?;
     same_shape(name, &input, &grad_input.view())?;
+    let len = input.len();
+    if parallel::parts(len) > 1 {
+        if let (Some(dx), Some(x), Some(y), Some(g)) = (
+            grad_input.as_slice_mut(),
+            input.as_slice(),
+            output.as_slice(),
+            grad_output.as_slice(),
+        ) {
+            // Large and row-major: contiguous parts on several threads.
+            let buffers = (dx, (x, (y, g)));
+            parallel::any_part(buffers, len, &|(dx, (x, (y, g))): Parts4<'_>| {
+                for (((dx, &x), &y), &g) in dx.iter_mut().zip(x).zip(y).zip(g) {
+                    *dx = g * derivative(x, y);
+                }
+                false
+            });
+            return Ok(());
+        }
+    }
     Zip::from(grad_input)
         .and(&input)
         .and(&output)
@@ -594,5 +630,57 @@ mod tests {
         let z = Array2::zeros((1, 3));
         let r = LeakyRelu::default().backward(z.view(), z.view(), z.view(), Some(dx.view_mut()));
         assert!(matches!(r, Err(Error::ShapeMismatch { .. })));
+    }
+
+    #[test]
+    fn large_tensors_are_bit_identical_on_any_number_of_threads() {
+        // Above the threshold of the threaded passes, with a remainder.
+        let (rows, cols) = (333, 1601);
+        assert!(rows * cols > 2 * crate::parallel::ELEMENTS_PER_PART);
+        let x = Array2::from_shape_fn((rows, cols), |(r, c)| {
+            ((r * cols + c) * 7919 % 2003) as f32 / 200.0 - 5.0
+        });
+        let g = x.mapv(|v| (v * 3.0).sin());
+        let layers = || -> Vec<Box<dyn Layer>> {
+            vec![
+                Box::new(Relu),
+                Box::new(LeakyRelu::new(0.1).unwrap()),
+                Box::new(Elu::new(1.0).unwrap()),
+                Box::new(Gelu),
+                Box::new(GeluTanh),
+                Box::new(Sigmoid),
+                Box::new(Tanh),
+            ]
+        };
+        let run = |layer: &mut dyn Layer, threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let y = apply(layer, x.clone());
+                let mut dx = Array2::zeros(x.dim());
+                layer
+                    .backward(x.view(), y.view(), g.view(), Some(dx.view_mut()))
+                    .unwrap();
+                let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                (bits(&y), bits(&dx))
+            })
+        };
+        for (mut alone, mut layer) in layers().into_iter().zip(layers()) {
+            // One thread against the element-wise loops on a transposed (not row-major) copy,
+            // which never split.
+            let want = run(alone.as_mut(), 1);
+            let xt = x.t().as_standard_layout().into_owned();
+            let yt = apply(alone.as_mut(), xt.reversed_axes());
+            assert!(yt.iter().zip(&want.0).all(|(a, &b)| a.to_bits() == b));
+            for threads in [2, 3, 8] {
+                assert!(
+                    run(layer.as_mut(), threads) == want,
+                    "{}, {threads} threads",
+                    layer.name()
+                );
+            }
+        }
     }
 }

@@ -36,6 +36,7 @@ use super::{
     UndoBuffer,
 };
 use crate::layers::Parameter;
+use crate::parallel;
 use crate::{Error, Result};
 
 /// Adam with optional L2 weight decay (added to the gradient, as `torch.optim.Adam`).
@@ -197,7 +198,12 @@ impl Moments {
             parameter.value.as_slice_memory_order_mut(),
             parameter.grad.as_slice_memory_order(),
         ) {
-            (true, Some(w), Some(g)) => step.apply(w.iter_mut(), g.iter(), moments),
+            (true, Some(w), Some(g)) => {
+                // Large tensors on several threads, in contiguous parts.
+                !parallel::any_part((w, (g, moments)), len, &|(w, (g, moments))| {
+                    !step.apply(w.iter_mut(), g.iter(), moments)
+                })
+            }
             _ => step.apply(parameter.value.iter_mut(), parameter.grad.iter(), moments),
         }
     }
@@ -272,6 +278,32 @@ struct Buffers<'a> {
     m_next: &'a mut [f32],
     v_next: &'a mut [f32],
     saved: &'a mut [f32],
+}
+
+impl parallel::Split for Buffers<'_> {
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (m, m_rest) = self.m.split_at(mid);
+        let (v, v_rest) = self.v.split_at(mid);
+        let (m_next, m_next_rest) = self.m_next.split_at_mut(mid);
+        let (v_next, v_next_rest) = self.v_next.split_at_mut(mid);
+        let (saved, saved_rest) = self.saved.split_at_mut(mid);
+        (
+            Buffers {
+                m,
+                v,
+                m_next,
+                v_next,
+                saved,
+            },
+            Buffers {
+                m: m_rest,
+                v: v_rest,
+                m_next: m_next_rest,
+                v_next: v_next_rest,
+                saved: saved_rest,
+            },
+        )
+    }
 }
 
 /// The coefficients of one step, shared by all elements.

@@ -218,3 +218,94 @@ pub(crate) fn check_learning_rate(learning_rate: f32) -> Result<f32> {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    /// Every built-in optimizer, in the configurations whose loops differ.
+    fn optimizers() -> Vec<(&'static str, Box<dyn Optimizer>)> {
+        vec![
+            ("sgd", Box::new(Sgd::new(0.1).unwrap())),
+            (
+                "sgd momentum nesterov decay",
+                Box::new(
+                    Sgd::new(0.1)
+                        .unwrap()
+                        .with_momentum(0.9)
+                        .unwrap()
+                        .with_nesterov(true)
+                        .with_weight_decay(0.01)
+                        .unwrap(),
+                ),
+            ),
+            ("adam", Box::new(Adam::new(0.01).unwrap())),
+            ("adamw", Box::new(AdamW::new(0.01).unwrap())),
+        ]
+    }
+
+    /// Deterministic values in [-1, 1).
+    fn values(rows: usize, cols: usize, seed: usize) -> Array2<f32> {
+        Array2::from_shape_fn((rows, cols), |(r, c)| {
+            (((r * cols + c) * 7919 + seed * 104_729) % 2003) as f32 / 1001.5 - 1.0
+        })
+    }
+
+    /// The bits of `w` and of the optimizer's state after three steps (the third with a NaN
+    /// gradient in its last element, reverted), in a pool of `threads` threads.
+    fn trajectory(opt: &mut dyn Optimizer, threads: usize) -> (Vec<u32>, OptimizerState) {
+        // Three parts of the threaded passes and a remainder.
+        let (rows, cols) = (1000, 787);
+        assert!(rows * cols > 3 * crate::parallel::ELEMENTS_PER_PART);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut w = values(rows, cols, 1);
+            for (seed, finite) in [(2, true), (3, true), (4, false)] {
+                let mut g = values(rows, cols, seed);
+                if !finite {
+                    g[[rows - 1, cols - 1]] = f32::NAN;
+                }
+                let before = w.clone();
+                opt.begin_step();
+                fn parameter<'a>(w: &'a mut Array2<f32>, g: &'a mut Array2<f32>) -> Parameter<'a> {
+                    Parameter {
+                        name: "weight",
+                        value: w.view_mut(),
+                        grad: g.view_mut(),
+                    }
+                }
+                let ok = opt.update(0, parameter(&mut w, &mut g));
+                assert_eq!(ok, finite);
+                if !ok {
+                    opt.revert(0, parameter(&mut w, &mut g));
+                    assert!(w
+                        .iter()
+                        .zip(&before)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()));
+                }
+                opt.end_step(ok);
+            }
+            let bits = w.iter().map(|v| v.to_bits()).collect();
+            (bits, opt.state().unwrap())
+        })
+    }
+
+    #[test]
+    fn large_updates_are_bit_identical_on_any_number_of_threads_and_revert() {
+        let alone: Vec<_> = optimizers()
+            .into_iter()
+            .map(|(_, mut opt)| trajectory(opt.as_mut(), 1))
+            .collect();
+        for threads in [2, 3, 8] {
+            for ((name, mut opt), want) in optimizers().into_iter().zip(&alone) {
+                let got = trajectory(opt.as_mut(), threads);
+                assert!(got.0 == want.0, "{name}: weights, {threads} threads");
+                assert!(got.1 == want.1, "{name}: state, {threads} threads");
+            }
+        }
+    }
+}

@@ -23,6 +23,7 @@ use super::{
     UndoBuffer,
 };
 use crate::layers::Parameter;
+use crate::parallel;
 use crate::{Error, Result};
 
 /// Stochastic gradient descent with optional momentum, Nesterov momentum and weight decay.
@@ -94,19 +95,73 @@ impl Sgd {
         Ok(self)
     }
 
-    /// The update of one parameter given as value and gradient iterators in the same order, with
-    /// its previous values saved into `saved` on the way; returns whether everything new is
+    /// The buffers of parameter `index`'s step, `len` elements each: the undo copy, the
+    /// committed velocity (empty before the first step with momentum, and without momentum)
+    /// and the new velocity (empty without momentum). Marks the parameter updated.
+    fn buffers(&mut self, index: usize, len: usize) -> (&mut [f32], &[f32], &mut [f32]) {
+        let saved = self.previous.slot(index, len);
+        if self.momentum == 0.0 {
+            return (saved, &[], &mut []);
+        }
+        // Each grows on its own: a loaded state (load_state) sets the velocities alone.
+        if self.velocity.len() <= index {
+            self.velocity.resize_with(index + 1, Vec::new);
+        }
+        if self.pending.len() <= index {
+            self.pending.resize_with(index + 1, Vec::new);
+        }
+        if self.updated.len() <= index {
+            self.updated.resize(index + 1, false);
+        }
+        self.updated[index] = true;
+        let (v, next) = (&self.velocity[index], &mut self.pending[index]);
+        next.resize(len, 0.0);
+        // The first step: PyTorch starts the velocity at the first gradient.
+        let v: &[f32] = if v.len() == len { v } else { &[] };
+        (saved, v, next)
+    }
+
+    /// The coefficients of a step.
+    fn coefficients(&self) -> Coefficients {
+        Coefficients {
+            lr: self.learning_rate,
+            wd: self.weight_decay,
+            mu: self.momentum,
+            nesterov: self.nesterov,
+        }
+    }
+}
+
+/// The coefficients of one step of [`Sgd`], shared by all elements.
+#[derive(Clone, Copy, Debug)]
+struct Coefficients {
+    lr: f32,
+    wd: f32,
+    mu: f32,
+    nesterov: bool,
+}
+
+impl Coefficients {
+    /// The update of values `w` with gradients `g` (iterators in the same order), each
+    /// previous value saved into `saved`; with momentum, the committed velocity `v` (empty on
+    /// the first step) and the new one written into `next`. Returns whether everything new is
     /// finite.
     fn apply<'a>(
-        &mut self,
-        index: usize,
-        w: impl ExactSizeIterator<Item = &'a mut f32>,
+        self,
+        w: impl Iterator<Item = &'a mut f32>,
         g: impl Iterator<Item = &'a f32>,
+        saved: &mut [f32],
+        v: &[f32],
+        next: &mut [f32],
     ) -> bool {
-        let (lr, wd) = (self.learning_rate, self.weight_decay);
-        let saved = self.previous.slot(index, w.len());
+        let Coefficients {
+            lr,
+            wd,
+            mu,
+            nesterov,
+        } = self;
         let mut bad = false;
-        if self.momentum == 0.0 {
+        if mu == 0.0 {
             if wd == 0.0 {
                 for ((w, &g), s) in w.zip(g).zip(saved.iter_mut()) {
                     *s = *w;
@@ -120,24 +175,7 @@ impl Sgd {
                     bad |= non_finite(*w);
                 }
             }
-            return !bad;
-        }
-        // Each grows on its own: a loaded state (load_state) sets the velocities alone.
-        if self.velocity.len() <= index {
-            self.velocity.resize_with(index + 1, Vec::new);
-        }
-        if self.pending.len() <= index {
-            self.pending.resize_with(index + 1, Vec::new);
-        }
-        if self.updated.len() <= index {
-            self.updated.resize(index + 1, false);
-        }
-        let len = saved.len();
-        let (v, next) = (&self.velocity[index], &mut self.pending[index]);
-        next.resize(len, 0.0);
-        let (mu, nesterov) = (self.momentum, self.nesterov);
-        if v.len() != len {
-            // The first step: PyTorch starts the velocity at the first gradient.
+        } else if v.is_empty() {
             for ((w, &g), (s, next)) in w.zip(g).zip(saved.iter_mut().zip(next.iter_mut())) {
                 *s = *w;
                 let g = g + wd * *w;
@@ -160,7 +198,6 @@ impl Sgd {
                 bad |= non_finite(*w) | non_finite(*next);
             }
         }
-        self.updated[index] = true;
         !bad
     }
 }
@@ -292,12 +329,35 @@ impl Optimizer for Sgd {
         ) {
             (true, Some(w), Some(g)) if self.momentum == 0.0 && self.weight_decay == 0.0 => {
                 // The plain step of the tutorial, the hot loop of every step: on slices, with
-                // the widest vectors the processor has.
+                // the widest vectors the processor has, large tensors on several threads.
+                let lr = self.learning_rate;
                 let saved = self.previous.slot(index, w.len());
-                !plain_step(w, g, saved, self.learning_rate)
+                let len = w.len();
+                !parallel::any_part((w, (g, saved)), len, &|(w, (g, saved))| {
+                    plain_step(w, g, saved, lr)
+                })
             }
-            (true, Some(w), Some(g)) => self.apply(index, w.iter_mut(), g.iter()),
-            _ => self.apply(index, parameter.value.iter_mut(), parameter.grad.iter()),
+            (true, Some(w), Some(g)) => {
+                let c = self.coefficients();
+                let len = w.len();
+                let (saved, v, next) = self.buffers(index, len);
+                // Large tensors on several threads, in contiguous parts.
+                let buffers = (w, (g, (saved, (v, next))));
+                !parallel::any_part(buffers, len, &|(w, (g, (saved, (v, next))))| {
+                    !c.apply(w.iter_mut(), g.iter(), saved, v, next)
+                })
+            }
+            _ => {
+                let c = self.coefficients();
+                let (saved, v, next) = self.buffers(index, parameter.value.len());
+                c.apply(
+                    parameter.value.iter_mut(),
+                    parameter.grad.iter(),
+                    saved,
+                    v,
+                    next,
+                )
+            }
         }
     }
 
