@@ -53,6 +53,9 @@ struct Staging {
     input: Vec<f32>,
     grad_output: Vec<f32>,
     output: Vec<f32>,
+    /// The workspace of the forward pass of a batch of fewer than 64 rows on several threads
+    /// (see `kernels::forward`); grows to one output batch once.
+    parts: Vec<f32>,
 }
 
 impl Dense {
@@ -181,7 +184,7 @@ impl Layer for Dense {
         let isa = Isa::detect();
         let threads = kernels::threads_for(m * k * n);
         write_row_major(&mut output, &mut staging.output, |y| {
-            kernels::forward(isa, x, wt, b, y, m, k, n, threads)
+            kernels::forward(isa, x, wt, b, y, m, k, n, threads, &mut staging.parts)
         });
         Ok(())
     }

@@ -113,7 +113,9 @@ pub(crate) fn packs(m: usize, k: usize, n: usize) -> bool {
 /// `y[r][j] = bias[j] + sum_t x[r][t] * wt[j][t]`: the forward pass `Y = X.W + b` with the
 /// weights transposed. `x` is `(m, k)`, `wt` is `(n, k)`, `bias` has `n` values and `y` is
 /// `(m, n)`, all row-major; `y` is overwritten. Runs on up to `threads` threads (see
-/// [`threads_for`]); the result does not depend on their number.
+/// [`threads_for`]); the result does not depend on their number. `scratch` is a workspace
+/// that the blocked kernels on several threads fill (it grows to `m n` values once and is
+/// reused).
 ///
 /// # Panics
 /// When `k` or `n` is 0 or a slice's length does not match its shape.
@@ -128,6 +130,7 @@ pub(crate) fn forward(
     k: usize,
     n: usize,
     threads: usize,
+    scratch: &mut Vec<f32>,
 ) {
     assert!(k > 0 && n > 0, "k and n are at least 1");
     assert_eq!(x.len(), m * k, "x is (m, k)");
@@ -140,21 +143,48 @@ pub(crate) fn forward(
     if packs(m, k, n) {
         return packed::forward(x, wt, bias, y, m, k, n, threads);
     }
-    let run = |x: &[f32], y: &mut [f32]| match isa {
-        Isa::Portable => blocked::forward(x, wt, bias, y, k, n),
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2Fma(token) => avx2::forward(token, x, wt, bias, y, k, n),
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512(token) => avx512::forward(token, x, wt, bias, y, k, n),
+    // `x (rows, k)` times the outputs of `wt (outputs, k)` into `y (rows, outputs)`.
+    let run = |x: &[f32], wt: &[f32], bias: &[f32], y: &mut [f32]| {
+        let n = bias.len();
+        match isa {
+            Isa::Portable => blocked::forward(x, wt, bias, y, k, n),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma(token) => avx2::forward(token, x, wt, bias, y, k, n),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512(token) => avx512::forward(token, x, wt, bias, y, k, n),
+        }
     };
     if threads <= 1 {
-        return run(x, y);
+        return run(x, wt, bias, y);
     }
-    // The rows split into contiguous parts on rayon's threads, each computed as alone.
-    let rows = m.div_ceil(threads.min(m));
-    x.par_chunks(rows * k)
-        .zip(y.par_chunks_mut(rows * n))
-        .for_each(|(x, y)| run(x, y));
+    if n < m {
+        // More rows than outputs: the rows split into contiguous parts on rayon's threads,
+        // each computed as alone.
+        let rows = m.div_ceil(threads.min(m));
+        return x
+            .par_chunks(rows * k)
+            .zip(y.par_chunks_mut(rows * n))
+            .for_each(|(x, y)| run(x, wt, bias, y));
+    }
+    // The outputs split into contiguous parts, so that each thread reads its part of the
+    // weights only (split by rows, every thread would read all of them: 64 MB each at 4096 x
+    // 4096). Part `p` writes its `(m, width)` block of `y` into the workspace, copied into
+    // `y`'s columns afterwards.
+    let width = n.div_ceil(threads.min(n));
+    if scratch.len() < m * n {
+        scratch.resize(m * n, 0.0);
+    }
+    let scratch = &mut scratch[..m * n];
+    scratch
+        .par_chunks_mut(m * width)
+        .zip(wt.par_chunks(width * k).zip(bias.par_chunks(width)))
+        .for_each(|(y, (wt, bias))| run(x, wt, bias, y));
+    for (part, block) in scratch.chunks(m * width).enumerate() {
+        let (start, part_width) = (part * width, block.len() / m);
+        for (y, block) in y.chunks_exact_mut(n).zip(block.chunks_exact(part_width)) {
+            y[start..start + part_width].copy_from_slice(block);
+        }
+    }
 }
 
 /// Multiply-adds (`m k n`) per thread below which a thread costs more than it saves.
@@ -330,7 +360,7 @@ mod tests {
                             })
                             .collect();
                         let mut y = vec![f32::NAN; m * n];
-                        forward(isa, &x, &wt, &bias, &mut y, m, k, n, 1);
+                        forward(isa, &x, &wt, &bias, &mut y, m, k, n, 1, &mut Vec::new());
                         assert_close(&y, &want, k, &format!("{isa:?} forward {m}x{k}x{n}"));
                     }
                 }
@@ -355,7 +385,7 @@ mod tests {
                     })
                     .collect();
                 let mut y = vec![f32::NAN; m * n];
-                forward(isa, &x, &wt, &bias, &mut y, m, k, n, 1);
+                forward(isa, &x, &wt, &bias, &mut y, m, k, n, 1, &mut Vec::new());
                 assert_close(&y, &want, k, &format!("{isa:?} forward {m}x{k}x{n}"));
             }
         }
@@ -370,7 +400,9 @@ mod tests {
             values(m * n, 18),
         );
         let mut y = vec![f32::NAN; m * n];
-        forward(isa, &x, &wt, &bias, &mut y, m, k, n, threads);
+        // A workspace left dirty by another shape.
+        let mut scratch = vec![f32::NAN; 7 * m * n + 3];
+        forward(isa, &x, &wt, &bias, &mut y, m, k, n, threads, &mut scratch);
         let mut dwt = vec![f32::NAN; n * k];
         weight_grad(isa, &x, &g, &mut dwt, m, k, n, threads);
         let mut dx = vec![f32::NAN; m * k];
@@ -391,6 +423,10 @@ mod tests {
             (64, 64, 64),
             (100, 333, 177),
             (256, 784, 256),
+            // Blocked with more outputs than rows (the forward pass splits the outputs), with
+            // remainders, and with weights over 1 MB (walked in panels).
+            (7, 300, 17),
+            (32, 1041, 300),
         ];
         for isa in Isa::available() {
             for (m, k, n) in shapes {
@@ -431,7 +467,7 @@ mod tests {
                     })
                     .collect();
                 let mut y = vec![f32::NAN; m * n];
-                forward(isa, &x, &wt, &bias, &mut y, m, k, n, 1);
+                forward(isa, &x, &wt, &bias, &mut y, m, k, n, 1, &mut Vec::new());
                 assert_close(&y, &want, k, &format!("{isa:?} forward {m}x{k}x{n}"));
                 let want: Vec<f64> = (0..n * k)
                     .map(|e| {
@@ -483,7 +519,18 @@ mod tests {
                     })
                     .collect();
                 let mut y = vec![f32::NAN; m * n];
-                forward(isa, &x, &wt, &bias, &mut y, m, k, n, threads);
+                forward(
+                    isa,
+                    &x,
+                    &wt,
+                    &bias,
+                    &mut y,
+                    m,
+                    k,
+                    n,
+                    threads,
+                    &mut Vec::new(),
+                );
                 assert_close(&y, &want, k, &format!("packed forward {m}x{k}x{n}"));
                 let want: Vec<f64> = (0..n * k)
                     .map(|e| {
@@ -576,10 +623,10 @@ mod tests {
         let (x, wt, bias) = (values(m * k, 9), values(n * k, 10), values(n, 11));
         for isa in Isa::available() {
             let mut first = vec![0.0; m * n];
-            forward(isa, &x, &wt, &bias, &mut first, m, k, n, 1);
+            forward(isa, &x, &wt, &bias, &mut first, m, k, n, 1, &mut Vec::new());
             for _ in 0..3 {
                 let mut again = vec![0.0; m * n];
-                forward(isa, &x, &wt, &bias, &mut again, m, k, n, 1);
+                forward(isa, &x, &wt, &bias, &mut again, m, k, n, 1, &mut Vec::new());
                 assert_eq!(
                     first.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
                     again.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
@@ -607,7 +654,18 @@ mod tests {
                 wt.extend(values(n * k, 19));
                 let (x, wt) = (&x[shift..], &wt[shift..]);
                 let mut y = vec![f32::NAN; m * n + shift];
-                forward(isa, x, wt, &g[..n], &mut y[shift..], m, k, n, 1);
+                forward(
+                    isa,
+                    x,
+                    wt,
+                    &g[..n],
+                    &mut y[shift..],
+                    m,
+                    k,
+                    n,
+                    1,
+                    &mut Vec::new(),
+                );
                 let mut dwt = vec![f32::NAN; n * k + shift];
                 weight_grad(isa, x, &g, &mut dwt[shift..], m, k, n, 1);
                 let mut dx = vec![f32::NAN; m * k + shift];
