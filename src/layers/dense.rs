@@ -42,7 +42,8 @@ pub struct Dense {
     /// `db`, `(1, out)`, standard layout.
     bias_grad: Array2<f32>,
     /// Row-major copies of operands given in another layout (never used by a `Sequential`,
-    /// whose buffers are row-major); they keep their capacity.
+    /// whose buffers are row-major), and the workspace of the products on several threads;
+    /// they keep their capacity.
     staging: Staging,
     /// Training mode (the default) or evaluation mode; the products run the same way in both.
     training: bool,
@@ -53,8 +54,9 @@ struct Staging {
     input: Vec<f32>,
     grad_output: Vec<f32>,
     output: Vec<f32>,
-    /// The workspace of the forward pass of a batch of fewer than 64 rows on several threads
-    /// (see `kernels::forward`); grows to one output batch once.
+    /// The workspace of the forward pass and the input gradient of a batch of fewer than 64
+    /// rows on several threads (see `kernels::forward`, `kernels::input_grad`); grows to one
+    /// batch of outputs or inputs once.
     parts: Vec<f32>,
 }
 
@@ -224,7 +226,7 @@ impl Layer for Dense {
         if let Some(mut grad_input) = grad_input {
             let wt = standard(weight_t);
             write_row_major(&mut grad_input, &mut staging.output, |dx| {
-                kernels::input_grad(isa, g, wt, dx, m, k, n, threads)
+                kernels::input_grad(isa, g, wt, dx, m, k, n, threads, &mut staging.parts)
             });
         }
         Ok(())

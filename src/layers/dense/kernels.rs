@@ -252,7 +252,9 @@ pub(crate) fn weight_grad(
 
 /// `dx[r][t] = sum_j g[r][j] * wt[j][t]`: the input gradient `dX = G.W^T`. `g` is `(m, n)`,
 /// `wt` is `(n, k)` and `dx` is `(m, k)`, all row-major; `dx` is overwritten. Runs on up to
-/// `threads` threads; the result does not depend on their number.
+/// `threads` threads; the result does not depend on their number. `scratch` is a workspace
+/// that the blocked kernels on several threads fill (it grows to `m k` values once and is
+/// reused).
 ///
 /// # Panics
 /// When `k` or `n` is 0 or a slice's length does not match its shape.
@@ -266,6 +268,7 @@ pub(crate) fn input_grad(
     k: usize,
     n: usize,
     threads: usize,
+    scratch: &mut Vec<f32>,
 ) {
     assert!(k > 0 && n > 0, "k and n are at least 1");
     assert_eq!(g.len(), m * n, "g is (m, n)");
@@ -277,24 +280,52 @@ pub(crate) fn input_grad(
     if packs(m, k, n) {
         return packed::input_grad(g, wt, dx, m, k, n, threads);
     }
-    let run = |g: &[f32], dx: &mut [f32]| {
+    // The rows of `g` times `wt` into the columns `columns` of `dx`, `(rows, columns.len())`.
+    let run = |g: &[f32], dx: &mut [f32], columns: std::ops::Range<usize>| {
         let m = g.len() / n;
         match isa {
-            Isa::Portable => blocked::input_grad(g, wt, dx, m, k, n),
+            Isa::Portable => blocked::input_grad(g, wt, dx, m, k, n, columns),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2Fma(token) => avx2::input_grad(token, g, wt, dx, m, k, n),
+            Isa::Avx2Fma(token) => avx2::input_grad(token, g, wt, dx, m, k, n, columns),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512(token) => avx512::input_grad(token, g, wt, dx, m, k, n),
+            Isa::Avx512(token) => avx512::input_grad(token, g, wt, dx, m, k, n, columns),
         }
     };
     if threads <= 1 {
-        return run(g, dx);
+        return run(g, dx, 0..k);
     }
-    // The rows split into contiguous parts on rayon's threads, each computed as alone.
-    let rows = m.div_ceil(threads.min(m));
-    g.par_chunks(rows * n)
-        .zip(dx.par_chunks_mut(rows * k))
-        .for_each(|(g, dx)| run(g, dx));
+    if k < m {
+        // More rows than columns: the rows split into contiguous parts on rayon's threads,
+        // each computed as alone.
+        let rows = m.div_ceil(threads.min(m));
+        return g
+            .par_chunks(rows * n)
+            .zip(dx.par_chunks_mut(rows * k))
+            .for_each(|(g, dx)| run(g, dx, 0..k));
+    }
+    // The columns split into contiguous parts of whole 64-byte lines, so that each thread reads
+    // its columns of the weights only (split by rows, every thread would read all of them).
+    // Part `p` writes its `(m, width)` block of `dx` into the workspace, copied into `dx`'s
+    // columns afterwards.
+    const LINE: usize = 64 / std::mem::size_of::<f32>();
+    let width = k.div_ceil(threads.min(k)).next_multiple_of(LINE);
+    if scratch.len() < m * k {
+        scratch.resize(m * k, 0.0);
+    }
+    let scratch = &mut scratch[..m * k];
+    scratch
+        .par_chunks_mut(m * width)
+        .enumerate()
+        .for_each(|(part, block)| {
+            let start = part * width;
+            run(g, block, start..start + block.len() / m)
+        });
+    for (part, block) in scratch.chunks(m * width).enumerate() {
+        let (start, part_width) = (part * width, block.len() / m);
+        for (dx, block) in dx.chunks_exact_mut(k).zip(block.chunks_exact(part_width)) {
+            dx[start..start + part_width].copy_from_slice(block);
+        }
+    }
 }
 
 /// `db[j] = sum_r g[r][j]`: the bias gradient, the column sums of `g (m, n)`, rows added in
@@ -406,7 +437,7 @@ mod tests {
         let mut dwt = vec![f32::NAN; n * k];
         weight_grad(isa, &x, &g, &mut dwt, m, k, n, threads);
         let mut dx = vec![f32::NAN; m * k];
-        input_grad(isa, &g, &wt, &mut dx, m, k, n, threads);
+        input_grad(isa, &g, &wt, &mut dx, m, k, n, threads, &mut scratch);
         let bits = |v: Vec<f32>| v.iter().map(|v| v.to_bits()).collect();
         [bits(y), bits(dwt), bits(dx)]
     }
@@ -489,7 +520,7 @@ mod tests {
                     })
                     .collect();
                 let mut dx = vec![f32::NAN; m * k];
-                input_grad(isa, &g, &wt, &mut dx, m, k, n, 1);
+                input_grad(isa, &g, &wt, &mut dx, m, k, n, 1, &mut Vec::new());
                 assert_close(&dx, &want, n, &format!("{isa:?} dX {m}x{k}x{n}"));
                 let alone = products(isa, m, k, n, 1);
                 assert!(products(isa, m, k, n, 2) == alone, "{isa:?} {m}x{k}x{n}");
@@ -552,7 +583,7 @@ mod tests {
                     })
                     .collect();
                 let mut dx = vec![f32::NAN; m * k];
-                input_grad(isa, &g, &wt, &mut dx, m, k, n, threads);
+                input_grad(isa, &g, &wt, &mut dx, m, k, n, threads, &mut Vec::new());
                 assert_close(&dx, &want, n, &format!("packed dX {m}x{k}x{n}"));
             }
         }
@@ -598,7 +629,7 @@ mod tests {
                             })
                             .collect();
                         let mut dx = vec![f32::NAN; m * k];
-                        input_grad(isa, &g, &wt, &mut dx, m, k, n, 1);
+                        input_grad(isa, &g, &wt, &mut dx, m, k, n, 1, &mut Vec::new());
                         assert_close(&dx, &want, n, &format!("{isa:?} dX {m}x{k}x{n}"));
                     }
                 }
@@ -669,7 +700,7 @@ mod tests {
                 let mut dwt = vec![f32::NAN; n * k + shift];
                 weight_grad(isa, x, &g, &mut dwt[shift..], m, k, n, 1);
                 let mut dx = vec![f32::NAN; m * k + shift];
-                input_grad(isa, &g, wt, &mut dx[shift..], m, k, n, 1);
+                input_grad(isa, &g, wt, &mut dx[shift..], m, k, n, 1, &mut Vec::new());
                 let got = [bits(&y[shift..]), bits(&dwt[shift..]), bits(&dx[shift..])];
                 match &want {
                     None => want = Some(got),

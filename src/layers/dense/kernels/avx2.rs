@@ -110,6 +110,7 @@ pub(super) fn weight_grad(
 }
 
 /// [`input_grad`](super::input_grad) with AVX2 and FMA.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn input_grad(
     s: Avx2Fma,
     g: &[f32],
@@ -118,9 +119,10 @@ pub(super) fn input_grad(
     m: usize,
     k: usize,
     n: usize,
+    columns: std::ops::Range<usize>,
 ) {
     // SAFETY: the token exists only when the processor has AVX2 and FMA.
-    unsafe { input_grad_avx2(s, g, wt, dx, m, k, n) }
+    unsafe { input_grad_avx2(s, g, wt, dx, m, k, n, columns) }
 }
 
 /// # Safety
@@ -159,6 +161,7 @@ unsafe fn weight_grad_avx2(
 /// # Safety
 /// The processor must have AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 unsafe fn input_grad_avx2(
     s: Avx2Fma,
     g: &[f32],
@@ -167,6 +170,7 @@ unsafe fn input_grad_avx2(
     m: usize,
     k: usize,
     n: usize,
+    columns: std::ops::Range<usize>,
 ) {
-    input_grad_body::<_, 6, 2>(s, g, wt, dx, m, k, n)
+    input_grad_body::<_, 6, 2>(s, g, wt, dx, m, k, n, columns)
 }

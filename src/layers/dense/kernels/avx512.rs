@@ -133,6 +133,7 @@ pub(super) fn weight_grad(
 }
 
 /// [`input_grad`](super::input_grad) with AVX-512.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn input_grad(
     s: Avx512,
     g: &[f32],
@@ -141,9 +142,10 @@ pub(super) fn input_grad(
     m: usize,
     k: usize,
     n: usize,
+    columns: std::ops::Range<usize>,
 ) {
     // SAFETY: the token exists only when the processor has AVX-512F.
-    unsafe { input_grad_avx512(s, g, wt, dx, m, k, n) }
+    unsafe { input_grad_avx512(s, g, wt, dx, m, k, n, columns) }
 }
 
 /// [`forward`] in blocks of 2 rows by 5 outputs, for fewer than 16 outputs.
@@ -200,6 +202,7 @@ unsafe fn weight_grad_avx512(
 /// # Safety
 /// The processor must have AVX-512F.
 #[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
 unsafe fn input_grad_avx512(
     s: Avx512,
     g: &[f32],
@@ -208,6 +211,7 @@ unsafe fn input_grad_avx512(
     m: usize,
     k: usize,
     n: usize,
+    columns: std::ops::Range<usize>,
 ) {
-    input_grad_body::<_, 4, 4>(s, g, wt, dx, m, k, n)
+    input_grad_body::<_, 4, 4>(s, g, wt, dx, m, k, n, columns)
 }

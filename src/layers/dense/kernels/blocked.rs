@@ -114,9 +114,19 @@ pub(super) fn weight_grad(
     weight_grad_body::<_, 2, 2>(Portable, x, g, dwt, m, k, n, outputs)
 }
 
-/// [`input_grad`](super::input_grad) with portable vectors.
-pub(super) fn input_grad(g: &[f32], wt: &[f32], dx: &mut [f32], m: usize, k: usize, n: usize) {
-    input_grad_body::<_, 2, 2>(Portable, g, wt, dx, m, k, n)
+/// [`input_grad`](super::input_grad) with portable vectors, for the columns `columns` (see
+/// [`input_grad_body`]).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn input_grad(
+    g: &[f32],
+    wt: &[f32],
+    dx: &mut [f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    columns: std::ops::Range<usize>,
+) {
+    input_grad_body::<_, 2, 2>(Portable, g, wt, dx, m, k, n, columns)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -483,7 +493,13 @@ fn weight_grad_block<S: Simd, const J: usize, const C: usize>(
 /// columns), every row of the batch for each tile, the partial sums kept in `dx` between tiles
 /// of outputs: each tile comes from memory once and the sums run in the same order as without
 /// tiles.
+///
+/// Computes the columns `columns` of `dx` (all of them: `0..k`, or a part of them for a
+/// thread) into `dx`, `(m, columns.len())` row-major. Every element is summed over the outputs
+/// in order, by vectors or (the last columns of the part) one by one, with the same rounding:
+/// its bits do not depend on the part it falls in.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub(super) fn input_grad_body<S: Simd, const R: usize, const C: usize>(
     s: S,
     g: &[f32],
@@ -492,9 +508,14 @@ pub(super) fn input_grad_body<S: Simd, const R: usize, const C: usize>(
     m: usize,
     k: usize,
     n: usize,
+    columns: std::ops::Range<usize>,
 ) {
     let lanes = S::LANES;
-    let vectors = k / lanes;
+    let cols = Cols {
+        base: columns.start,
+        width: columns.len(),
+    };
+    let vectors = cols.width / lanes;
     // Tiles of `outputs` rows of the weights by `chunk` vectors of columns (2 KB per row).
     let (chunk, outputs) = if large(n, k) {
         let chunk = (512 / lanes / C * C).max(C);
@@ -511,20 +532,28 @@ pub(super) fn input_grad_body<S: Simd, const R: usize, const C: usize>(
         let mut j0 = 0;
         while j0 < n {
             let j1 = (j0 + outputs).min(n);
-            input_grad_tile::<S, R, C>(s, g, wt, dx, m, k, n, c0..c1, j0..j1);
+            input_grad_tile::<S, R, C>(s, g, wt, dx, m, k, n, cols, c0..c1, j0..j1);
             j0 = j1;
         }
         c0 = c1;
     }
     for r in 0..m {
-        for t in vectors * lanes..k {
+        for t in vectors * lanes..cols.width {
             let mut sum = 0.0;
             for j in 0..n {
-                sum = s.mul_add_scalar(g[r * n + j], wt[j * k + t], sum);
+                sum = s.mul_add_scalar(g[r * n + j], wt[j * k + cols.base + t], sum);
             }
-            dx[r * k + t] = sum;
+            dx[r * cols.width + t] = sum;
         }
     }
+}
+
+/// The columns of `dx` an [`input_grad_body`] computes: columns `base ..` of the weights, `dx`
+/// holding `width` of them per row.
+#[derive(Clone, Copy)]
+struct Cols {
+    base: usize,
+    width: usize,
 }
 
 /// [`input_grad`](super::input_grad) for the vectors `vectors` of `k` and the outputs
@@ -539,23 +568,24 @@ fn input_grad_tile<S: Simd, const R: usize, const C: usize>(
     m: usize,
     k: usize,
     n: usize,
+    cols: Cols,
     vectors: std::ops::Range<usize>,
     outputs: std::ops::Range<usize>,
 ) {
     let lanes = S::LANES;
     let mut c0 = vectors.start;
     while c0 + C <= vectors.end {
-        input_grad_panel::<S, R, C>(s, g, wt, dx, m, k, n, c0 * lanes, outputs.clone());
+        input_grad_panel::<S, R, C>(s, g, wt, dx, m, k, n, cols, c0 * lanes, outputs.clone());
         c0 += C;
     }
     while c0 < vectors.end {
-        input_grad_panel::<S, R, 1>(s, g, wt, dx, m, k, n, c0 * lanes, outputs.clone());
+        input_grad_panel::<S, R, 1>(s, g, wt, dx, m, k, n, cols, c0 * lanes, outputs.clone());
         c0 += 1;
     }
 }
 
-/// [`input_grad`](super::input_grad) for columns `t0 .. t0 + C * LANES` and the outputs
-/// `outputs`, every row.
+/// [`input_grad`](super::input_grad) for columns `t0 .. t0 + C * LANES` of `dx` and the
+/// outputs `outputs`, every row.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn input_grad_panel<S: Simd, const R: usize, const C: usize>(
@@ -566,16 +596,17 @@ fn input_grad_panel<S: Simd, const R: usize, const C: usize>(
     m: usize,
     k: usize,
     n: usize,
+    cols: Cols,
     t0: usize,
     outputs: std::ops::Range<usize>,
 ) {
     let mut r0 = 0;
     while r0 + R <= m {
-        input_grad_block::<S, R, C>(s, g, wt, dx, k, n, t0, r0, outputs.clone());
+        input_grad_block::<S, R, C>(s, g, wt, dx, k, n, cols, t0, r0, outputs.clone());
         r0 += R;
     }
     while r0 < m {
-        input_grad_block::<S, 1, C>(s, g, wt, dx, k, n, t0, r0, outputs.clone());
+        input_grad_block::<S, 1, C>(s, g, wt, dx, k, n, cols, t0, r0, outputs.clone());
         r0 += 1;
     }
 }
@@ -591,11 +622,13 @@ fn input_grad_block<S: Simd, const R: usize, const C: usize>(
     dx: &mut [f32],
     k: usize,
     n: usize,
+    cols: Cols,
     t0: usize,
     r0: usize,
     outputs: std::ops::Range<usize>,
 ) {
     let lanes = S::LANES;
+    let dk = cols.width;
     let mut g_rows: [&[f32]; R] = [&[]; R];
     for (i, row) in g_rows.iter_mut().enumerate() {
         *row = &g[(r0 + i) * n..(r0 + i + 1) * n];
@@ -603,14 +636,14 @@ fn input_grad_block<S: Simd, const R: usize, const C: usize>(
     let mut acc = [[s.zero(); C]; R];
     if outputs.start > 0 {
         for (i, vectors) in acc.iter_mut().enumerate() {
-            let row = &dx[(r0 + i) * k + t0..(r0 + i) * k + t0 + C * lanes];
+            let row = &dx[(r0 + i) * dk + t0..(r0 + i) * dk + t0 + C * lanes];
             for (c, v) in vectors.iter_mut().enumerate() {
                 *v = s.load(&row[c * lanes..]);
             }
         }
     }
     for j in outputs {
-        let w_part = &wt[j * k + t0..j * k + t0 + C * lanes];
+        let w_part = &wt[j * k + cols.base + t0..j * k + cols.base + t0 + C * lanes];
         let mut wv = [s.zero(); C];
         for c in 0..C {
             wv[c] = s.load(&w_part[c * lanes..]);
@@ -623,7 +656,7 @@ fn input_grad_block<S: Simd, const R: usize, const C: usize>(
         }
     }
     for (i, vectors) in acc.iter().enumerate() {
-        let row = &mut dx[(r0 + i) * k + t0..(r0 + i) * k + t0 + C * lanes];
+        let row = &mut dx[(r0 + i) * dk + t0..(r0 + i) * dk + t0 + C * lanes];
         for (c, &v) in vectors.iter().enumerate() {
             s.store(v, &mut row[c * lanes..]);
         }
