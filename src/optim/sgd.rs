@@ -221,10 +221,58 @@ fn plain_step(w: &mut [f32], g: &[f32], saved: &mut [f32], lr: f32) -> bool {
     plain_step_loop(w, g, saved, lr)
 }
 
+/// Parameters of more elements than this (1 MB) have their undo copy written with streaming
+/// stores by [`plain_step_avx512`]: it would not stay in the cache anyway, and a streaming
+/// store does not read the line before writing it. Smaller ones (every parameter of the
+/// tutorial's models) keep the plain loop, their copy in the cache.
+const STREAM_ABOVE: usize = 1 << 18;
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 fn plain_step_avx512(w: &mut [f32], g: &[f32], saved: &mut [f32], lr: f32) -> bool {
-    plain_step_loop(w, g, saved, lr)
+    use std::arch::x86_64::{
+        _mm512_and_si512, _mm512_castps_si512, _mm512_cmpeq_epi32_mask, _mm512_loadu_ps,
+        _mm512_mul_ps, _mm512_set1_epi32, _mm512_set1_ps, _mm512_storeu_ps, _mm512_stream_ps,
+        _mm512_sub_ps, _mm_sfence,
+    };
+    let n = w.len().min(g.len()).min(saved.len());
+    if n <= STREAM_ABOVE {
+        return plain_step_loop(w, g, saved, lr);
+    }
+    // The elements before the first 64-byte line of `saved`, then whole vectors, then the rest.
+    let head = saved.as_ptr().align_offset(64).min(n);
+    let body = (n - head) / 16 * 16;
+    let (w, w_rest) = w[..n].split_at_mut(head + body);
+    let (g, g_rest) = g[..n].split_at(head + body);
+    let (saved, saved_rest) = saved[..n].split_at_mut(head + body);
+    let (w_head, w) = w.split_at_mut(head);
+    let (g_head, g) = g.split_at(head);
+    let (saved_head, saved) = saved.split_at_mut(head);
+    let mut bad = plain_step_loop(w_head, g_head, saved_head, lr);
+    let (lanes, exponent) = (_mm512_set1_ps(lr), _mm512_set1_epi32(0x7f80_0000));
+    let mut not_finite = 0u16;
+    for ((w, g), saved) in w
+        .chunks_exact_mut(16)
+        .zip(g.chunks_exact(16))
+        .zip(saved.chunks_exact_mut(16))
+    {
+        // SAFETY: each chunk holds 16 values; `saved`'s chunks start on 64-byte lines (the
+        // head above), as a streaming store needs.
+        unsafe {
+            let old = _mm512_loadu_ps(w.as_ptr());
+            let grad = _mm512_loadu_ps(g.as_ptr());
+            _mm512_stream_ps(saved.as_mut_ptr(), old);
+            // `w - lr * g`, multiply then subtract, as `plain_step_loop` rounds it.
+            let new = _mm512_sub_ps(old, _mm512_mul_ps(lanes, grad));
+            _mm512_storeu_ps(w.as_mut_ptr(), new);
+            let bits = _mm512_and_si512(_mm512_castps_si512(new), exponent);
+            not_finite |= _mm512_cmpeq_epi32_mask(bits, exponent);
+        }
+    }
+    // A fence after the streaming stores, so that they are ordered before later stores.
+    _mm_sfence();
+    bad |= not_finite != 0;
+    bad | plain_step_loop(w_rest, g_rest, saved_rest, lr)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -567,6 +615,49 @@ mod tests {
             sgd.end_step(false);
             assert_eq!(w.mapv(f32::to_bits), before.0.mapv(f32::to_bits));
             assert_eq!(sgd.velocity, before.1);
+        }
+    }
+
+    #[test]
+    fn the_streaming_plain_step_matches_the_plain_loop_bit_for_bit() {
+        let n = STREAM_ABOVE + 100;
+        let values = |seed: usize| -> Vec<f32> {
+            (0..n + 40)
+                .map(|i| ((i * 7919 + seed * 104_729) % 2003) as f32 / 1001.5 - 1.0)
+                .collect()
+        };
+        // Offsets that put the undo copy off its 64-byte lines, lengths with tails; a value
+        // that overflows, then a NaN gradient, at the start, in the vector body, at the end.
+        for offset in [0, 1, 5, 15] {
+            for len in [n - 7, n] {
+                for bad in [None, Some(0), Some(len / 2), Some(len - 1)] {
+                    let (w0, mut g) = (values(1), values(2));
+                    if let Some(at) = bad {
+                        g[offset + at] = if at % 2 == 0 { f32::NAN } else { -3e38 };
+                    }
+                    let range = offset..offset + len;
+                    let (mut w, mut saved) = (w0.clone(), vec![0.0; n + 40]);
+                    let got = plain_step(
+                        &mut w[range.clone()],
+                        &g[range.clone()],
+                        &mut saved[range.clone()],
+                        1e3,
+                    );
+                    let (mut w_want, mut saved_want) = (w0.clone(), vec![0.0; n + 40]);
+                    let want = plain_step_loop(
+                        &mut w_want[range.clone()],
+                        &g[range.clone()],
+                        &mut saved_want[range.clone()],
+                        1e3,
+                    );
+                    assert_eq!(got, want);
+                    assert_eq!(got, bad.is_some(), "offset {offset}, len {len}, {bad:?}");
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&w), bits(&w_want));
+                    assert_eq!(bits(&saved), bits(&saved_want));
+                    assert_eq!(bits(&saved[range.clone()]), bits(&w0[range]));
+                }
+            }
         }
     }
 }
