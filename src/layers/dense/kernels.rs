@@ -30,12 +30,12 @@
 //! `gemm` crate (module `packed`), 2 to 5 times faster there than the blocked kernels.
 //!
 //! Threads: a product of 16 M multiply-adds or more ([`threads_for`]) runs on rayon's pool,
-//! `gemm` splitting its outputs, the blocked kernels splitting into fixed contiguous parts
-//! whatever keeps each thread on its own part of the weights: the outputs (forward, dW) and the
-//! columns (dX), each part of Y or dX computed into a workspace kept by `Dense` and copied
-//! into place; the rows when the batch is larger than that dimension. The small models'
-//! products (784-10, 784-256-128-10 at a batch of 32) stay below that and on the calling
-//! thread, which allocates nothing.
+//! each thread running `gemm` on its own rows of the product, the blocked kernels splitting
+//! into fixed contiguous parts whatever keeps each thread on its own part of the weights: the
+//! outputs (forward, dW) and the columns (dX), each part of Y or dX computed into a workspace
+//! kept by `Dense` and copied into place; the rows when the batch is larger than that
+//! dimension. The small models' products (784-10, 784-256-128-10 at a batch of 32) stay below
+//! that and on the calling thread, which allocates nothing.
 //!
 //! Every output element is summed in a fixed order that depends only on the shapes and the
 //! path (the vector width, blocked or packed), never on timing, alignment or the number of
