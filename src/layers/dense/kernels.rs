@@ -144,7 +144,7 @@ pub(crate) fn forward(
         return;
     }
     if packs(m, k, n) {
-        return packed::forward(x, wt, bias, y, m, k, n, threads);
+        return packed::forward(x, wt, bias, y, m, k, n, threads, scratch);
     }
     // `x (rows, k)` times the outputs of `wt (outputs, k)` into `y (rows, outputs)`.
     let run = |x: &[f32], wt: &[f32], bias: &[f32], y: &mut [f32]| {
@@ -457,6 +457,9 @@ mod tests {
             (64, 64, 64),
             (100, 333, 177),
             (256, 784, 256),
+            // Packed, with a last part of one output or a few rows.
+            (64, 100, 65),
+            (130, 1024, 257),
             // Blocked with more outputs than rows (the forward pass splits the outputs), with
             // remainders, and with weights over 1 MB (walked in panels).
             (7, 300, 17),
