@@ -41,14 +41,21 @@ Options:
   --samples N     samples to train on, a multiple of B [default: 59904]
   --rows R        rows in the synthetic data set [default: the smaller of N and 59904]
   --seed S        seed of the data and the initial weights [default: 0]
+  --predict       time inference instead (see below)
   -h, --help      print this help
 
 Prints `train X.XXs`, the samples per second and the mean loss of the last 10% of the steps.
+
+With --predict: classifies --rows N rows (default 1000000, a multiple of B; B defaults to 1000)
+of a 10,000-row synthetic data set with an untrained 784-H-10 (ReLU, softmax) on Flex without
+autodiff, a batch at a time, like `examples/bench_predict.rs`; prints `predict X.XXs`, the images
+per second and the microseconds per call.
 burn-flex runs its large matrix products and some reductions on rayon's global pool:
 RAYON_NUM_THREADS=1 keeps it on one thread (default: one per core).
 ";
 
 struct Options {
+    predict: bool,
     hidden: usize,
     batch: usize,
     samples: usize,
@@ -59,6 +66,7 @@ struct Options {
 fn parse() -> Result<Option<Options>, String> {
     use lexopt::prelude::*;
     let mut o = Options {
+        predict: false,
         hidden: 128,
         batch: 32,
         samples: 59_904,
@@ -69,6 +77,10 @@ fn parse() -> Result<Option<Options>, String> {
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         let name = match arg {
             Short('h') | Long("help") => return Ok(None),
+            Long("predict") => {
+                o.predict = true;
+                continue;
+            }
             Long(name) => name.to_string(),
             other => return Err(other.unexpected().to_string()),
         };
@@ -92,6 +104,9 @@ fn parse() -> Result<Option<Options>, String> {
             "seed" => o.seed = u32::try_from(whole(0)?).map_err(|e| e.to_string())?,
             _ => return Err(format!("unknown option --{name}")),
         }
+    }
+    if o.predict {
+        return Ok(Some(o));
     }
     if !o.samples.is_multiple_of(o.batch) {
         return Err(format!(
@@ -148,7 +163,75 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if options.predict {
+        return predict(&options);
+    }
     run(&options);
+    ExitCode::SUCCESS
+}
+
+/// Rows of the synthetic data set of `--predict`.
+const PREDICT_ROWS: usize = 10_000;
+
+#[derive(Module, Debug)]
+struct Classifier {
+    fc1: Linear,
+    fc2: Linear,
+    relu: Relu,
+}
+
+/// `--predict`: see the usage text.
+fn predict(o: &Options) -> ExitCode {
+    let h = o.hidden;
+    // --batch and --rows keep the training defaults unless given: inference defaults to 1,000
+    // rows per call and 1,000,000 rows.
+    let b = if o.batch == 32 { 1000 } else { o.batch };
+    let n = o.rows.unwrap_or(1_000_000);
+    if b > PREDICT_ROWS || !n.is_multiple_of(b) {
+        eprintln!("error: --batch must be at most {PREDICT_ROWS} and divide --rows");
+        return ExitCode::from(2);
+    }
+    let device = Device::flex();
+    device.seed(u64::from(o.seed));
+    let mut rng = SmallRng::seed_from_u64(u64::from(o.seed));
+    let pixels: Vec<f32> = (0..PREDICT_ROWS * 784).map(|_| rng.random::<f32>()).collect();
+    let x = Tensor::<2>::from_data(TensorData::new(pixels, [PREDICT_ROWS, 784]), &device);
+    let model = Classifier {
+        fc1: LinearConfig::new(784, h).init(&device),
+        fc2: LinearConfig::new(h, 10).init(&device),
+        relu: Relu::new(),
+    };
+    let forward = |xb: Tensor<2>| {
+        let logits = model.fc2.forward(model.relu.forward(model.fc1.forward(xb)));
+        burn::tensor::activation::softmax(logits, 1)
+    };
+    let calls = n / b;
+    println!(
+        "784-{h}-10, batch {b}, {n} rows ({calls} calls) over {PREDICT_ROWS} synthetic rows, \
+         burn {BURN_VERSION} Flex, {} rayon thread(s)",
+        rayon::current_num_threads(),
+    );
+    // One warm-up call.
+    let _ = forward(x.clone().narrow(0, 0, b)).into_data();
+    let mut checksum = 0.0f64;
+    let start = Instant::now();
+    let mut row = 0;
+    for _ in 0..calls {
+        if row + b > PREDICT_ROWS {
+            row = 0;
+        }
+        let probabilities = forward(x.clone().narrow(0, row, b));
+        // Read one probability back on every call, as the other programs do.
+        let first: f32 = probabilities.narrow(0, 0, 1).narrow(1, 0, 1).into_scalar();
+        checksum += f64::from(first);
+        row += b;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    println!(
+        "predict {seconds:.2}s  {:.0} images/s  {:.2} us per call  checksum {checksum:.4}",
+        n as f64 / seconds,
+        seconds / calls as f64 * 1e6
+    );
     ExitCode::SUCCESS
 }
 
