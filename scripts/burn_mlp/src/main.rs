@@ -194,7 +194,9 @@ fn predict(o: &Options) -> ExitCode {
     let device = Device::flex();
     device.seed(u64::from(o.seed));
     let mut rng = SmallRng::seed_from_u64(u64::from(o.seed));
-    let pixels: Vec<f32> = (0..PREDICT_ROWS * 784).map(|_| rng.random::<f32>()).collect();
+    let pixels: Vec<f32> = (0..PREDICT_ROWS * 784)
+        .map(|_| rng.random::<f32>())
+        .collect();
     let x = Tensor::<2>::from_data(TensorData::new(pixels, [PREDICT_ROWS, 784]), &device);
     let model = Classifier {
         fc1: LinearConfig::new(784, h).init(&device),
