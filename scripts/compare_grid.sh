@@ -16,6 +16,10 @@
 # existing one to reuse it. NO_TORCH=1 times this crate only; TORCH_2=0 skips PyTorch on two
 # threads (on a machine that other work keeps busy, its threads wait on each other for minutes).
 #
+# BURN=PATH adds burn on its Flex CPU backend: PATH is the binary of scripts/burn_mlp (build it
+# with `cargo build --release --manifest-path scripts/burn_mlp/Cargo.toml`; see its README), run
+# with the same options; the ratio is then against the fastest of PyTorch and burn.
+#
 # Measure on an idle machine: a build running beside a benchmark makes its numbers worthless.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,7 +69,7 @@ for point in "${points[@]}"; do
   n=$(samples_for "$h")
   n=$((n / b * b))
   args=(--hidden "$h" --batch "$b" --samples "$n")
-  : >/tmp/grid-ours.$$ ; : >/tmp/grid-t1.$$ ; : >/tmp/grid-t2.$$
+  : >/tmp/grid-ours.$$ ; : >/tmp/grid-t1.$$ ; : >/tmp/grid-t2.$$ ; : >/tmp/grid-burn.$$
   for run in $(seq "$runs"); do
     "$ours" "${args[@]}" | train_seconds >>/tmp/grid-ours.$$
     if [[ -n $torch ]]; then
@@ -74,23 +78,32 @@ for point in "${points[@]}"; do
         TORCH_THREADS=2 "$torch" scripts/mnist_torch.py "${args[@]}" | train_seconds >>/tmp/grid-t2.$$
       fi
     fi
+    if [[ -n ${BURN:-} ]]; then
+      "$BURN" "${args[@]}" | train_seconds >>/tmp/grid-burn.$$
+    fi
     echo "  H=$h batch $b run $run/$runs: ours $(tail -1 /tmp/grid-ours.$$) s" \
-      "${torch:+PyTorch 1 thread $(tail -1 /tmp/grid-t1.$$) s, 2 threads $(tail -1 /tmp/grid-t2.$$) s}" >&2
+      "${torch:+PyTorch 1 thread $(tail -1 /tmp/grid-t1.$$) s, 2 threads $(tail -1 /tmp/grid-t2.$$) s}" \
+      "${BURN:+burn $(tail -1 /tmp/grid-burn.$$) s}" >&2
   done
   o=$(median </tmp/grid-ours.$$)
+  t1=- ; t2=- ; bu=-
   if [[ -n $torch ]]; then
     t1=$(median </tmp/grid-t1.$$)
     t2=$(median </tmp/grid-t2.$$)
-    ratio=$(awk -v o="$o" -v a="$t1" -v b="${t2:-0}" \
-      'BEGIN { m = (b > 0 && b < a) ? b : a; printf "%.2fx", m / o }')
     t2=${t2:--}
-    rows+=("| $h, $b | $n | $o | $t1 | $t2 | $ratio |")
-  else
-    rows+=("| $h, $b | $n | $o | - | - | - |")
   fi
-  rm -f /tmp/grid-ours.$$ /tmp/grid-t1.$$ /tmp/grid-t2.$$
+  [[ -n ${BURN:-} ]] && bu=$(median </tmp/grid-burn.$$)
+  # The fastest peer over ours: above 1 means this crate is faster.
+  ratio=$(awk -v o="$o" -v a="$t1" -v b="$t2" -v c="$bu" 'BEGIN {
+    m = 0
+    if (a != "-" && (m == 0 || a < m)) m = a
+    if (b != "-" && (m == 0 || b < m)) m = b
+    if (c != "-" && (m == 0 || c < m)) m = c
+    if (m > 0) printf "%.2fx", m / o; else printf "-" }')
+  rows+=("| $h, $b | $n | $o | $t1 | $t2 | $bu | $ratio |")
+  rm -f /tmp/grid-ours.$$ /tmp/grid-t1.$$ /tmp/grid-t2.$$ /tmp/grid-burn.$$
 done
 echo
-echo "| H, batch | samples | feedforward | PyTorch, 1 thread | PyTorch, 2 threads | fastest PyTorch / feedforward |"
-echo "| --- | --- | --- | --- | --- | --- |"
+echo "| H, batch | samples | feedforward | PyTorch, 1 thread | PyTorch, 2 threads | burn (Flex) | fastest peer / feedforward |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${rows[@]}"

@@ -1,0 +1,151 @@
+//! Inference speed: runs `predict` of a perceptron 784-H-10 over synthetic rows, a batch at a
+//! time, and prints the time per call and the images per second, for comparison with the same
+//! run in PyTorch (`scripts/predict_torch.py --hidden H --batch B --rows N`; `scripts/
+//! compare_predict.sh` runs both in turn).
+//!
+//! ```text
+//! cargo run --release --example bench_predict -- --hidden 128 --batch 1 --rows 100000
+//! cargo run --release --example bench_predict -- --hidden 128 --batch 1000 --rows 1000000
+//! ```
+//!
+//! The network: Dense 784 -> H, ReLU, Dense H -> 10, softmax, He then Xavier initialisation,
+//! untrained (the speed of a forward pass does not depend on the values). The data: 10,000
+//! images of 784 values drawn uniformly from [0, 1), seeded, kept as `f32`. The calls walk the
+//! rows in order, batch after batch (`predict` on views of the rows, no copy), wrapping around
+//! until `--rows` rows have been classified; only this loop is timed, after one warm-up call.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use feedforward::prelude::*;
+use ndarray::s;
+
+const USAGE: &str = "\
+Times `predict` of a 784-H-10 perceptron (ReLU, softmax) on synthetic data.
+
+Usage: cargo run --release --example bench_predict -- [OPTIONS]
+
+Options:
+  --hidden H      width of the hidden layer [default: 128]
+  --batch B       rows per call [default: 1000]
+  --rows N        rows to classify, a multiple of B [default: 1000000]
+  --seed S        seed of the data and the weights [default: 0]
+  -h, --help      print this help
+
+Prints `predict X.XXs`, the images per second and the microseconds per call.
+";
+
+struct Options {
+    hidden: usize,
+    batch: usize,
+    rows: usize,
+    seed: u32,
+}
+
+fn parse() -> Result<Option<Options>, String> {
+    use lexopt::prelude::*;
+    let mut o = Options {
+        hidden: 128,
+        batch: 1000,
+        rows: 1_000_000,
+        seed: 0,
+    };
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+        let name = match arg {
+            Short('h') | Long("help") => return Ok(None),
+            Long(name) => name.to_string(),
+            other => return Err(other.unexpected().to_string()),
+        };
+        let raw = parser
+            .value()
+            .map_err(|_| format!("--{name} needs a value"))?;
+        let text = raw.to_string_lossy().into_owned();
+        let whole = |min: usize| -> Result<usize, String> {
+            match text.trim().parse::<usize>() {
+                Ok(v) if v >= min => Ok(v),
+                _ => Err(format!(
+                    "invalid --{name} {text:?}: expected a whole number of at least {min}"
+                )),
+            }
+        };
+        match name.as_str() {
+            "hidden" => o.hidden = whole(1)?,
+            "batch" => o.batch = whole(1)?,
+            "rows" => o.rows = whole(1)?,
+            "seed" => o.seed = u32::try_from(whole(0)?).map_err(|e| e.to_string())?,
+            _ => return Err(format!("unknown option --{name}")),
+        }
+    }
+    if !o.rows.is_multiple_of(o.batch) {
+        return Err(format!(
+            "--rows {} is not a multiple of --batch {}",
+            o.rows, o.batch
+        ));
+    }
+    if o.batch > DATA_ROWS {
+        return Err(format!("--batch must be at most {DATA_ROWS}"));
+    }
+    Ok(Some(o))
+}
+
+/// Rows of the synthetic data set.
+const DATA_ROWS: usize = 10_000;
+
+fn main() -> ExitCode {
+    let options = match parse() {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("error: {message}\nRun with --help for the options.");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(o: &Options) -> feedforward::Result<()> {
+    let (h, b) = (o.hidden, o.batch);
+    let mut rng = RandomState::new(o.seed);
+    let x = rng.rand(DATA_ROWS, 784)?;
+    let mut model = Sequential::builder(784)
+        .push(Dense::new(784, h, Init::HeNormal, &mut rng)?)
+        .push(Relu)
+        .push(Dense::new(h, 10, Init::XavierNormal, &mut rng)?)
+        .push(Softmax)
+        .build()?;
+    let calls = o.rows / b;
+    println!(
+        "784-{h}-10, batch {b}, {} rows ({calls} calls) over {DATA_ROWS} synthetic rows",
+        o.rows
+    );
+    // One warm-up call sizes the model's buffers.
+    model.predict(x.slice(s![0..b, ..]))?;
+    let mut checksum = 0.0f64;
+    let start = Instant::now();
+    let mut row = 0;
+    for _ in 0..calls {
+        if row + b > DATA_ROWS {
+            row = 0;
+        }
+        let probabilities = model.predict(x.slice(s![row..row + b, ..]))?;
+        checksum += probabilities[[0, 0]] as f64;
+        row += b;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    println!(
+        "predict {seconds:.2}s  {:.0} images/s  {:.2} us per call  checksum {checksum:.4}",
+        o.rows as f64 / seconds,
+        seconds / calls as f64 * 1e6
+    );
+    Ok(())
+}
