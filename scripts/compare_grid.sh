@@ -9,7 +9,8 @@
 #                                                  4096x32 4096x256)
 #
 # Samples per point, as in the issue that set the grid: 359,424 (6 x 59,904) at H=128, 30,720 at
-# H=1024, 3,072 at H=4096; SAMPLES=N overrides them all.
+# H=1024, 3,072 at H=4096; SAMPLES=N overrides them all. H=0 is the tutorial's model (784-10
+# softmax regression, `0x32`): 1,120,000 samples, its 20 epochs of 56,000 rows.
 #
 # PyTorch comes from PyPI, in a virtual environment: VENV (default target/grid-venv) is created
 # with `pip install torch numpy` on first use (a download of several hundred MB); point VENV at an
@@ -51,6 +52,7 @@ samples_for() {
     128) echo 359424 ;;
     1024) echo 30720 ;;
     4096) echo 3072 ;;
+    0) echo 1120000 ;;
     *) echo 30720 ;;
   esac
 }

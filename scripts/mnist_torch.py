@@ -9,7 +9,8 @@ Usage: python mnist_torch.py DATA_DIR
 Usage: python mnist_torch.py --hidden H --batch B --samples N [--rows R] [--seed S]
     The same run as `cargo run --release --example bench_mlp -- --hidden H --batch B --samples N`
     (scripts/compare_grid.sh runs both): 784-H-H-10 with ReLU, F.cross_entropy on the logits,
-    optim.SGD lr 0.01, PyTorch's default initialisation, on R synthetic rows (uniform [0, 1)
+    optim.SGD lr 0.01, PyTorch's default initialisation (--hidden 0: the tutorial's single
+    nn.Linear(784, 10)), on R synthetic rows (uniform [0, 1)
     images, labels 0 to 9 in turn; R defaults to the smaller of N and 59,904) walked in order
     batch after batch until N samples are seen. Prints `train X.XXs` and the samples per second.
 
@@ -53,13 +54,19 @@ def grid(argv):
     torch.manual_seed(a.seed)
     x = torch.rand(rows, 784)
     y = torch.arange(rows) % 10
-    model = torch.nn.Sequential(torch.nn.Linear(784, h), torch.nn.ReLU(), torch.nn.Linear(h, h),
-                                torch.nn.ReLU(), torch.nn.Linear(h, 10))
+    if h == 0:
+        # The tutorial's model: --hidden 0, as bench_mlp.
+        model = torch.nn.Sequential(torch.nn.Linear(784, 10))
+    else:
+        model = torch.nn.Sequential(torch.nn.Linear(784, h), torch.nn.ReLU(),
+                                    torch.nn.Linear(h, h), torch.nn.ReLU(),
+                                    torch.nn.Linear(h, 10))
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     steps = a.samples // b
     tail = max(steps // 10, 1)
     tail_loss = 0.0
-    print(f"784-{h}-{h}-10, batch {b}, {a.samples} samples ({steps} steps) over {rows} synthetic "
+    layers = "784-10" if h == 0 else f"784-{h}-{h}-10"
+    print(f"{layers}, batch {b}, {a.samples} samples ({steps} steps) over {rows} synthetic "
           f"rows, {torch.get_num_threads()} thread(s)")
     t0 = time.perf_counter()
     row = 0

@@ -36,7 +36,8 @@ synthetic data with burn's Flex CPU backend (Autodiff<Flex>).
 Usage: burn_mlp [OPTIONS]
 
 Options:
-  --hidden H      width of both hidden layers [default: 128]
+  --hidden H      width of both hidden layers; 0 trains the tutorial's 784-10 softmax
+                  regression instead [default: 128]
   --batch B       rows per training step [default: 32]
   --samples N     samples to train on, a multiple of B [default: 59904]
   --rows R        rows in the synthetic data set [default: the smaller of N and 59904]
@@ -97,7 +98,7 @@ fn parse() -> Result<Option<Options>, String> {
             }
         };
         match name.as_str() {
-            "hidden" => o.hidden = whole(1)?,
+            "hidden" => o.hidden = whole(0)?,
             "batch" => o.batch = whole(1)?,
             "samples" => o.samples = whole(1)?,
             "rows" => o.rows = Some(whole(1)?),
@@ -127,27 +128,40 @@ fn parse() -> Result<Option<Options>, String> {
 
 #[derive(Module, Debug)]
 struct Mlp {
-    fc1: Linear,
-    fc2: Linear,
-    fc3: Linear,
+    /// The hidden layers (none with `--hidden 0`), each followed by a ReLU.
+    hidden: Vec<Linear>,
+    out: Linear,
     relu: Relu,
 }
 
 impl Mlp {
+    /// 784-H-H-10, or the tutorial's 784-10 when `hidden` is 0.
     fn new(hidden: usize, device: &Device) -> Self {
+        let (layers, last) = if hidden == 0 {
+            (Vec::new(), 784)
+        } else {
+            (
+                vec![
+                    LinearConfig::new(784, hidden).init(device),
+                    LinearConfig::new(hidden, hidden).init(device),
+                ],
+                hidden,
+            )
+        };
         Self {
-            fc1: LinearConfig::new(784, hidden).init(device),
-            fc2: LinearConfig::new(hidden, hidden).init(device),
-            fc3: LinearConfig::new(hidden, 10).init(device),
+            hidden: layers,
+            out: LinearConfig::new(last, 10).init(device),
             relu: Relu::new(),
         }
     }
 
     /// The logits; the softmax is inside the loss.
     fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let x = self.relu.forward(self.fc1.forward(x));
-        let x = self.relu.forward(self.fc2.forward(x));
-        self.fc3.forward(x)
+        let x = self
+            .hidden
+            .iter()
+            .fold(x, |x, layer| self.relu.forward(layer.forward(x)));
+        self.out.forward(x)
     }
 }
 
@@ -187,6 +201,10 @@ fn predict(o: &Options) -> ExitCode {
     // rows per call and 1,000,000 rows.
     let b = if o.batch == 32 { 1000 } else { o.batch };
     let n = o.rows.unwrap_or(1_000_000);
+    if h == 0 {
+        eprintln!("error: --predict needs --hidden of at least 1");
+        return ExitCode::from(2);
+    }
     if b > PREDICT_ROWS || !n.is_multiple_of(b) {
         eprintln!("error: --batch must be at most {PREDICT_ROWS} and divide --rows");
         return ExitCode::from(2);
@@ -257,8 +275,13 @@ fn run(o: &Options) {
     let steps = o.samples / b;
     let tail = (steps / 10).max(1);
     let mut tail_loss = 0.0f64;
+    let layers = if h == 0 {
+        "784-10".to_string()
+    } else {
+        format!("784-{h}-{h}-10")
+    };
     println!(
-        "784-{h}-{h}-10, batch {b}, {} samples ({steps} steps) over {rows} synthetic rows, \
+        "{layers}, batch {b}, {} samples ({steps} steps) over {rows} synthetic rows, \
          burn {BURN_VERSION} Autodiff<Flex>, {} rayon thread(s)",
         o.samples,
         rayon::current_num_threads(),
