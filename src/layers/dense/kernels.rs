@@ -182,12 +182,7 @@ pub(crate) fn forward(
         .par_chunks_mut(m * width)
         .zip(wt.par_chunks(width * k).zip(bias.par_chunks(width)))
         .for_each(|(y, (wt, bias))| run(x, wt, bias, y));
-    for (part, block) in scratch.chunks(m * width).enumerate() {
-        let (start, part_width) = (part * width, block.len() / m);
-        for (y, block) in y.chunks_exact_mut(n).zip(block.chunks_exact(part_width)) {
-            y[start..start + part_width].copy_from_slice(block);
-        }
-    }
+    copy_column_parts(scratch, y, m, width);
 }
 
 /// Multiply-adds (`m k n`) per thread below which a thread costs more than it saves.
@@ -323,10 +318,21 @@ pub(crate) fn input_grad(
             let start = part * width;
             run(g, block, start..start + block.len() / m)
         });
-    for (part, block) in scratch.chunks(m * width).enumerate() {
+    copy_column_parts(scratch, dx, m, width);
+}
+
+/// Copies the parts that threads computed side by side into the row-major `(m, columns)`
+/// `out`: `parts` holds, one after another, the `(m, width)` row-major blocks of columns
+/// `0..width`, `width..2 width`, ... (the last one narrower).
+fn copy_column_parts(parts: &[f32], out: &mut [f32], m: usize, width: usize) {
+    let columns = out.len() / m;
+    for (part, block) in parts.chunks(m * width).enumerate() {
         let (start, part_width) = (part * width, block.len() / m);
-        for (dx, block) in dx.chunks_exact_mut(k).zip(block.chunks_exact(part_width)) {
-            dx[start..start + part_width].copy_from_slice(block);
+        for (row, block) in out
+            .chunks_exact_mut(columns)
+            .zip(block.chunks_exact(part_width))
+        {
+            row[start..start + part_width].copy_from_slice(block);
         }
     }
 }

@@ -66,24 +66,14 @@ impl Product<'_> {
         // Each thread runs `gemm` alone on a contiguous part of the rows of `C` (and of `A`),
         // packing its own operands: measured faster than `gemm`'s own threads, which pack the
         // right-hand side on the calling thread while the others wait (see the commit).
-        // Part `p` starts at row `p rows / parts` rounded down to a multiple of ROW_ALIGN:
-        // every part at least ROW_ALIGN rows (`gemm` takes other paths, summing in another
-        // order, for a single row).
-        let parts = threads.min(self.rows / ROW_ALIGN);
         let c_addr = c.as_mut_ptr() as usize;
         rayon::scope(|scope| {
-            for part in 0..parts {
-                let start = part * self.rows / parts / ROW_ALIGN * ROW_ALIGN;
-                let end = if part + 1 == parts {
-                    self.rows
-                } else {
-                    (part + 1) * self.rows / parts / ROW_ALIGN * ROW_ALIGN
-                };
+            for rows in aligned_parts(self.rows, threads, ROW_ALIGN) {
                 scope.spawn(move |_| {
                     // SAFETY: the asserts above; the parts' rows are disjoint, so no element of
                     // `C` is written by two threads, and `c` stays borrowed mutably until the
                     // scope ends.
-                    unsafe { self.run_rows(start..end, c_addr as *mut f32, c_rs, c_cs, accumulate) }
+                    unsafe { self.run_rows(rows, c_addr as *mut f32, c_rs, c_cs, accumulate) }
                 });
             }
         });
@@ -196,30 +186,20 @@ pub(super) fn forward(
         }
         .run(yt, 1, m as isize, true, 1);
     };
-    let parts = threads.min(n / COL_ALIGN).max(1);
-    if parts == 1 {
+    if threads <= 1 || n < 2 * COL_ALIGN {
         outputs(yt, wt, bias);
         transpose(yt, y, m, n, 0);
         return;
     }
-    // Part `p` starts at output `p n / parts` rounded down to a multiple of COL_ALIGN: every
-    // part at least COL_ALIGN wide (`gemm` takes other paths, summing in another order, for a
-    // single column).
     rayon::scope(|scope| {
         let (mut yt, mut wt, mut bias) = (&mut *yt, wt, bias);
-        let mut start = 0;
-        for part in 1..=parts {
-            let end = if part == parts {
-                n
-            } else {
-                part * n / parts / COL_ALIGN * COL_ALIGN
-            };
-            let (yt_part, yt_rest) = std::mem::take(&mut yt).split_at_mut((end - start) * m);
-            let (wt_part, wt_rest) = wt.split_at((end - start) * k);
-            let (bias_part, bias_rest) = bias.split_at(end - start);
+        for part in aligned_parts(n, threads, COL_ALIGN) {
+            let width = part.len();
+            let (yt_part, yt_rest) = std::mem::take(&mut yt).split_at_mut(width * m);
+            let (wt_part, wt_rest) = wt.split_at(width * k);
+            let (bias_part, bias_rest) = bias.split_at(width);
             (yt, wt, bias) = (yt_rest, wt_rest, bias_rest);
             scope.spawn(move |_| outputs(yt_part, wt_part, bias_part));
-            start = end;
         }
     });
     let rows = m.div_ceil(threads);
@@ -227,6 +207,27 @@ pub(super) fn forward(
     y.par_chunks_mut(rows * n)
         .enumerate()
         .for_each(|(part, y)| transpose(yt, y, m, n, part * rows));
+}
+
+/// `total` rows (or columns) in contiguous parts for up to `threads` threads, in order: part
+/// `p` starts at `p total / parts` rounded down to a multiple of `align`, so that every part
+/// holds at least `align` of them when `total >= align` (`gemm` takes other paths, summing in
+/// another order, for a single row or column). Fewer parts than threads when `total` is short:
+/// `min(threads, total / align)`, at least 1.
+fn aligned_parts(
+    total: usize,
+    threads: usize,
+    align: usize,
+) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let parts = threads.min(total / align).max(1);
+    let start = move |part: usize| {
+        if part == parts {
+            total
+        } else {
+            part * total / parts / align * align
+        }
+    };
+    (0..parts).map(move |part| start(part)..start(part + 1))
 }
 
 /// Copies the column-major `(m, n)` `yt` into the rows `first..` of the row-major `(m, n)`
@@ -288,4 +289,31 @@ pub(super) fn input_grad(
         b: (g, 1, ni),
     }
     .run(dx, 1, ki, false, threads);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::aligned_parts;
+
+    #[test]
+    fn aligned_parts_cover_the_total_in_order_each_at_least_one_alignment() {
+        for total in [1, 15, 16, 63, 64, 65, 127, 128, 130, 257, 784, 1024, 4097] {
+            for threads in 1..=9 {
+                for align in [16, 64] {
+                    let parts: Vec<_> = aligned_parts(total, threads, align).collect();
+                    let expected = threads.min(total / align).max(1);
+                    assert_eq!(parts.len(), expected, "{total} {threads} {align}");
+                    assert_eq!(parts[0].start, 0);
+                    assert_eq!(parts.last().unwrap().end, total);
+                    for pair in parts.windows(2) {
+                        assert_eq!(pair[0].end, pair[1].start);
+                        assert_eq!(pair[1].start % align, 0);
+                    }
+                    if total >= align {
+                        assert!(parts.iter().all(|p| p.len() >= align), "{parts:?}");
+                    }
+                }
+            }
+        }
+    }
 }
