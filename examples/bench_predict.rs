@@ -17,6 +17,10 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
+#[path = "support/mod.rs"]
+mod support;
+use support::Command;
+
 use feedforward::prelude::*;
 use ndarray::s;
 
@@ -42,7 +46,7 @@ struct Options {
     seed: u32,
 }
 
-fn parse() -> Result<Option<Options>, String> {
+fn parse() -> Result<Command<Options>, String> {
     use lexopt::prelude::*;
     let mut o = Options {
         hidden: 128,
@@ -52,29 +56,13 @@ fn parse() -> Result<Option<Options>, String> {
     };
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
-        let name = match arg {
-            Short('h') | Long("help") => return Ok(None),
-            Long(name) => name.to_string(),
+        match arg {
+            Short('h') | Long("help") => return Ok(Command::Help),
+            Long("hidden") => o.hidden = support::whole(&mut parser, "--hidden", 1)?,
+            Long("batch") => o.batch = support::whole(&mut parser, "--batch", 1)?,
+            Long("rows") => o.rows = support::whole(&mut parser, "--rows", 1)?,
+            Long("seed") => o.seed = support::seed(&mut parser)?,
             other => return Err(other.unexpected().to_string()),
-        };
-        let raw = parser
-            .value()
-            .map_err(|_| format!("--{name} needs a value"))?;
-        let text = raw.to_string_lossy().into_owned();
-        let whole = |min: usize| -> Result<usize, String> {
-            match text.trim().parse::<usize>() {
-                Ok(v) if v >= min => Ok(v),
-                _ => Err(format!(
-                    "invalid --{name} {text:?}: expected a whole number of at least {min}"
-                )),
-            }
-        };
-        match name.as_str() {
-            "hidden" => o.hidden = whole(1)?,
-            "batch" => o.batch = whole(1)?,
-            "rows" => o.rows = whole(1)?,
-            "seed" => o.seed = u32::try_from(whole(0)?).map_err(|e| e.to_string())?,
-            _ => return Err(format!("unknown option --{name}")),
         }
     }
     if !o.rows.is_multiple_of(o.batch) {
@@ -86,31 +74,14 @@ fn parse() -> Result<Option<Options>, String> {
     if o.batch > DATA_ROWS {
         return Err(format!("--batch must be at most {DATA_ROWS}"));
     }
-    Ok(Some(o))
+    Ok(Command::Run(o))
 }
 
 /// Rows of the synthetic data set.
 const DATA_ROWS: usize = 10_000;
 
 fn main() -> ExitCode {
-    let options = match parse() {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("error: {message}\nRun with --help for the options.");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&options) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    support::main_with(USAGE, parse(), |options| Ok(run(options)?))
 }
 
 fn run(o: &Options) -> feedforward::Result<()> {

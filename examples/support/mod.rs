@@ -1,5 +1,6 @@
-//! What the MNIST examples share: their command-line options, loading MNIST with download
-//! progress, the per-epoch report with its progress bar, result tables and errors.
+//! What the examples share: their command-line options and `main` (the MNIST examples' and the
+//! benchmarks'), loading MNIST with download progress, the per-epoch report with its progress
+//! bar, result tables and errors.
 //!
 //! Not an example itself (Cargo builds only `examples/*.rs` and `examples/*/main.rs`): each
 //! example includes it with `#[path = "support/mod.rs"] mod support;`.
@@ -42,9 +43,9 @@ pub struct TrainingOptions {
 }
 
 /// What the command line asks for.
-pub enum Command {
-    /// Train with these options.
-    Run(TrainingOptions),
+pub enum Command<T = TrainingOptions> {
+    /// Run with these options.
+    Run(T),
     /// Print the usage.
     Help,
 }
@@ -70,9 +71,7 @@ pub fn parse_args(
             "epochs" => options.epochs = at_least_one(&mut parser, "--epochs")?,
             "batch-size" => options.batch_size = at_least_one(&mut parser, "--batch-size")?,
             "lr" => options.learning_rate = learning_rate(&mut parser)?,
-            "seed" => {
-                options.seed = number(&mut parser, "--seed", "a whole number from 0 to 4294967295")?
-            }
+            "seed" => options.seed = seed(&mut parser)?,
             "quiet" => options.quiet = true,
             _ if extra(&name, &mut parser)? => {}
             _ => return Err(Long(&name).unexpected().to_string()),
@@ -84,10 +83,10 @@ pub fn parse_args(
 /// An example's `main`: parses the command line, prints `usage` for `--help`, runs `run`, and
 /// turns the outcome into the exit code: 0, 1 when `run` fails (the error on stderr), 2 for a
 /// usage error (with a pointer to `--help`).
-pub fn main_with(
+pub fn main_with<T>(
     usage: &str,
-    parsed: Result<Command, String>,
-    run: impl FnOnce(&TrainingOptions) -> Result<(), Failure>,
+    parsed: Result<Command<T>, String>,
+    run: impl FnOnce(&T) -> Result<(), Failure>,
 ) -> std::process::ExitCode {
     use std::process::ExitCode;
     let options = match parsed {
@@ -148,11 +147,21 @@ fn number<T: FromStr>(
 
 /// The value of option `name` as a whole number of at least 1.
 fn at_least_one(parser: &mut lexopt::Parser, name: &str) -> Result<usize, String> {
-    let expected = "a whole number of at least 1";
-    match number(parser, name, expected)? {
-        0 => Err(format!("invalid {name} 0: expected {expected}")),
+    whole(parser, name, 1)
+}
+
+/// The value of option `name` as a whole number of at least `min`.
+pub fn whole(parser: &mut lexopt::Parser, name: &str, min: usize) -> Result<usize, String> {
+    let expected = format!("a whole number of at least {min}");
+    match number(parser, name, &expected)? {
+        n if n < min => Err(format!("invalid {name} {n}: expected {expected}")),
         n => Ok(n),
     }
+}
+
+/// The value of `--seed`: a whole number from 0 to 4294967295.
+pub fn seed(parser: &mut lexopt::Parser) -> Result<u32, String> {
+    number(parser, "--seed", "a whole number from 0 to 4294967295")
 }
 
 /// The value of `--lr`: a finite number above 0.
