@@ -24,6 +24,7 @@
 # Measure on an idle machine: a build running beside a benchmark makes its numbers worthless.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench_common.sh
 runs=5
 if [[ $# -gt 0 && $1 =~ ^[0-9]+$ ]]; then
   runs=$1
@@ -31,20 +32,10 @@ if [[ $# -gt 0 && $1 =~ ^[0-9]+$ ]]; then
 fi
 points=("$@")
 [[ ${#points[@]} -gt 0 ]] || points=(128x32 128x256 1024x32 1024x256 4096x32 4096x256)
-venv="${VENV:-target/grid-venv}"
 
 cargo build --release --quiet --example bench_mlp
 ours=target/release/examples/bench_mlp
-torch=""
-if [[ -z ${NO_TORCH:-} ]]; then
-  if [[ ! -x $venv/bin/python ]]; then
-    echo "creating $venv with PyTorch from PyPI (large download)..." >&2
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet torch numpy
-  fi
-  torch="$venv/bin/python"
-  echo "PyTorch $("$torch" -c 'import torch; print(torch.__version__)')" >&2
-fi
+torch_python
 
 samples_for() {
   if [[ -n ${SAMPLES:-} ]]; then echo "$SAMPLES"; return; fi
@@ -60,10 +51,7 @@ samples_for() {
 # The `train X.XXs` figure of a run's output.
 train_seconds() { sed -n 's/^train \([0-9.]*\)s.*/\1/p'; }
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
-model="$(lscpu | sed -n 's/^Model name: *//p')"
-echo "$(nproc) cores, $model; medians of $runs alternating runs, training time in seconds"
+echo "$(processor); medians of $runs alternating runs, training time in seconds"
 rows=()
 for point in "${points[@]}"; do
   h=${point%x*}
@@ -95,13 +83,7 @@ for point in "${points[@]}"; do
     t2=${t2:--}
   fi
   [[ -n ${BURN:-} ]] && bu=$(median </tmp/grid-burn.$$)
-  # The fastest peer over ours: above 1 means this crate is faster.
-  ratio=$(awk -v o="$o" -v a="$t1" -v b="$t2" -v c="$bu" 'BEGIN {
-    m = 0
-    if (a != "-" && (m == 0 || a < m)) m = a
-    if (b != "-" && (m == 0 || b < m)) m = b
-    if (c != "-" && (m == 0 || c < m)) m = c
-    if (m > 0) printf "%.2fx", m / o; else printf "-" }')
+  ratio=$(fastest_ratio "$o" "$t1" "$t2" "$bu")
   rows+=("| $h, $b | $n | $o | $t1 | $t2 | $bu | $ratio |")
   rm -f /tmp/grid-ours.$$ /tmp/grid-t1.$$ /tmp/grid-t2.$$ /tmp/grid-burn.$$
 done

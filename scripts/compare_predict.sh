@@ -13,6 +13,7 @@
 # Measure on an idle machine: a build running beside a benchmark makes its numbers worthless.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench_common.sh
 runs=5
 if [[ $# -gt 0 && $1 =~ ^[0-9]+$ && $# -gt 0 ]]; then
   runs=$1
@@ -21,25 +22,13 @@ fi
 batches=("$@")
 [[ ${#batches[@]} -gt 0 ]] || batches=(1 1000)
 hidden=${HIDDEN:-128}
-venv="${VENV:-target/grid-venv}"
 
 cargo build --release --quiet --example bench_predict
 ours=target/release/examples/bench_predict
-torch=""
-if [[ -z ${NO_TORCH:-} ]]; then
-  if [[ ! -x $venv/bin/python ]]; then
-    echo "creating $venv with PyTorch from PyPI (large download)..." >&2
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet torch numpy
-  fi
-  torch="$venv/bin/python"
-  echo "PyTorch $("$torch" -c 'import torch; print(torch.__version__)')" >&2
-fi
+torch_python
 
 # The `predict X.XXs` figure of a run's output.
 seconds() { sed -n 's/^predict \([0-9.]*\)s.*/\1/p'; }
-
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # "images/s (us per call)" of a median time in seconds.
 cell() {
@@ -47,8 +36,7 @@ cell() {
   awk -v s="$1" -v n="$2" -v b="$3" 'BEGIN { printf "%.0f K/s (%.2f us)", n / s / 1000, s / (n / b) * 1e6 }'
 }
 
-model="$(lscpu | sed -n 's/^Model name: *//p')"
-echo "$(nproc) cores, $model; 784-$hidden-10, medians of $runs alternating runs"
+echo "$(processor); 784-$hidden-10, medians of $runs alternating runs"
 rows=()
 for b in "${batches[@]}"; do
   n=${ROWS:-$([[ $b == 1 ]] && echo 100000 || echo 1000000)}
@@ -75,12 +63,7 @@ for b in "${batches[@]}"; do
     t2=$(median </tmp/pred-t2.$$)
   fi
   [[ -n ${BURN:-} ]] && bu=$(median </tmp/pred-burn.$$)
-  ratio=$(awk -v o="$o" -v a="$t1" -v b="$t2" -v c="$bu" 'BEGIN {
-    m = 0
-    if (a != "-" && (m == 0 || a < m)) m = a
-    if (b != "-" && (m == 0 || b < m)) m = b
-    if (c != "-" && (m == 0 || c < m)) m = c
-    if (m > 0) printf "%.2fx", m / o; else printf "-" }')
+  ratio=$(fastest_ratio "$o" "$t1" "$t2" "$bu")
   rows+=("| $b | $n | $(cell "$o" "$n" "$b") | $(cell "$t1" "$n" "$b") | $(cell "$t2" "$n" "$b") | $(cell "$bu" "$n" "$b") | $ratio |")
   rm -f /tmp/pred-ours.$$ /tmp/pred-t1.$$ /tmp/pred-t2.$$ /tmp/pred-burn.$$
 done
