@@ -184,7 +184,7 @@ impl Layer for Dense {
         let x = row_major(&input, &mut staging.input);
         let (wt, b) = (standard(weight_t), standard(bias));
         let isa = Isa::detect();
-        let threads = kernels::threads_for(m * k * n);
+        let threads = crate::parallel::threads_for(m * k * n);
         write_row_major(&mut output, &mut staging.output, |y| {
             kernels::forward(isa, x, wt, b, y, m, k, n, threads, &mut staging.parts)
         });
@@ -220,7 +220,7 @@ impl Layer for Dense {
         } = self;
         let x = row_major(&input, &mut staging.input);
         let g = row_major(&grad_output, &mut staging.grad_output);
-        let threads = kernels::threads_for(m * k * n);
+        let threads = crate::parallel::threads_for(m * k * n);
         kernels::weight_grad(isa, x, g, standard_mut(weight_t_grad), m, k, n, threads);
         kernels::bias_grad(g, standard_mut(bias_grad), m, n);
         if let Some(mut grad_input) = grad_input {
@@ -417,7 +417,7 @@ mod tests {
         // the threshold for threads; in a pool of one thread, they run alone.
         let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         for (m, k, n) in [(2_200, 784, 10), (256, 400, 200)] {
-            assert!(kernels::threads_for(m * k * n) >= 2.min(rayon::current_num_threads()));
+            assert!(crate::parallel::threads_for(m * k * n) >= 2.min(rayon::current_num_threads()));
             let run = || {
                 let mut rng = RandomState::new(4);
                 let mut d = Dense::new(k, n, Init::XavierNormal, &mut rng).unwrap();

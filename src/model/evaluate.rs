@@ -149,15 +149,17 @@ impl Sequential {
                 std::mem::take(&mut self.batch_inputs),
                 std::mem::take(&mut self.batch_targets),
             );
-            let result = self.forward(inputs.view()).and_then(|()| {
-                match self.fused_loss(loss) {
-                    Some(fused) => {
-                        fused.loss_from_logits(self.logits(inputs.view()), targets.view())
+            let result = self
+                .with_threads(rows.len(), |model| model.forward(inputs.view()))
+                .and_then(|()| {
+                    match self.fused_loss(loss) {
+                        Some(fused) => {
+                            fused.loss_from_logits(self.logits(inputs.view()), targets.view())
+                        }
+                        None => loss.loss(self.activations[last].view(), targets.view()),
                     }
-                    None => loss.loss(self.activations[last].view(), targets.view()),
-                }
-                .map_err(|e| data_row(e, rows))
-            });
+                    .map_err(|e| data_row(e, rows))
+                });
             if result.is_ok() {
                 tally.add(data, rows, self.activations[last].view(), targets.view());
             }

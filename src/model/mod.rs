@@ -61,6 +61,7 @@ use crate::layers::{Dense, Layer, OutputKind};
 use crate::losses::{FusedLoss, Loss, ModelOutput};
 use crate::metrics::Task;
 use crate::optim::Optimizer;
+use crate::parallel;
 use crate::random::RandomState;
 use crate::workspace::Buffer;
 use crate::{Error, Result};
@@ -80,6 +81,10 @@ pub struct Sequential {
     batch_targets: Buffer,
     training: Option<bool>,
     steps: usize,
+    /// Elements of the largest parameter, and the widest of `widths`: what decides whether a
+    /// batch's step splits over threads ([`Sequential::with_threads`]).
+    largest_parameter: usize,
+    widest: usize,
 }
 
 impl std::fmt::Debug for Sequential {
@@ -258,10 +263,18 @@ impl Sequential {
                 })?;
             widths.push(output);
         }
+        let largest_parameter = layers
+            .iter()
+            .flat_map(|layer| layer.parameters())
+            .map(|(_, value)| value.len())
+            .max()
+            .unwrap_or(0);
         Ok(Sequential {
             activations: vec![Buffer::default(); layers.len()],
             layers,
+            widest: widths.iter().copied().max().unwrap_or(0),
             widths,
+            largest_parameter,
             gradients: Default::default(),
             batch_inputs: Buffer::default(),
             batch_targets: Buffer::default(),
@@ -331,7 +344,7 @@ impl Sequential {
     pub fn predict(&mut self, inputs: ArrayView2<'_, f32>) -> Result<ArrayView2<'_, f32>> {
         self.check_inputs(&inputs)?;
         self.set_training(false);
-        self.forward(inputs)?;
+        self.with_threads(inputs.nrows(), |model| model.forward(inputs))?;
         Ok(self.activations[self.layers.len() - 1].view())
     }
 
@@ -454,9 +467,36 @@ impl Sequential {
         }
     }
 
+    /// Runs `f` on the model, with rayon's threads kept awake
+    /// ([`parallel::with_threads_awake`]) when a batch of `rows` rows splits any product or
+    /// element-wise pass over threads: the largest parameter's product (as a `Dense` layer's,
+    /// `rows` times its elements), the largest parameter's update, the widest activation.
+    fn with_threads<R: Send>(&mut self, rows: usize, f: impl FnOnce(&mut Self) -> R + Send) -> R {
+        let work = rows.saturating_mul(self.largest_parameter);
+        let elements = self.largest_parameter.max(rows.saturating_mul(self.widest));
+        if parallel::splits(work, elements) {
+            parallel::with_threads_awake(|| f(self))
+        } else {
+            f(self)
+        }
+    }
+
     /// The step itself, on checked inputs and targets: all or nothing. On any error the
     /// parameters, the layers' buffers and the optimizer's state are left exactly as they were.
     fn step(
+        &mut self,
+        inputs: ArrayView2<'_, f32>,
+        targets: ArrayView2<'_, f32>,
+        loss: &dyn Loss,
+        optimizer: &mut dyn Optimizer,
+    ) -> Result<f32> {
+        self.with_threads(inputs.nrows(), |model| {
+            model.transaction(inputs, targets, loss, optimizer)
+        })
+    }
+
+    /// [`step`](Sequential::step) on the calling thread.
+    fn transaction(
         &mut self,
         inputs: ArrayView2<'_, f32>,
         targets: ArrayView2<'_, f32>,

@@ -29,12 +29,12 @@
 //! ([`packs`]), every packed panel is reused enough to repay the packing, and they go to the
 //! `gemm` crate (module `packed`), 2 to 5 times faster there than the blocked kernels.
 //!
-//! Threads: a product of 16 M multiply-adds or more ([`threads_for`]) runs on rayon's pool,
-//! each thread running `gemm` on its own rows of the product, the blocked kernels splitting
-//! into fixed contiguous parts whatever keeps each thread on its own part of the weights: the
-//! outputs (forward, dW) and the columns (dX), each part of Y or dX computed into a workspace
-//! kept by `Dense` and copied into place; the rows when the batch is larger than that
-//! dimension. The small models' products (784-10, 784-256-128-10 at a batch of 32) stay below
+//! Threads: a product of 16 M multiply-adds or more
+//! ([`threads_for`](crate::parallel::threads_for)) runs on rayon's pool, each thread running
+//! `gemm` on its own rows of the product, the blocked kernels splitting into fixed contiguous
+//! parts whatever keeps each thread on its own part of the weights: the outputs (forward, dW)
+//! and the columns (dX), each part of Y or dX computed into a workspace kept by `Dense` and
+//! copied into place; the rows when the batch is larger than that dimension. The small models' products (784-10, 784-256-128-10 at a batch of 32) stay below
 //! that and on the calling thread, which allocates nothing.
 //!
 //! Every output element is summed in a fixed order that depends only on the shapes and the
@@ -116,7 +116,7 @@ pub(crate) fn packs(m: usize, k: usize, n: usize) -> bool {
 /// `y[r][j] = bias[j] + sum_t x[r][t] * wt[j][t]`: the forward pass `Y = X.W + b` with the
 /// weights transposed. `x` is `(m, k)`, `wt` is `(n, k)`, `bias` has `n` values and `y` is
 /// `(m, n)`, all row-major; `y` is overwritten. Runs on up to `threads` threads (see
-/// [`threads_for`]); the result does not depend on their number. `scratch` is a workspace
+/// [`threads_for`](crate::parallel::threads_for)); the result does not depend on their number. `scratch` is a workspace
 /// that the blocked kernels on several threads fill (it grows to `m n` values once and is
 /// reused).
 ///
@@ -183,24 +183,6 @@ pub(crate) fn forward(
         .zip(wt.par_chunks(width * k).zip(bias.par_chunks(width)))
         .for_each(|(y, (wt, bias))| run(x, wt, bias, y));
     copy_column_parts(scratch, y, m, width);
-}
-
-/// Multiply-adds (`m k n`) per thread below which a thread costs more than it saves.
-///
-/// Measured with two cores, AVX2, 14 batches of 1,000 rows: 784 -> 256 runs 1.85 times faster
-/// on two threads (200 M multiply-adds per batch), 256 -> 128 1.4 times (33 M); 784 -> 10 (8 M,
-/// limited by memory) and a batch of 32 through 784 -> 256 (6 M) run slower, the cost of starting
-/// a thread (about 35 us) eating the gain.
-const WORK_PER_THREAD: usize = 1 << 23;
-
-/// How many threads a product of `work` multiply-adds should use: 1 below 16 M, then one per
-/// 8 M, up to the threads of rayon's pool (one per core unless `RAYON_NUM_THREADS` says
-/// otherwise).
-pub(crate) fn threads_for(work: usize) -> usize {
-    if work < 2 * WORK_PER_THREAD {
-        return 1;
-    }
-    rayon::current_num_threads().min(work / WORK_PER_THREAD)
 }
 
 /// `dwt[j][t] = sum_r g[r][j] * x[r][t]`: the weight gradient `dW = X^T.G`, transposed like
@@ -482,11 +464,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(threads_for(32 * 784 * 256), 1);
-        assert_eq!(
-            threads_for(1_000 * 784 * 256),
-            rayon::current_num_threads().min(23)
-        );
     }
 
     #[test]
