@@ -27,6 +27,7 @@
 //! runtimes PyTorch ships spin for a while before sleeping; `OMP_WAIT_POLICY=passive` turns
 //! that off there, and here).
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
@@ -35,14 +36,34 @@ use std::sync::OnceLock;
 /// wait for it).
 pub(crate) const ELEMENTS_PER_PART: usize = 1 << 18;
 
+/// [`ELEMENTS_PER_PART`] while the pool's threads are kept awake ([`with_threads_awake`]), when
+/// handing a part to a thread costs some 5 to 7 us: 64 K `f32`, about 20 us of one core.
+const ELEMENTS_PER_PART_AWAKE: usize = 1 << 16;
+
+thread_local! {
+    /// Whether this thread runs the work of a [`with_threads_awake`].
+    static AWAKE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the calling thread runs the work of a [`with_threads_awake`].
+fn awake() -> bool {
+    AWAKE.with(Cell::get)
+}
+
 /// How many contiguous parts a pass over `len` elements runs in: 1 below twice
-/// [`ELEMENTS_PER_PART`], then one per [`ELEMENTS_PER_PART`] up to the threads of rayon's pool
-/// (one per core unless `RAYON_NUM_THREADS` says otherwise).
+/// [`ELEMENTS_PER_PART`] ([`ELEMENTS_PER_PART_AWAKE`] while the threads are kept awake), then
+/// one per such part up to the threads of rayon's pool (one per core unless
+/// `RAYON_NUM_THREADS` says otherwise). The parts never change what a pass computes.
 pub(crate) fn parts(len: usize) -> usize {
-    if len < 2 * ELEMENTS_PER_PART {
+    let per_part = if awake() {
+        ELEMENTS_PER_PART_AWAKE
+    } else {
+        ELEMENTS_PER_PART
+    };
+    if len < 2 * per_part {
         return 1;
     }
-    rayon::current_num_threads().clamp(1, len / ELEMENTS_PER_PART)
+    rayon::current_num_threads().clamp(1, len / per_part)
 }
 
 /// The length of each part of a pass over `len` elements in `parts` parts (the last may be
@@ -60,14 +81,24 @@ pub(crate) fn part_len(len: usize, parts: usize) -> usize {
 /// a thread (about 35 us) eating the gain.
 pub(crate) const WORK_PER_THREAD: usize = 1 << 23;
 
-/// How many threads a product of `work` multiply-adds should use: 1 below 16 M, then one per
-/// 8 M, up to the threads of rayon's pool (one per core unless `RAYON_NUM_THREADS` says
-/// otherwise).
+/// [`WORK_PER_THREAD`] while the pool's threads are kept awake ([`with_threads_awake`]): 1 M
+/// multiply-adds, about 10 us of one core.
+const WORK_PER_THREAD_AWAKE: usize = 1 << 20;
+
+/// How many threads a product of `work` multiply-adds should use: 1 below 16 M (2 M while the
+/// threads are kept awake), then one per 8 M (1 M), up to the threads of rayon's pool (one per
+/// core unless `RAYON_NUM_THREADS` says otherwise). The threads never change what a product
+/// computes.
 pub(crate) fn threads_for(work: usize) -> usize {
-    if work < 2 * WORK_PER_THREAD {
+    let per_thread = if awake() {
+        WORK_PER_THREAD_AWAKE
+    } else {
+        WORK_PER_THREAD
+    };
+    if work < 2 * per_thread {
         return 1;
     }
-    rayon::current_num_threads().min(work / WORK_PER_THREAD)
+    rayon::current_num_threads().min(work / per_thread)
 }
 
 /// Whether a step whose products reach `work` multiply-adds and whose element-wise passes
@@ -87,7 +118,10 @@ pub(crate) fn splits(work: usize, elements: usize) -> bool {
 /// cores for the whole of `work`, its single-thread stretches included, and each split then
 /// finds its threads awake. Measured on the 2-core Xeon, one step of 784-1024-1024-10 at a
 /// batch of 32: 3.1 -> 2.6 ms; 784-128-128-10 at 256: 1.0 -> 0.8 ms; 784-1024-1024-10 at 256:
-/// 12.6 -> 12.0 ms. What `work` computes does not change: every split is fixed by the shapes.
+/// 12.6 -> 12.0 ms. While `work` runs, its passes and products split from smaller sizes
+/// ([`ELEMENTS_PER_PART_AWAKE`], [`WORK_PER_THREAD_AWAKE`]), handing a part to an awake thread
+/// costing 5 to 7 us. What `work` computes does not change: every split is fixed by the shapes,
+/// and no split changes a result.
 ///
 /// `work` runs as it is, without keeping anything awake, when the pool has one thread, when
 /// `OMP_WAIT_POLICY` is `passive` (OpenMP's setting, read once), or while another call keeps
@@ -122,6 +156,19 @@ pub(crate) fn with_threads_awake<R: Send>(work: impl FnOnce() -> R + Send) -> R 
             self.0.store(self.1, Ordering::Release);
         }
     }
+    /// Marks the calling thread as running kept-awake work until dropped.
+    struct Awake;
+    impl Awake {
+        fn set() -> Awake {
+            AWAKE.with(|awake| awake.set(true));
+            Awake
+        }
+    }
+    impl Drop for Awake {
+        fn drop(&mut self) {
+            AWAKE.with(|awake| awake.set(false));
+        }
+    }
     let _release = SetOnDrop(&ACTIVE, false);
     let done = AtomicBool::new(false);
     // `spinners` spinning jobs, each pushed before the rest (`join` pushes its second closure
@@ -129,6 +176,7 @@ pub(crate) fn with_threads_awake<R: Send>(work: impl FnOnce() -> R + Send) -> R 
     fn spinning<R: Send>(spinners: usize, done: &AtomicBool, work: impl FnOnce() -> R + Send) -> R {
         if spinners == 0 {
             let _done = SetOnDrop(done, true);
+            let _awake = Awake::set();
             return work();
         }
         let spin = || {
@@ -284,6 +332,20 @@ mod tests {
             splits(2 * WORK_PER_THREAD, 0),
             rayon::current_num_threads() > 1
         );
+    }
+
+    #[test]
+    fn threads_kept_awake_take_smaller_parts() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let (len, work) = (2 * ELEMENTS_PER_PART_AWAKE, 2 * WORK_PER_THREAD_AWAKE);
+        assert_eq!(pool.install(|| (parts(len), threads_for(work))), (1, 1));
+        let inside = pool.install(|| with_threads_awake(|| (parts(len), threads_for(work))));
+        assert_eq!(inside, (2, 2));
+        // And back to the usual thresholds once the work returned.
+        assert_eq!(pool.install(|| (parts(len), threads_for(work))), (1, 1));
     }
 
     #[test]
