@@ -8,6 +8,10 @@
 //! threads, from inside the pool and from outside it, and on several threads of the program at
 //! once; every run must give the same loss, parameters and predictions, bit for bit.
 
+#[path = "common/models.rs"]
+mod models;
+use models::relu_perceptron;
+
 use feedforward::prelude::*;
 use ndarray::Array2;
 
@@ -27,15 +31,7 @@ fn train() -> Run {
     for r in 0..rows {
         y[[r, (r * 7) % 10]] = 1.0;
     }
-    let mut model = Sequential::builder(inputs)
-        .push(Dense::new(inputs, 512, Init::HeNormal, &mut rng).unwrap())
-        .push(Relu)
-        .push(Dense::new(512, 512, Init::HeNormal, &mut rng).unwrap())
-        .push(Relu)
-        .push(Dense::new(512, 10, Init::XavierNormal, &mut rng).unwrap())
-        .push(Softmax)
-        .build()
-        .unwrap();
+    let mut model = relu_perceptron(&[inputs, 512, 512, 10], 8);
     let mut sgd = Sgd::new(0.05).unwrap().with_momentum(0.9).unwrap();
     let losses = (0..4)
         .map(|_| {

@@ -20,16 +20,30 @@ pub fn softmax_model() -> Sequential {
 
 /// A multi-layer perceptron: 784 -> 256 -> 128 -> 10, ReLU, softmax.
 pub fn mlp_model() -> Sequential {
-    let mut rng = RandomState::new(0);
-    Sequential::builder(784)
-        .push(Dense::new(784, 256, Init::HeNormal, &mut rng).unwrap())
-        .push(Relu)
-        .push(Dense::new(256, 128, Init::HeNormal, &mut rng).unwrap())
-        .push(Relu)
-        .push(Dense::new(128, 10, Init::XavierNormal, &mut rng).unwrap())
-        .push(Softmax)
-        .build()
-        .unwrap()
+    relu_perceptron(&[784, 256, 128, 10], 0)
+}
+
+/// A perceptron through `widths` (inputs first, classes last): `Dense` layers (He normal)
+/// each followed by a ReLU, the last one (Xavier normal) by a softmax, drawn from a generator
+/// seeded with `seed`.
+pub fn relu_perceptron(widths: &[usize], seed: u32) -> Sequential {
+    let mut rng = RandomState::new(seed);
+    let mut builder = Sequential::builder(widths[0]);
+    let last = widths.len() - 2;
+    for (i, pair) in widths.windows(2).enumerate() {
+        let init = if i == last {
+            Init::XavierNormal
+        } else {
+            Init::HeNormal
+        };
+        builder = builder.push(Dense::new(pair[0], pair[1], init, &mut rng).unwrap());
+        builder = if i == last {
+            builder.push(Softmax)
+        } else {
+            builder.push(Relu)
+        };
+    }
+    builder.build().unwrap()
 }
 
 /// `rows` random 28 x 28 images with labels 0 to 9 in turn: the MNIST examples' data set type,
