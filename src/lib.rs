@@ -77,6 +77,17 @@
 //! with finite differences for every input and parameter element. The [`Layer`] docs show a
 //! complete parameter-free layer; `examples/custom_layer.rs` walks through one with a trainable
 //! parameter (Swish with a learned slope), checks it, and trains a model with it.
+//!
+//! ## Threads
+//! Large products (16 M multiply-adds or more: a batch of 32 through 1024 x 1024 weights) and
+//! element-wise passes over 512 K elements or more run on rayon's global pool, one thread per
+//! core; set `RAYON_NUM_THREADS`, or call the model inside your own pool's
+//! [`install`](https://docs.rs/rayon/latest/rayon/struct.ThreadPool.html#method.install), to
+//! choose how many. The work is split in fixed parts and never along a sum, so the results are
+//! bit-identical on any number of threads. While such a step (or forward pass) runs, the pool's
+//! other threads wait for work spinning rather than sleeping, as OpenMP's do between parallel
+//! regions, and smaller passes split too; `OMP_WAIT_POLICY=passive` turns that off. The small
+//! models (the tutorial's, 784-256-128-10 at a batch of 32) stay on the calling thread.
 #![warn(missing_docs)]
 
 mod allocation;
