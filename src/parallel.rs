@@ -133,7 +133,9 @@ pub(crate) fn splits(work: usize, elements: usize) -> bool {
 /// owner the newest, so every spinning job is taken by another thread (where it spins, running
 /// `work`'s jobs) before any of `work`'s jobs leaves that thread, or is still there when `work`
 /// returns and then runs on the same thread, finds `work` done and returns at once. No thread
-/// is ever left waiting for a job that sits behind a spinning one.
+/// is ever left waiting for a job that sits behind a spinning one. As in any rayon `join`, a
+/// spinning thread may meanwhile run other jobs of the pool (a program's own parallel
+/// iterators), and `work`'s caller then returns when the one it runs is done.
 pub(crate) fn with_threads_awake<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     static ACTIVE: AtomicBool = AtomicBool::new(false);
     static PASSIVE: OnceLock<bool> = OnceLock::new();
