@@ -55,15 +55,22 @@ fn awake() -> bool {
 /// one per such part up to the threads of rayon's pool (one per core unless
 /// `RAYON_NUM_THREADS` says otherwise). The parts never change what a pass computes.
 pub(crate) fn parts(len: usize) -> usize {
-    let per_part = if awake() {
-        ELEMENTS_PER_PART_AWAKE
+    shares(len, ELEMENTS_PER_PART, ELEMENTS_PER_PART_AWAKE)
+}
+
+/// How many threads take a share of `size` units of work: 1 below two shares, then one per
+/// share up to the threads of rayon's pool; a share is `per_thread` units, or `per_thread_awake`
+/// while the calling thread runs the work of a [`with_threads_awake`].
+fn shares(size: usize, per_thread: usize, per_thread_awake: usize) -> usize {
+    let per_thread = if awake() {
+        per_thread_awake
     } else {
-        ELEMENTS_PER_PART
+        per_thread
     };
-    if len < 2 * per_part {
+    if size < 2 * per_thread {
         return 1;
     }
-    rayon::current_num_threads().clamp(1, len / per_part)
+    rayon::current_num_threads().clamp(1, size / per_thread)
 }
 
 /// The length of each part of a pass over `len` elements in `parts` parts (the last may be
@@ -90,15 +97,7 @@ const WORK_PER_THREAD_AWAKE: usize = 1 << 20;
 /// core unless `RAYON_NUM_THREADS` says otherwise). The threads never change what a product
 /// computes.
 pub(crate) fn threads_for(work: usize) -> usize {
-    let per_thread = if awake() {
-        WORK_PER_THREAD_AWAKE
-    } else {
-        WORK_PER_THREAD
-    };
-    if work < 2 * per_thread {
-        return 1;
-    }
-    rayon::current_num_threads().min(work / per_thread)
+    shares(work, WORK_PER_THREAD, WORK_PER_THREAD_AWAKE)
 }
 
 /// Whether a step whose products reach `work` multiply-adds and whose element-wise passes

@@ -81,10 +81,10 @@ pub struct Sequential {
     batch_targets: Buffer,
     training: Option<bool>,
     steps: usize,
-    /// Elements of the largest parameter, and the widest of `widths`: what decides whether a
-    /// batch's step splits over threads ([`Sequential::with_threads`]).
+    /// Elements of the largest parameter (kept: `Layer::parameters` allocates), which with
+    /// `widths` decides whether a batch's step splits over threads
+    /// ([`Sequential::with_threads`]).
     largest_parameter: usize,
-    widest: usize,
 }
 
 impl std::fmt::Debug for Sequential {
@@ -272,7 +272,6 @@ impl Sequential {
         Ok(Sequential {
             activations: vec![Buffer::default(); layers.len()],
             layers,
-            widest: widths.iter().copied().max().unwrap_or(0),
             widths,
             largest_parameter,
             gradients: Default::default(),
@@ -473,7 +472,8 @@ impl Sequential {
     /// `rows` times its elements), the largest parameter's update, the widest activation.
     fn with_threads<R: Send>(&mut self, rows: usize, f: impl FnOnce(&mut Self) -> R + Send) -> R {
         let work = rows.saturating_mul(self.largest_parameter);
-        let elements = self.largest_parameter.max(rows.saturating_mul(self.widest));
+        let widest = self.widths.iter().copied().max().unwrap_or(0);
+        let elements = self.largest_parameter.max(rows.saturating_mul(widest));
         if parallel::splits(work, elements) {
             parallel::with_threads_awake(|| f(self))
         } else {
@@ -491,29 +491,18 @@ impl Sequential {
         optimizer: &mut dyn Optimizer,
     ) -> Result<f32> {
         self.with_threads(inputs.nrows(), |model| {
-            model.transaction(inputs, targets, loss, optimizer)
+            let result = model
+                .forward_and_backward(inputs, targets, loss, optimizer)
+                .and_then(|value| model.update(optimizer).map(|()| value));
+            let committed = result.is_ok();
+            for layer in &mut model.layers {
+                layer.end_step(committed);
+            }
+            if committed {
+                model.steps += 1;
+            }
+            result
         })
-    }
-
-    /// [`step`](Sequential::step) on the calling thread.
-    fn transaction(
-        &mut self,
-        inputs: ArrayView2<'_, f32>,
-        targets: ArrayView2<'_, f32>,
-        loss: &dyn Loss,
-        optimizer: &mut dyn Optimizer,
-    ) -> Result<f32> {
-        let result = self
-            .forward_and_backward(inputs, targets, loss, optimizer)
-            .and_then(|value| self.update(optimizer).map(|()| value));
-        let committed = result.is_ok();
-        for layer in &mut self.layers {
-            layer.end_step(committed);
-        }
-        if committed {
-            self.steps += 1;
-        }
-        result
     }
 
     /// Forward pass, loss and backward pass of a step; checks that the loss and the layers'
