@@ -221,13 +221,27 @@ impl Layer for Dense {
         let x = row_major(&input, &mut staging.input);
         let g = row_major(&grad_output, &mut staging.grad_output);
         let threads = crate::parallel::threads_for(m * k * n);
-        kernels::weight_grad(isa, x, g, standard_mut(weight_t_grad), m, k, n, threads);
-        kernels::bias_grad(g, standard_mut(bias_grad), m, n);
-        if let Some(mut grad_input) = grad_input {
-            let wt = standard(weight_t);
-            write_row_major(&mut grad_input, &mut staging.output, |dx| {
-                kernels::input_grad(isa, g, wt, dx, m, k, n, threads, &mut staging.parts)
-            });
+        let side_by_side =
+            grad_input.is_some() && kernels::gradients_side_by_side(m, k, n, threads);
+        let mut weights = |threads: usize| {
+            kernels::weight_grad(isa, x, g, standard_mut(weight_t_grad), m, k, n, threads);
+            kernels::bias_grad(g, standard_mut(bias_grad), m, n);
+        };
+        let (wt, output, parts) = (standard(weight_t), &mut staging.output, &mut staging.parts);
+        let inputs = |threads: usize| {
+            if let Some(mut grad_input) = grad_input {
+                write_row_major(&mut grad_input, output, |dx| {
+                    kernels::input_grad(isa, g, wt, dx, m, k, n, threads, parts)
+                });
+            }
+        };
+        if side_by_side {
+            // Both products at once, each on its share of the threads (see the function).
+            let for_weights = threads.div_ceil(2);
+            rayon::join(|| weights(for_weights), || inputs(threads - for_weights));
+        } else {
+            weights(threads);
+            inputs(threads);
         }
         Ok(())
     }

@@ -34,8 +34,11 @@
 //! `gemm` on its own rows of the product, the blocked kernels splitting into fixed contiguous
 //! parts whatever keeps each thread on its own part of the weights: the outputs (forward, dW)
 //! and the columns (dX), each part of Y or dX computed into a workspace kept by `Dense` and
-//! copied into place; the rows when the batch is larger than that dimension. The small models' products (784-10, 784-256-128-10 at a batch of 32) stay below
-//! that and on the calling thread, which allocates nothing.
+//! copied into place; the rows when the batch is larger than that dimension. In a backward
+//! pass that wants both gradients of a packed product under 1 G multiply-adds, the weight
+//! gradient and the input gradient run side by side, each on its share of the threads
+//! ([`gradients_side_by_side`]). The small models' products (784-10, 784-256-128-10 at a batch
+//! of 32) stay below that and on the calling thread, which allocates nothing.
 //!
 //! Every output element is summed in a fixed order that depends only on the shapes and the
 //! path (the vector width, blocked or packed), never on timing, alignment or the number of
@@ -111,6 +114,29 @@ impl Isa {
 /// layer's 10 classes) stay blocked: their few outputs leave `gemm`'s tiles mostly empty.
 pub(crate) fn packs(m: usize, k: usize, n: usize) -> bool {
     m >= 64 && k >= 64 && n >= 64
+}
+
+/// The products of fewer multiply-adds than this run side by side when both gradients are
+/// wanted (see [`gradients_side_by_side`]): 1 G, between 1024 x 1024 (268 M at a batch of 256)
+/// and 4096 x 4096 (4.3 G).
+const SIDE_BY_SIDE_BELOW: usize = 1 << 30;
+
+/// Whether a layer's backward pass computes [`weight_grad`] and [`input_grad`] at the same time,
+/// each on its share of `threads` (half of them, the weight gradient taking the odd one), rather
+/// than one after the other, each split over all of them. True for products that go to the
+/// packed GEMM ([`packs`]), split over several threads and are under 1 G multiply-adds
+/// ([`SIDE_BY_SIDE_BELOW`]).
+///
+/// Side by side, each thread packs only its own product's operands (split, both threads pack the
+/// whole shared right-hand side) and the pair ends at one join instead of two. Measured with
+/// `bench_mlp` on the 2-core Xeon (family 6 model 167), alternating runs, medians, one product
+/// after the other -> side by side: 784-1024-1024-10 at a batch of 256 1.39 -> 1.32 s (7 runs,
+/// every run faster), at 512 1.33 -> 1.26 s; 784-2048-2048-10 at 256 level (1.69 s); at
+/// 784-4096-4096-10, 256, 1.5% slower (1.66 -> 1.69 s, 8 runs), where every product is large
+/// enough to repay its split and a single thread then streams the whole 64 MB of the weights.
+/// The results are the same either way: each product's result does not depend on its threads.
+pub(crate) fn gradients_side_by_side(m: usize, k: usize, n: usize, threads: usize) -> bool {
+    threads > 1 && packs(m, k, n) && m.saturating_mul(k).saturating_mul(n) < SIDE_BY_SIDE_BELOW
 }
 
 /// `y[r][j] = bias[j] + sum_t x[r][t] * wt[j][t]`: the forward pass `Y = X.W + b` with the
