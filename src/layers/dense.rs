@@ -222,7 +222,7 @@ impl Layer for Dense {
         let g = row_major(&grad_output, &mut staging.grad_output);
         let threads = crate::parallel::threads_for(m * k * n);
         let side_by_side =
-            grad_input.is_some() && kernels::gradients_side_by_side(m, k, n, threads);
+            kernels::gradients_side_by_side(m, k, n, threads).filter(|_| grad_input.is_some());
         let mut weights = |threads: usize| {
             kernels::weight_grad(isa, x, g, standard_mut(weight_t_grad), m, k, n, threads);
             kernels::bias_grad(g, standard_mut(bias_grad), m, n);
@@ -235,10 +235,8 @@ impl Layer for Dense {
                 });
             }
         };
-        if side_by_side {
-            // Both products at once, each on its share of the threads (see the function).
-            let for_weights = threads.div_ceil(2);
-            rayon::join(|| weights(for_weights), || inputs(threads - for_weights));
+        if let Some((for_weights, for_inputs)) = side_by_side {
+            rayon::join(|| weights(for_weights), || inputs(for_inputs));
         } else {
             weights(threads);
             inputs(threads);

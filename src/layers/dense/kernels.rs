@@ -121,22 +121,31 @@ pub(crate) fn packs(m: usize, k: usize, n: usize) -> bool {
 /// and 4096 x 4096 (4.3 G).
 const SIDE_BY_SIDE_BELOW: usize = 1 << 30;
 
-/// Whether a layer's backward pass computes [`weight_grad`] and [`input_grad`] at the same time,
-/// each on its share of `threads` (half of them, the weight gradient taking the odd one), rather
-/// than one after the other, each split over all of them. True for products that go to the
-/// packed GEMM ([`packs`]), split over several threads and are under 1 G multiply-adds
-/// ([`SIDE_BY_SIDE_BELOW`]).
+/// The threads for [`weight_grad`] and for [`input_grad`] when a layer's backward pass computes
+/// the two at the same time, each on its share of `threads` (half of them, the weight gradient
+/// taking the odd one), rather than one after the other, each split over all of them; `None`
+/// for one after the other. Side by side for products that go to the packed GEMM ([`packs`]),
+/// split over several threads and are under 1 G multiply-adds ([`SIDE_BY_SIDE_BELOW`]).
 ///
 /// Side by side, each thread packs only its own product's operands (split, both threads pack the
 /// whole shared right-hand side) and the pair ends at one join instead of two. Measured with
-/// `bench_mlp` on the 2-core Xeon (family 6 model 167), alternating runs, medians, one product
-/// after the other -> side by side: 784-1024-1024-10 at a batch of 256 1.39 -> 1.32 s (7 runs,
-/// every run faster), at 512 1.33 -> 1.26 s; 784-2048-2048-10 at 256 level (1.69 s); at
-/// 784-4096-4096-10, 256, 1.5% slower (1.66 -> 1.69 s, 8 runs), where every product is large
-/// enough to repay its split and a single thread then streams the whole 64 MB of the weights.
-/// The results are the same either way: each product's result does not depend on its threads.
-pub(crate) fn gradients_side_by_side(m: usize, k: usize, n: usize, threads: usize) -> bool {
-    threads > 1 && packs(m, k, n) && m.saturating_mul(k).saturating_mul(n) < SIDE_BY_SIDE_BELOW
+/// `bench_mlp` on the 2-core Xeon (family 6 model 167), alternating runs of two binaries,
+/// medians, one product after the other -> side by side: 784-1024-1024-10 at a batch of 256
+/// 1.39 -> 1.32 s (10 runs, every run faster), at 512 1.33 -> 1.26 s; 784-2048-2048-10 at 256
+/// level (1.69 s); at 784-4096-4096-10, 256, 1.5% slower (1.66 -> 1.69 s, 8 runs), where every
+/// product is large enough to repay its split and a single thread then streams the whole 64 MB
+/// of the weights. The results are the same either way: each product's result does not depend
+/// on its threads.
+pub(crate) fn gradients_side_by_side(
+    m: usize,
+    k: usize,
+    n: usize,
+    threads: usize,
+) -> Option<(usize, usize)> {
+    let side_by_side =
+        threads > 1 && packs(m, k, n) && m.saturating_mul(k).saturating_mul(n) < SIDE_BY_SIDE_BELOW;
+    let for_weights = threads.div_ceil(2);
+    side_by_side.then_some((for_weights, threads - for_weights))
 }
 
 /// `y[r][j] = bias[j] + sum_t x[r][t] * wt[j][t]`: the forward pass `Y = X.W + b` with the
@@ -364,6 +373,19 @@ pub(crate) fn bias_grad(g: &[f32], db: &mut [f32], m: usize, n: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gradients_side_by_side_share_the_threads_of_packed_products_under_1_g() {
+        // Both gradients on their own thread, the odd thread to the weight gradient.
+        assert_eq!(gradients_side_by_side(256, 1024, 1024, 2), Some((1, 1)));
+        assert_eq!(gradients_side_by_side(256, 1024, 1024, 3), Some((2, 1)));
+        assert_eq!(gradients_side_by_side(256, 128, 128, 8), Some((4, 4)));
+        // One thread, a product for the blocked kernels, or one of 1 G multiply-adds and more.
+        assert_eq!(gradients_side_by_side(256, 1024, 1024, 1), None);
+        assert_eq!(gradients_side_by_side(32, 1024, 1024, 2), None);
+        assert_eq!(gradients_side_by_side(256, 4096, 1024, 2), None);
+        assert_eq!(gradients_side_by_side(256, 4096, 4096, 2), None);
+    }
 
     /// Deterministic values in [-1, 1).
     fn values(len: usize, seed: usize) -> Vec<f32> {
