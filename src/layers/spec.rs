@@ -7,7 +7,8 @@
 //! [`save_weights`](crate::Sequential::save_weights) and
 //! [`load_weights`](crate::Sequential::load_weights)).
 //!
-//! A spec holds settings, not learned values: [`build`](LayerSpec::build) makes a fresh layer
+//! A spec holds settings, not learned values: [`build`](LayerSpec::build) (in
+//! `from_spec.rs`, which depends on every layer while the layers depend only on this file) makes a fresh layer
 //! (zero weights for [`Dense`], PyTorch's initial values for the normalisations) that a
 //! checkpoint then fills. A [`Dropout`]'s spec keeps the seed it was created with: a rebuilt
 //! layer draws its masks from the start of that stream again.
@@ -23,11 +24,11 @@
 //! # Ok::<(), feedforward::Error>(())
 //! ```
 
+#[cfg(doc)]
 use super::{
     BatchNorm1d, Dense, Dropout, Elu, Gelu, GeluTanh, Identity, Layer, LayerNorm, LeakyRelu,
     Normalization, Relu, Sigmoid, Softmax, Tanh,
 };
-use crate::Result;
 use serde::{Deserialize, Serialize};
 
 /// The kind of a built-in layer and its settings: everything needed to build it again.
@@ -121,66 +122,6 @@ impl LayerSpec {
             name: name.into(),
             config,
         }
-    }
-
-    /// A fresh layer of this kind with these settings: zero weights and bias for [`Dense`],
-    /// gamma 1, beta 0 and running statistics 0 and 1 for the normalisations.
-    ///
-    /// # Errors
-    /// The layer constructor's [`Error::InvalidConfig`](crate::Error::InvalidConfig) when a
-    /// setting is out of range (a zero width, a dropout probability of 1, ...), and for a
-    /// [`Custom`](LayerSpec::Custom) layer, which only a
-    /// [`LayerRegistry`](crate::model::LayerRegistry) builds.
-    pub fn build(&self) -> Result<Box<dyn Layer>> {
-        Ok(match *self {
-            LayerSpec::Dense { inputs, outputs } => {
-                if inputs == 0 || outputs == 0 {
-                    return Err(crate::Error::config(
-                        "Dense widths",
-                        format!("{inputs} -> {outputs}"),
-                        "both widths must be at least 1",
-                    ));
-                }
-                Box::new(Dense::from_parameters(
-                    crate::allocation::filled("Dense weights", inputs, outputs, 0.0)?,
-                    crate::allocation::filled("Dense bias", 1, outputs, 0.0)?,
-                )?)
-            }
-            LayerSpec::Identity => Box::new(Identity),
-            LayerSpec::Softmax => Box::new(Softmax),
-            LayerSpec::Relu => Box::new(Relu),
-            LayerSpec::Sigmoid => Box::new(Sigmoid),
-            LayerSpec::Tanh => Box::new(Tanh),
-            LayerSpec::LeakyRelu { slope } => Box::new(LeakyRelu::new(slope)?),
-            LayerSpec::Elu { alpha } => Box::new(Elu::new(alpha)?),
-            LayerSpec::Gelu => Box::new(Gelu),
-            LayerSpec::GeluTanh => Box::new(GeluTanh),
-            LayerSpec::Dropout { p, seed } => Box::new(Dropout::new(p, seed)?),
-            LayerSpec::BatchNorm1d {
-                features,
-                momentum,
-                eps,
-            } => Box::new(
-                BatchNorm1d::new(features)?
-                    .with_momentum(momentum)?
-                    .with_eps(eps)?,
-            ),
-            LayerSpec::LayerNorm { features, eps } => {
-                Box::new(LayerNorm::new(features)?.with_eps(eps)?)
-            }
-            LayerSpec::Normalization { features, invert } => {
-                let layer = Normalization::new(features)?;
-                Box::new(if invert { layer.inverted() } else { layer })
-            }
-            LayerSpec::Custom { ref name, .. } => {
-                return Err(crate::Error::config(
-                    "layer kind",
-                    format!("Custom {name:?}"),
-                    "a built-in kind: a custom layer is rebuilt by Sequential::load_with with a \
-                     LayerRegistry that registers it",
-                ))
-            }
-        })
     }
 }
 

@@ -1,0 +1,240 @@
+//! The [`Layer`] trait, what a layer shows optimizers ([`Parameter`]) and what its output
+//! means ([`OutputKind`]).
+
+use super::LayerSpec;
+use crate::Result;
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+/// One trainable parameter of a layer with its gradient, as optimizers see it.
+///
+/// Both matrices have the same shape and the same memory layout, contiguous but not necessarily
+/// row-major ([`Dense`] shows its weights, stored `(out, in)`, as an `(in, out)` transposed
+/// view), so an optimizer may work on both `as_slice_memory_order_mut()` element for element.
+/// An optimizer that keeps state per element (momentum) indexes it in that memory order, which
+/// stays the same from step to step.
+#[derive(Debug)]
+pub struct Parameter<'a> {
+    /// The parameter's name within its layer (`"weight"`, `"bias"`), as PyTorch names it.
+    pub name: &'static str,
+    /// The values, updated in place by the optimizer.
+    pub value: ArrayViewMut2<'a, f32>,
+    /// dLoss/dValue from the last backward pass.
+    pub grad: ArrayViewMut2<'a, f32>,
+}
+
+/// What a layer's output means, so that a model can pair it with a loss that has a fused,
+/// numerically stable gradient (softmax followed by cross-entropy, sigmoid followed by binary
+/// cross-entropy), check that the loss fits ([`Loss::check_output`](crate::Loss::check_output))
+/// and report the metrics of the task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OutputKind {
+    /// Any other output: raw numbers (regression values, or logits).
+    Plain,
+    /// Row-wise softmax probabilities of the layer's input (the logits): one class per sample.
+    SoftmaxProbabilities,
+    /// Element-wise sigmoid probabilities of the layer's input (the logits): an independent
+    /// yes/no probability per output.
+    SigmoidProbabilities,
+}
+
+/// A differentiable map from a batch of rows to a batch of rows.
+///
+/// The model calls [`forward`](Layer::forward) with an output matrix already shaped
+/// `(rows, output_width(input_width))`, and [`backward`](Layer::backward) with the same input and
+/// output plus dLoss/dOutput. Implement the parameter methods only when the layer has parameters.
+///
+/// # Example: a layer that doubles its input
+/// ```
+/// use feedforward::prelude::*;
+/// use ndarray::{ArrayView2, ArrayViewMut2};
+///
+/// struct Double;
+///
+/// impl Layer for Double {
+///     fn name(&self) -> &str { "Double" }
+///     fn output_width(&self, input_width: usize) -> feedforward::Result<usize> { Ok(input_width) }
+///     fn forward(&mut self, input: ArrayView2<f32>, mut output: ArrayViewMut2<f32>) -> feedforward::Result<()> {
+///         output.zip_mut_with(&input, |y, &x| *y = 2.0 * x);
+///         Ok(())
+///     }
+///     fn backward(
+///         &mut self,
+///         _input: ArrayView2<f32>,
+///         _output: ArrayView2<f32>,
+///         grad_output: ArrayView2<f32>,
+///         grad_input: Option<ArrayViewMut2<f32>>,
+///     ) -> feedforward::Result<()> {
+///         if let Some(mut gi) = grad_input {
+///             gi.zip_mut_with(&grad_output, |g, &go| *g = 2.0 * go);
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// let report = feedforward::gradcheck::check_layer(&mut Double, 3, 4, 7).unwrap();
+/// assert!(report.max_relative_error < 1e-2);
+/// ```
+pub trait Layer: Send {
+    /// A short name for messages and summaries (`"Dense"`, `"Softmax"`).
+    fn name(&self) -> &str;
+
+    /// The width of the output for an input of `input_width` columns, or an error saying why
+    /// the layer cannot take such an input. Called once when a model is built.
+    fn output_width(&self, input_width: usize) -> Result<usize>;
+
+    /// Computes the output for `input`, writing every element of `output`.
+    ///
+    /// # Shapes
+    /// - `input`: `(rows, in)`
+    /// - `output`: `(rows, output_width(in))`
+    fn forward(&mut self, input: ArrayView2<'_, f32>, output: ArrayViewMut2<'_, f32>)
+        -> Result<()>;
+
+    /// Back-propagates `grad_output` = dLoss/dOutput: stores the gradients of the layer's
+    /// parameters (overwriting the previous ones) and, when `grad_input` is given, writes
+    /// dLoss/dInput into it. `input` and `output` are those of the last forward pass.
+    ///
+    /// `grad_input` is `None` for the first layer of a model, whose input gradient nobody needs.
+    ///
+    /// # Shapes
+    /// - `input`, `grad_input`: `(rows, in)`
+    /// - `output`, `grad_output`: `(rows, out)`
+    fn backward(
+        &mut self,
+        input: ArrayView2<'_, f32>,
+        output: ArrayView2<'_, f32>,
+        grad_output: ArrayView2<'_, f32>,
+        grad_input: Option<ArrayViewMut2<'_, f32>>,
+    ) -> Result<()>;
+
+    /// Calls `visit` on each parameter with its gradient, in a fixed order. Optimizers use it.
+    fn visit_parameters_mut(&mut self, visit: &mut dyn FnMut(Parameter<'_>)) {
+        let _ = visit;
+    }
+
+    /// The parameters, read-only, named and in the same order as
+    /// [`visit_parameters_mut`](Layer::visit_parameters_mut). Summaries and checkpoints use it.
+    fn parameters(&self) -> Vec<(&'static str, ArrayView2<'_, f32>)> {
+        Vec::new()
+    }
+
+    /// Switches between training and evaluation behaviour (dropout, for instance). Most layers
+    /// behave the same in both and ignore it.
+    fn set_training(&mut self, training: bool) {
+        let _ = training;
+    }
+
+    /// What the output means; [`Softmax`] says [`OutputKind::SoftmaxProbabilities`] and
+    /// [`Sigmoid`] [`OutputKind::SigmoidProbabilities`], so that a model can fuse them with
+    /// cross-entropy and binary cross-entropy.
+    fn output_kind(&self) -> OutputKind {
+        OutputKind::Plain
+    }
+
+    /// The layer's kind and settings, so that a checkpoint can rebuild it
+    /// ([`Sequential::save`](crate::Sequential::save)). Every built-in layer has one; a layer
+    /// written elsewhere keeps the default `None`, and its model is saved with
+    /// [`save_weights`](crate::Sequential::save_weights) instead.
+    fn spec(&self) -> Option<LayerSpec> {
+        None
+    }
+
+    /// State that is not a trainable parameter but must be saved with the model, named as
+    /// PyTorch names it ([`BatchNorm1d`]'s `running_mean` and `running_var`). Optimizers do not
+    /// see buffers.
+    fn buffers(&self) -> Vec<(&'static str, ArrayView2<'_, f32>)> {
+        Vec::new()
+    }
+
+    /// The generator the layer draws from while training ([`Dropout`]'s masks), if it has one.
+    /// Training checkpoints save its state and
+    /// [`generator_mut`](Layer::generator_mut) puts it back, so that a resumed run draws the
+    /// same masks as an uninterrupted one. A layer written elsewhere that draws random numbers
+    /// should return its generator from both.
+    fn generator(&self) -> Option<&crate::random::RandomState> {
+        None
+    }
+
+    /// The generator of [`generator`](Layer::generator), to restore its state.
+    fn generator_mut(&mut self) -> Option<&mut crate::random::RandomState> {
+        None
+    }
+
+    /// The fewest rows a batch must have for this layer's training-mode forward pass (2 for
+    /// [`BatchNorm1d`], whose batch statistics need more than one sample; 1 by default).
+    /// [`Sequential::fit`](crate::Sequential::fit) checks every batch size of an epoch against
+    /// it before the first epoch.
+    fn min_training_rows(&self) -> usize {
+        1
+    }
+
+    /// Whether every buffer is finite. [`Sequential`](crate::Sequential) checks it after each
+    /// training step's forward pass and rejects a step that would leave a buffer NaN or
+    /// infinite. The default reads [`buffers`](Layer::buffers).
+    fn buffers_are_finite(&self) -> bool {
+        self.buffers()
+            .iter()
+            .all(|(_, b)| b.iter().all(|v| v.is_finite()))
+    }
+
+    /// Ends a training step of a [`Sequential`](crate::Sequential), called on every layer after
+    /// the optimizer's update: with `commit`, the buffers keep what the step's forward pass made
+    /// of them; without, the step failed (non-finite loss, update or buffer, or any error) and
+    /// the layer puts its buffers back exactly as they were before that forward pass. A layer
+    /// whose training-mode forward pass changes its buffers (running statistics) must
+    /// implement it; the default does nothing.
+    fn end_step(&mut self, commit: bool) {
+        let _ = commit;
+    }
+
+    /// Restores the buffer `name` (one of [`buffers`](Layer::buffers)) from a checkpoint.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) for a name the layer does not
+    /// have (the default for every name), a shape or a value the buffer cannot take.
+    fn set_buffer(&mut self, name: &str, value: ArrayView2<'_, f32>) -> Result<()> {
+        let _ = value;
+        Err(crate::Error::config(
+            "buffer name",
+            format!("{name:?}"),
+            format!("one of the buffers of {}, which has none", self.name()),
+        ))
+    }
+}
+
+/// Checks, for a layer's `output_width`, that a layer built for `expected` input features is
+/// given an input of that width, and returns `output_width` when it is.
+pub(crate) fn fixed_input_width(
+    layer: &str,
+    expected: usize,
+    input_width: usize,
+    output_width: usize,
+) -> Result<usize> {
+    if input_width == expected {
+        Ok(output_width)
+    } else {
+        Err(crate::Error::shape(
+            layer,
+            format!("{expected} input features"),
+            format!("{input_width}"),
+        ))
+    }
+}
+
+/// Checks that `input` has `expected` columns, for a layer's `forward`.
+pub(crate) fn expect_width(
+    layer: &str,
+    input: &ArrayView2<'_, f32>,
+    expected: usize,
+) -> Result<()> {
+    if input.ncols() == expected {
+        Ok(())
+    } else {
+        Err(crate::Error::shape(
+            layer,
+            format!("(_, {expected})"),
+            format!("{:?}", input.dim()),
+        ))
+    }
+}
