@@ -353,7 +353,7 @@ pub enum CheckpointProblem {
         layer: String,
     },
     /// A file that is not a training checkpoint where one is expected (see
-    /// [`TrainingCheckpoint`](crate::model::TrainingCheckpoint)).
+    /// [`TrainingCheckpoint`](crate::io::TrainingCheckpoint)).
     #[error("not a feedforward training checkpoint ({0})")]
     NotTrainingCheckpoint(String),
     /// A training checkpoint of another model: other layers, or tensors of other shapes.

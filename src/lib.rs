@@ -46,12 +46,12 @@
 //! - [`model`]: [`Sequential`], its training loop ([`fit`](Sequential::fit), with validation,
 //!   schedules and callbacks such as [`EarlyStopping`](model::EarlyStopping)), evaluation and
 //!   [`summary`](Sequential::summary).
-//! - [`model::checkpoint`]: [`save`](Sequential::save) and [`load`](Sequential::load) a model
+//! - [`io`]: the files. [`io::checkpoint`]: [`save`](Sequential::save) and [`load`](Sequential::load) a model
 //!   as a safetensors file that PyTorch reads; [`LayerSpec`](layers::LayerSpec) records the
 //!   architecture, and a [`LayerRegistry`](model::LayerRegistry) rebuilds your own layers
-//!   ([`load_with`](Sequential::load_with)). [`model::training_checkpoint`]: training that
+//!   ([`load_with`](Sequential::load_with)). [`io::training_checkpoint`]: training that
 //!   survives a crash ([`FitConfig::checkpoint`]), resumed bit for bit.
-//! - [`model::onnx`] (feature `onnx`, on by default): [`save_onnx`](Sequential::save_onnx)
+//! - [`io::onnx`] (feature `onnx`, on by default): [`save_onnx`](Sequential::save_onnx)
 //!   exports a model to ONNX, for onnxruntime, tract, browsers and phones.
 //! - [`data`]: the [`Dataset`](data::Dataset) trait, in-memory data, MNIST, tables from CSV
 //!   files ([`data::csv`], feature `csv`, on by default), splits (plain or stratified, as
@@ -91,12 +91,11 @@
 #![warn(missing_docs)]
 
 mod allocation;
-mod atomic_write;
 pub mod data;
 pub mod error;
-mod file_limits;
 pub mod gradcheck;
 pub mod init;
+pub mod io;
 pub mod layers;
 pub mod losses;
 pub mod metrics;

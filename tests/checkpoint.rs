@@ -7,8 +7,8 @@ mod models;
 use models::every_kind_model;
 
 use feedforward::error::CheckpointProblem;
+use feedforward::io::checkpoint::FORMAT_VERSION;
 use feedforward::layers::{LayerSpec, Parameter};
-use feedforward::model::checkpoint::FORMAT_VERSION;
 use feedforward::prelude::*;
 use feedforward::Error;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};

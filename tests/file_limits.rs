@@ -4,7 +4,7 @@
 
 use feedforward::data::idx::read_idx;
 use feedforward::error::CheckpointProblem;
-use feedforward::model::checkpoint::MAX_CHECKPOINT_BYTES;
+use feedforward::io::checkpoint::MAX_CHECKPOINT_BYTES;
 use feedforward::prelude::*;
 use feedforward::{Error, Sequential};
 use sha2::{Digest, Sha256};

@@ -8,7 +8,7 @@
 mod common;
 use common::mnist_dir;
 
-use feedforward::model::TrainingCheckpoint;
+use feedforward::io::TrainingCheckpoint;
 use feedforward::Sequential;
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -5,8 +5,9 @@
 
 use feedforward::data::InMemory;
 use feedforward::error::CheckpointProblem;
+use feedforward::io::TrainingCheckpoint;
 use feedforward::layers::Parameter;
-use feedforward::model::{Callback, EarlyStopping, Monitor, TrainingCheckpoint, Validation};
+use feedforward::model::{Callback, EarlyStopping, Monitor, Validation};
 use feedforward::optim::OptimizerState;
 use feedforward::prelude::*;
 use feedforward::{Error, FitError, History, Progress};

@@ -29,7 +29,7 @@ use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
 
-use crate::file_limits::open_regular;
+use crate::io::file_limits::open_regular;
 use crate::{Error, Result};
 
 /// The IDX type code for unsigned bytes, the only element type this reader accepts.

@@ -11,7 +11,6 @@ mod encoding;
 pub mod idx;
 mod in_memory;
 pub mod mnist;
-mod mnist_lookup;
 mod split;
 mod subset;
 

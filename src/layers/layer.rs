@@ -2,6 +2,8 @@
 //! means ([`OutputKind`]).
 
 use super::LayerSpec;
+#[cfg(doc)]
+use super::{BatchNorm1d, Dense, Dropout, Sigmoid, Softmax};
 use crate::Result;
 use ndarray::{ArrayView2, ArrayViewMut2};
 

@@ -26,6 +26,7 @@ mod identity;
 mod layer;
 mod layer_norm;
 mod normalization;
+pub mod registry;
 mod softmax;
 mod spec;
 
@@ -39,6 +40,7 @@ pub(crate) use layer::{expect_width, fixed_input_width};
 pub use layer::{Layer, OutputKind, Parameter};
 pub use layer_norm::LayerNorm;
 pub use normalization::Normalization;
+pub use registry::LayerRegistry;
 pub(crate) use softmax::softmax_row;
 pub use softmax::Softmax;
 pub use spec::LayerSpec;

@@ -104,7 +104,7 @@ pub enum LayerSpec {
     /// A layer written outside the crate: the name its kind is registered under in a
     /// [`LayerRegistry`](crate::model::LayerRegistry) and its settings, as its
     /// [`Layer::spec`] gives them; [`Sequential::load_with`](crate::Sequential::load_with)
-    /// rebuilds it (see [`model::registry`](crate::model::registry)).
+    /// rebuilds it (see [`layers::registry`](crate::layers::registry)).
     Custom {
         /// The layer kind's registered name (`"Swish"`).
         name: String,

@@ -6,15 +6,13 @@
 //! decide whether to go on. Everything is reported through [`Progress`] events and returned as a
 //! [`History`].
 
-use super::callbacks::{Callback, Control};
-use super::training_checkpoint::{self, Setup, TrainingCheckpoint};
-use super::Sequential;
+use super::backup::{Backup, RunState, Setup};
+use super::callbacks::{Callback, Control, EpochPrinter, ProgressFn};
+use super::{EpochLog, History, Progress, Sequential};
 use crate::data::{Batches, Dataset, Order, Subset};
 use crate::losses::Loss;
-use crate::metrics::RegressionMetrics;
 use crate::optim::{Optimizer, Schedule};
 use crate::{Error, Result};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Where validation data comes from.
@@ -65,8 +63,8 @@ pub struct FitConfig<'a> {
     /// What [`Sequential::fit`] prints while it trains (nothing by default).
     pub verbosity: Verbosity,
     /// The training checkpoint to resume from when it exists, and to write (none by default):
-    /// see [`checkpoint`](FitConfig::checkpoint).
-    pub checkpoint: Option<&'a Path>,
+    /// set by [`checkpoint`](FitConfig::checkpoint).
+    pub checkpoint: Option<Backup<'a>>,
     /// Epochs between two training checkpoints (1: after every epoch).
     pub checkpoint_every: usize,
     /// Leave out the rows of a last, partial batch every epoch (PyTorch's
@@ -142,29 +140,6 @@ impl<'a> FitConfig<'a> {
         self
     }
 
-    /// Makes training survive a crash, as Keras' `BackupAndRestore` callback: when a file
-    /// exists at `path` as `fit` starts, training resumes from it (skipping the epochs it
-    /// holds); after every epoch (see [`checkpoint_every`](FitConfig::checkpoint_every)), and
-    /// after the last one or a stop by a callback, `fit` replaces it atomically with a
-    /// [`TrainingCheckpoint`] of the run: the model, the optimizer's state, the generators of
-    /// shuffling and dropout, the callbacks' states (early stopping's) and the [`History`].
-    ///
-    /// A run killed at any moment and started again with the same call ends with exactly the
-    /// parameters and [`History`] of a run never interrupted (but for wall-clock times); a run
-    /// whose checkpoint says it is finished trains nothing more and returns its history. The file
-    /// is kept when training ends: delete it to start afresh. What must match to resume, and the
-    /// file's layout: [`training_checkpoint`](super::training_checkpoint).
-    ///
-    /// ```
-    /// use feedforward::FitConfig;
-    /// let config = FitConfig::new(20).batch_size(32).shuffle(0).checkpoint("run.ckpt");
-    /// assert_eq!(config.checkpoint_every, 1);
-    /// ```
-    pub fn checkpoint(mut self, path: &'a (impl AsRef<Path> + ?Sized)) -> Self {
-        self.checkpoint = Some(path.as_ref());
-        self
-    }
-
     /// Writes the training checkpoint every `epochs` epochs instead of after each one (it is
     /// also written after the last epoch and when a callback stops training). A crash then
     /// loses up to `epochs - 1` epochs, which the resumed run trains again, to the same result.
@@ -201,158 +176,6 @@ impl<'a> FitConfig<'a> {
             }
         }
         Ok(())
-    }
-}
-
-/// What [`Sequential::fit`] reports while it trains.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Progress {
-    /// Training resumes from a training checkpoint (see [`FitConfig::checkpoint`]), before
-    /// anything else is reported.
-    Resumed {
-        /// Zero-based epoch training resumes at: the number of finished epochs (equal to
-        /// `epochs` when there is nothing left to train).
-        epoch: usize,
-        /// Total number of epochs.
-        epochs: usize,
-        /// Whether a callback had stopped training, so that nothing is left to train.
-        stopped: bool,
-    },
-    /// An epoch starts (`epoch` counts from 0).
-    EpochStart {
-        /// Zero-based epoch.
-        epoch: usize,
-        /// Total number of epochs.
-        epochs: usize,
-        /// Batches in this epoch.
-        batches: usize,
-    },
-    /// A batch was trained on.
-    Batch {
-        /// Zero-based epoch.
-        epoch: usize,
-        /// Zero-based batch within the epoch.
-        batch: usize,
-        /// Batches in the epoch.
-        batches: usize,
-        /// This batch's loss.
-        loss: f32,
-        /// Average batch loss so far in this epoch.
-        running_loss: f32,
-    },
-    /// An epoch ended.
-    EpochEnd {
-        /// Zero-based epoch.
-        epoch: usize,
-        /// Total number of epochs.
-        epochs: usize,
-        /// Mean of the epoch's batch losses (the tutorial's `np.mean(losses)`).
-        average_loss: f32,
-        /// Loss on the validation data, when there is some.
-        validation_loss: Option<f32>,
-        /// Accuracy on the validation data, when there is some and it has classes.
-        validation_accuracy: Option<f32>,
-    },
-}
-
-/// One epoch's results, as callbacks see them.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct EpochLog {
-    /// Zero-based epoch.
-    pub epoch: usize,
-    /// Mean batch loss.
-    pub loss: f32,
-    /// Validation loss, when there is validation data.
-    pub validation_loss: Option<f32>,
-    /// Validation accuracy, when there is validation data with classes.
-    pub validation_accuracy: Option<f32>,
-    /// Validation MSE, RMSE, MAE and R^2, when there is validation data and the model regresses.
-    pub validation_regression: Option<RegressionMetrics>,
-    /// The learning rate used.
-    pub learning_rate: f32,
-    /// Wall-clock time of the epoch, validation included.
-    pub duration: Duration,
-}
-
-/// What [`Sequential::fit`] returns: one entry per epoch trained.
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct History {
-    /// Mean batch loss of each epoch.
-    pub epoch_losses: Vec<f32>,
-    /// Validation loss of each epoch (empty without validation data).
-    pub validation_losses: Vec<f32>,
-    /// Validation accuracy of each epoch (empty without validation data with classes).
-    pub validation_accuracies: Vec<f32>,
-    /// Validation MSE, RMSE, MAE and R^2 of each epoch (empty without validation data, or
-    /// when the model does not regress).
-    pub validation_regression: Vec<RegressionMetrics>,
-    /// Learning rate of each epoch.
-    pub learning_rates: Vec<f32>,
-    /// Wall-clock time of each epoch.
-    pub epoch_times: Vec<Duration>,
-    /// Wall-clock time of the whole call.
-    pub training_time: Duration,
-    /// The epoch after which a callback stopped training, if one did.
-    pub stopped_at: Option<usize>,
-}
-
-/// Lets a plain progress closure take part as a [`Callback`].
-struct ProgressFn<'f>(&'f mut dyn FnMut(&Progress));
-
-impl Callback for ProgressFn<'_> {
-    fn on_progress(&mut self, progress: &Progress) {
-        (self.0)(progress);
-    }
-}
-
-/// Prints one line per epoch, for [`Verbosity::Epochs`], as Keras prints them with `verbose=2`:
-/// `Epoch 3/10 - loss: 0.2871 - val_loss: 0.2702 - val_accuracy: 0.9213 - lr: 0.1 - 0.42s`
-/// (a regression prints `val_mae` and `val_r2` instead of `val_accuracy`).
-struct EpochPrinter {
-    epochs: usize,
-}
-
-impl EpochPrinter {
-    fn line(&self, log: &EpochLog) -> String {
-        let mut line = format!(
-            "Epoch {}/{} - loss: {:.4}",
-            log.epoch + 1,
-            self.epochs,
-            log.loss
-        );
-        if let Some(v) = log.validation_loss {
-            line.push_str(&format!(" - val_loss: {v:.4}"));
-        }
-        if let Some(a) = log.validation_accuracy {
-            line.push_str(&format!(" - val_accuracy: {a:.4}"));
-        }
-        if let Some(r) = log.validation_regression {
-            line.push_str(&format!(" - val_mae: {:.4} - val_r2: {:.4}", r.mae, r.r2));
-        }
-        line.push_str(&format!(
-            " - lr: {} - {:.2}s",
-            log.learning_rate,
-            log.duration.as_secs_f64()
-        ));
-        line
-    }
-}
-
-impl Callback for EpochPrinter {
-    fn on_progress(&mut self, progress: &Progress) {
-        if let Progress::Resumed {
-            epoch,
-            epochs,
-            stopped,
-        } = *progress
-        {
-            println!("{}", resumed_line(epoch, epochs, stopped));
-        }
-    }
-
-    fn on_epoch_end(&mut self, _model: &mut Sequential, log: &EpochLog) -> Result<Control> {
-        println!("{}", self.line(log));
-        Ok(Control::Continue)
     }
 }
 
@@ -505,43 +328,20 @@ impl Sequential {
         };
         let mut first_epoch = 0;
         let mut time_before = Duration::ZERO;
-        if let Some(path) = config.checkpoint {
-            // Fail now, not after the first epoch, when a state cannot be exported.
-            optimizer.state()?;
-            for callback in callbacks.iter() {
-                callback.state()?;
-            }
-            let exists = path
-                .try_exists()
-                .map_err(|e| Error::io("looking for", path, e))?;
-            if !exists {
-                // A folder that is not there is found now, not after the first epoch.
-                let folder = match path.parent() {
-                    Some(dir) if !dir.as_os_str().is_empty() => dir,
-                    _ => Path::new("."),
-                };
-                if !folder.is_dir() {
-                    return Err(Error::io(
-                        "writing the training checkpoint",
-                        path,
-                        std::io::Error::new(
-                            std::io::ErrorKind::NotFound,
-                            format!("no folder {}", folder.display()),
-                        ),
-                    ));
-                }
-            }
-            if exists {
-                let file = TrainingCheckpoint::read(path)?;
-                *history = file.resume(
-                    self,
-                    optimizer,
-                    &mut batches,
-                    callbacks,
-                    &setup,
-                    config.epochs,
-                )?;
-                first_epoch = file.epochs_done();
+        if let Some(backup) = config.checkpoint {
+            let mut run = RunState {
+                model: self,
+                optimizer,
+                batches: &mut batches,
+                callbacks,
+                history,
+                setup: &setup,
+                epochs: config.epochs,
+            };
+            backup.store.prepare(backup.path, &run)?;
+            if let Some(restored) = backup.store.restore(backup.path, &mut run)? {
+                *history = restored;
+                first_epoch = history.epoch_losses.len();
                 time_before = history.training_time;
                 report(
                     callbacks,
@@ -631,19 +431,20 @@ impl Sequential {
             if stop {
                 history.stopped_at = Some(epoch);
             }
-            if let Some(path) = config.checkpoint {
+            if let Some(backup) = config.checkpoint {
                 let done = epoch + 1;
                 if stop || done % config.checkpoint_every == 0 || done == config.epochs {
                     history.training_time = time_before + started.elapsed();
-                    let snapshot = training_checkpoint::Snapshot {
+                    let run = RunState {
                         model: self,
                         optimizer,
-                        batches: &batches,
+                        batches: &mut batches,
                         callbacks,
                         history,
                         setup: &setup,
+                        epochs: config.epochs,
                     };
-                    TrainingCheckpoint::write(path, &snapshot)?;
+                    backup.store.save(backup.path, &run)?;
                 }
             }
             if stop {
@@ -655,20 +456,6 @@ impl Sequential {
             callback.on_train_end(self, history)?;
         }
         Ok(())
-    }
-}
-
-/// `Resuming at epoch 4/10 from the checkpoint`, or what there is left when nothing is.
-pub(crate) fn resumed_line(epoch: usize, epochs: usize, stopped: bool) -> String {
-    if stopped {
-        format!("Training stopped after epoch {epoch}/{epochs} (from the checkpoint)")
-    } else if epoch >= epochs {
-        format!("Training finished all {epochs} epochs (from the checkpoint)")
-    } else {
-        format!(
-            "Resuming at epoch {}/{epochs} from the checkpoint",
-            epoch + 1
-        )
     }
 }
 
@@ -743,57 +530,5 @@ pub struct FitError {
 impl From<FitError> for Error {
     fn from(e: FitError) -> Error {
         e.error
-    }
-}
-
-impl History {
-    fn record(&mut self, log: &EpochLog) {
-        self.epoch_losses.push(log.loss);
-        self.validation_losses.extend(log.validation_loss);
-        self.validation_accuracies.extend(log.validation_accuracy);
-        self.validation_regression.extend(log.validation_regression);
-        self.learning_rates.push(log.learning_rate);
-        self.epoch_times.push(log.duration);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_epoch_printer_writes_keras_verbose_2_lines() {
-        let printer = EpochPrinter { epochs: 10 };
-        let mut log = EpochLog {
-            epoch: 2,
-            loss: 0.287_14,
-            validation_loss: Some(0.270_19),
-            validation_accuracy: Some(0.921_3),
-            validation_regression: None,
-            learning_rate: 0.1,
-            duration: Duration::from_millis(420),
-        };
-        assert_eq!(
-            printer.line(&log),
-            "Epoch 3/10 - loss: 0.2871 - val_loss: 0.2702 - val_accuracy: 0.9213 - lr: 0.1 - 0.42s"
-        );
-        log.validation_loss = None;
-        log.validation_accuracy = None;
-        assert_eq!(
-            printer.line(&log),
-            "Epoch 3/10 - loss: 0.2871 - lr: 0.1 - 0.42s"
-        );
-        log.validation_loss = Some(0.25);
-        log.validation_regression = Some(RegressionMetrics {
-            mse: 0.25,
-            rmse: 0.5,
-            mae: 0.4,
-            r2: 0.875,
-        });
-        assert_eq!(
-            printer.line(&log),
-            "Epoch 3/10 - loss: 0.2871 - val_loss: 0.2500 - val_mae: 0.4000 - val_r2: 0.8750 \
-             - lr: 0.1 - 0.42s"
-        );
     }
 }

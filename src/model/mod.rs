@@ -36,28 +36,26 @@
 //! # Ok::<(), feedforward::Error>(())
 //! ```
 
+pub(crate) mod backup;
 mod callbacks;
-pub mod checkpoint;
 mod evaluate;
 mod fit;
-#[cfg(feature = "onnx")]
-pub mod onnx;
+mod history;
 mod predict;
-pub mod registry;
 mod summary;
-pub mod training_checkpoint;
 
+pub use crate::layers::LayerRegistry;
+pub use backup::Backup;
 pub use callbacks::{Callback, CallbackState, Control, EarlyStopping, Monitor};
 pub use evaluate::Evaluation;
-pub use fit::{EpochLog, FitConfig, FitError, History, Progress, Validation, Verbosity};
+pub use fit::{FitConfig, FitError, Validation, Verbosity};
+pub use history::{EpochLog, History, Progress};
 pub use predict::ClassPredictions;
-pub use registry::LayerRegistry;
 pub use summary::Summary;
-pub use training_checkpoint::TrainingCheckpoint;
 
 use crate::data::Dataset;
 use crate::init::Init;
-use crate::layers::{Dense, Layer, OutputKind};
+use crate::layers::{Dense, Layer, LayerSpec, OutputKind};
 use crate::losses::{FusedLoss, Loss, ModelOutput};
 use crate::metrics::Task;
 use crate::optim::Optimizer;
@@ -69,7 +67,7 @@ use ndarray::{Array2, ArrayView2};
 
 /// A feed-forward model: layers applied in order.
 pub struct Sequential {
-    layers: Vec<Box<dyn Layer>>,
+    pub(crate) layers: Vec<Box<dyn Layer>>,
     /// `widths[0]` is the input width, `widths[i + 1]` the output width of layer `i`.
     widths: Vec<usize>,
     /// Output of each layer for the last forward pass.
@@ -80,7 +78,7 @@ pub struct Sequential {
     batch_inputs: Buffer,
     batch_targets: Buffer,
     training: Option<bool>,
-    steps: usize,
+    pub(crate) steps: usize,
     /// Elements of the largest parameter (kept: `Layer::parameters` allocates), which with
     /// `widths` decides whether a batch's step splits over threads
     /// ([`Sequential::with_threads`]).
@@ -119,7 +117,7 @@ impl std::fmt::Debug for Sequential {
 /// ```
 pub struct SequentialBuilder {
     input_width: usize,
-    layers: Vec<Box<dyn Layer>>,
+    pub(crate) layers: Vec<Box<dyn Layer>>,
     rng: RandomState,
     /// The first error of a [`dense`](SequentialBuilder::dense) call, returned by `build`.
     error: Option<Error>,
@@ -280,6 +278,17 @@ impl Sequential {
             training: None,
             steps: 0,
         })
+    }
+
+    /// A model of fresh layers built from `specs` (see [`LayerSpec::build`]), for rows of
+    /// `input_width` features.
+    ///
+    /// # Errors
+    /// A layer's [`Error::InvalidConfig`] for settings out of range, and the errors of
+    /// [`Sequential::new`].
+    pub fn from_specs(input_width: usize, specs: &[LayerSpec]) -> Result<Sequential> {
+        let layers = specs.iter().map(LayerSpec::build).collect::<Result<_>>()?;
+        Sequential::new(input_width, layers)
     }
 
     /// Starts a model for rows of `input_width` features; add layers, then `build`.

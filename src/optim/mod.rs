@@ -8,7 +8,7 @@
 //!
 //! [`Optimizer::state`] exports that state (hyper-parameters, step count, every buffer) as an
 //! [`OptimizerState`] and [`Optimizer::load_state`] puts it back: training checkpoints
-//! ([`TrainingCheckpoint`](crate::model::TrainingCheckpoint)) use them so that a resumed run
+//! ([`TrainingCheckpoint`](crate::io::TrainingCheckpoint)) use them so that a resumed run
 //! continues bit for bit.
 //!
 //! # A step is all or nothing

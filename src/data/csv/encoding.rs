@@ -2,8 +2,8 @@
 //! file and applied to any other file or row.
 
 use super::{number, CsvReader, Missing, RawTable, Table, Task, UnknownCategory};
-use crate::atomic_write::write_atomically;
 use crate::data::{one_hot, InMemory};
+use crate::io::atomic_write::write_atomically;
 use crate::{Error, Result};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};

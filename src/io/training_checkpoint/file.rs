@@ -1,14 +1,14 @@
 //! Writing and reading the file: tensors, metadata, checks.
 
-use super::checksum::{checksum_holds, with_checksum};
+use super::super::checksum::{training_checksum_holds, training_with_checksum};
 use super::*;
 use crate::metrics::RegressionMetrics;
 
 impl TrainingCheckpoint {
     /// Writes the checkpoint of a run at the end of an epoch, atomically.
-    pub(in crate::model) fn write(path: &Path, from: &Snapshot<'_, '_>) -> Result<()> {
+    pub(super) fn write(path: &Path, from: &RunState<'_, '_>) -> Result<()> {
         let fail = |problem| checkpoint_error(path, problem);
-        let model = from.model;
+        let model = &*from.model;
         let mut tensors = model.encode_tensors(path)?;
         let optimizer = from.optimizer.state()?;
         let mut non_finite = Vec::new();
@@ -52,7 +52,7 @@ impl TrainingCheckpoint {
                 );
             }
         }
-        let history = from.history;
+        let history = &*from.history;
         let n = history.epoch_losses.len();
         for (name, values) in [
             ("loss", &history.epoch_losses),
@@ -147,7 +147,7 @@ impl TrainingCheckpoint {
                         "cannot serialise: {e}"
                     )))
                 })?;
-        let bytes = with_checksum(&bytes).map_err(|e| {
+        let bytes = training_with_checksum(&bytes).map_err(|e| {
             fail(CheckpointProblem::Malformed(format!(
                 "cannot serialise: {e}"
             )))
@@ -175,7 +175,7 @@ impl TrainingCheckpoint {
         if format != Some(TRAINING_FORMAT) {
             return Err(fail(CheckpointProblem::NotTrainingCheckpoint(
                 match format {
-                    Some(crate::model::checkpoint::FORMAT) => {
+                    Some(super::super::FORMAT) => {
                         "a model saved with Sequential::save: load it with Sequential::load"
                             .to_string()
                     }
@@ -194,7 +194,7 @@ impl TrainingCheckpoint {
                 }))
             }
         }
-        if !checksum_holds(&bytes) {
+        if !training_checksum_holds(&bytes) {
             return Err(fail(CheckpointProblem::ChecksumMismatch));
         }
         // From here on the file is as it was written: a failure is a bug or a hand-made file.

@@ -7,8 +7,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::download::{self, DownloadEvent};
-use super::mnist::{missing_error, missing_files, user_folder_hint, Mnist, MNIST_DIR_VAR};
+use super::files::{missing_error, missing_files, user_folder_hint, Mnist, MNIST_DIR_VAR};
+use crate::data::download::{self, DownloadEvent};
 use crate::{Error, Result};
 
 /// Where [`MnistLookup`] found the MNIST files.
@@ -228,7 +228,7 @@ impl MnistLookup {
             return Err(Error::MissingData {
                 what: "MNIST".to_string(),
                 dir: self.bundled.first().cloned().unwrap_or_default(),
-                missing: super::mnist::FILE_NAMES.join(", "),
+                missing: super::files::FILE_NAMES.join(", "),
                 hint: format!(
                     "No cache folder to download them into{also}: pass `--data-dir DIR` or set \
                      `{MNIST_DIR_VAR}` to a folder that holds the four files (raw or .gz)"

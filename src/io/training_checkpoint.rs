@@ -2,15 +2,15 @@
 //! crash, in one safetensors file (Keras' `BackupAndRestore`, with the optimizer, the
 //! generators and the callbacks included).
 //!
-//! [`FitConfig::checkpoint`](super::FitConfig::checkpoint) makes [`Sequential::fit`] write one
-//! after every epoch (or every `n`, [`FitConfig::checkpoint_every`](super::FitConfig::checkpoint_every))
+//! [`FitConfig::checkpoint`](crate::FitConfig::checkpoint) makes [`Sequential::fit`] write one
+//! after every epoch (or every `n`, [`FitConfig::checkpoint_every`](crate::FitConfig::checkpoint_every))
 //! and resume from it when the file exists at the start of `fit`: the finished epochs are
 //! skipped and the run ends with the parameters, to the bit, and the [`History`] of a run that
 //! was never interrupted. [`TrainingCheckpoint::read`] opens one to look inside.
 //!
 //! ```
 //! use feedforward::prelude::*;
-//! use feedforward::model::TrainingCheckpoint;
+//! use feedforward::io::TrainingCheckpoint;
 //! use ndarray::array;
 //!
 //! let data = InMemory::new(array![[0.0f32], [1.0], [2.0]], array![[1.0f32], [3.0], [5.0]])?;
@@ -91,14 +91,16 @@
 //! [`History::training_time`] adds the time of the calls that trained: they are the only
 //! values of a resumed run that differ from an uninterrupted one.
 
-use super::callbacks::{Callback, CallbackState};
-use super::checkpoint::{checkpoint_error, read, Tensor};
-use super::fit::History;
-use super::Sequential;
-use crate::atomic_write::write_atomically;
-use crate::data::Batches;
+use super::atomic_write::write_atomically;
+use super::checkpoint::Tensor;
+pub use super::header::TRAINING_FORMAT;
+use super::header::{
+    checkpoint_error, read, KEY_ARCHITECTURE, KEY_FORMAT, KEY_INPUT_WIDTH, KEY_SHA256, KEY_VERSION,
+};
 use crate::error::CheckpointProblem;
 use crate::layers::LayerSpec;
+use crate::model::backup::{Backup, RunState, Setup, TrainingBackup};
+use crate::model::{Callback, CallbackState, FitConfig, History, Sequential};
 use crate::optim::{Optimizer, OptimizerBuffer, OptimizerState};
 use crate::random::{GeneratorState, RandomState};
 use crate::{Error, Result};
@@ -109,25 +111,17 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-mod checksum;
+mod backup_and_restore;
 mod file;
 mod resume;
-
-/// The value of the `format` metadata entry of training checkpoints.
-pub const TRAINING_FORMAT: &str = "feedforward-training";
 
 /// The training-checkpoint format version this library writes, and the newest it reads.
 pub const TRAINING_FORMAT_VERSION: u32 = 1;
 
-const KEY_FORMAT: &str = "format";
-const KEY_VERSION: &str = "format_version";
-const KEY_INPUT_WIDTH: &str = "input_width";
-const KEY_ARCHITECTURE: &str = "architecture";
 const KEY_TRAINING: &str = "training";
 const KEY_OPTIMIZER: &str = "optimizer";
 const KEY_GENERATORS: &str = "generators";
 const KEY_CALLBACKS: &str = "callbacks";
-const KEY_SHA256: &str = "sha256";
 
 /// The prefixes of the tensors that are not the model's.
 const OPTIMIZER: &str = "optimizer.";
@@ -137,22 +131,6 @@ const CALLBACK: &str = "callback.";
 
 /// Words of a Mersenne Twister key.
 const KEY_WORDS: usize = 624;
-
-/// The training setup a checkpoint must share with the run that resumes from it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct Setup {
-    /// The optimizer's learning rate when `fit` started (the schedules' base).
-    pub base_learning_rate: f32,
-    /// Rows per batch.
-    pub batch_size: usize,
-    /// The shuffling seed, `None` in order.
-    pub shuffle_seed: Option<u32>,
-    /// Rows trained on per epoch.
-    pub training_rows: usize,
-    /// Rows of validation data (0 without).
-    pub validation_rows: usize,
-}
 
 /// The `training` metadata entry.
 #[derive(Debug, Serialize, Deserialize)]
@@ -203,7 +181,7 @@ struct CallbackMeta {
 /// A training checkpoint read from a file and checked (structure, version, checksum): what it
 /// holds, and what [`Sequential::fit`] resumes from.
 ///
-/// Write one with [`FitConfig::checkpoint`](super::FitConfig::checkpoint); see the
+/// Write one with [`FitConfig::checkpoint`](crate::FitConfig::checkpoint); see the
 /// [module documentation](self) for the format.
 #[derive(Debug)]
 pub struct TrainingCheckpoint {
@@ -217,16 +195,6 @@ pub struct TrainingCheckpoint {
     layer_generators: BTreeMap<usize, GeneratorState>,
     callbacks: BTreeMap<usize, CallbackState>,
     history: History,
-}
-
-/// What a checkpoint is written from, at the end of an epoch.
-pub(super) struct Snapshot<'a, 'b> {
-    pub model: &'a Sequential,
-    pub optimizer: &'a dyn Optimizer,
-    pub batches: &'a Batches,
-    pub callbacks: &'a [&'b mut dyn Callback],
-    pub history: &'a History,
-    pub setup: &'a Setup,
 }
 
 impl TrainingCheckpoint {

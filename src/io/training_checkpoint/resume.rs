@@ -7,15 +7,17 @@ impl TrainingCheckpoint {
     /// count, the optimizer's state, the shuffling generator, the callbacks' states; returns the
     /// [`History`] of the finished epochs. Everything is checked first: on an error nothing was
     /// resumed (a failure past the checks puts the optimizer and callbacks back).
-    pub(in crate::model) fn resume(
-        &self,
-        model: &mut Sequential,
-        optimizer: &mut dyn Optimizer,
-        batches: &mut Batches,
-        callbacks: &mut [&mut dyn Callback],
-        setup: &Setup,
-        epochs: usize,
-    ) -> Result<History> {
+    pub(super) fn resume(&self, run: &mut RunState<'_, '_>) -> Result<History> {
+        let RunState {
+            model,
+            optimizer,
+            batches,
+            callbacks,
+            setup,
+            epochs,
+            ..
+        } = run;
+        let (setup, epochs) = (*setup, *epochs);
         let saved = &self.training.setup;
         let differs = |what: &str, saved: String, now: String| {
             self.error(CheckpointProblem::TrainingMismatch(format!(
@@ -149,12 +151,12 @@ impl TrainingCheckpoint {
                 continue;
             };
             if let Err(e) = callbacks[position].load_state(saved, model) {
-                undo(optimizer, callbacks, position, model);
+                undo(&mut **optimizer, callbacks, position, model);
                 return Err(self.error(CheckpointProblem::CallbackMismatch(e.to_string())));
             }
         }
         if let Err(e) = self.load_model(model) {
-            undo(optimizer, callbacks, callbacks.len(), model);
+            undo(&mut **optimizer, callbacks, callbacks.len(), model);
             return Err(e);
         }
         if let (Some(rng), Some(state)) = (batches.generator_mut(), &self.shuffle) {

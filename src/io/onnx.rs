@@ -72,10 +72,10 @@
 
 mod proto;
 
-use super::Sequential;
-use crate::atomic_write::write_atomically;
 use crate::error::OnnxProblem;
+use crate::io::atomic_write::write_atomically;
 use crate::layers::{Layer, LayerSpec};
+use crate::model::Sequential;
 use crate::{Error, Result};
 use ndarray::ArrayView2;
 use prost::Message;

@@ -6,7 +6,7 @@
 //!   Every built-in layer can be saved this way (see [`LayerSpec`]).
 //! - A layer written outside the crate is saved by `save` when its [`Layer::spec`](crate::Layer::spec)
 //!   is a [`LayerSpec::Custom`]; [`Sequential::load_with`] rebuilds it through a
-//!   [`LayerRegistry`](super::LayerRegistry) (see [`registry`](super::registry)).
+//!   [`LayerRegistry`] (see [`registry`](crate::layers::registry)).
 //! - [`Sequential::save_weights`] writes the tensors only, for any model (custom layers
 //!   included); [`Sequential::load_weights`] reads tensors into a model built in code, from our
 //!   files or from any safetensors file with the right names, such as a PyTorch `state_dict`
@@ -86,54 +86,34 @@
 //!
 //! [safetensors]: https://huggingface.co/docs/safetensors
 
-use super::Sequential;
-use crate::atomic_write::write_atomically;
+use super::atomic_write::write_atomically;
+use super::checksum::{canonical_with_checksum, model_checksum, model_checksum_v1, tensor_table};
+use super::header::{
+    checkpoint_error, malformed, read, KEY_ARCHITECTURE, KEY_FORMAT, KEY_INPUT_WIDTH, KEY_SHA256,
+    KEY_VERSION, TRAINING_FORMAT,
+};
+pub use super::header::{FORMAT, MAX_CHECKPOINT_BYTES};
 use crate::error::CheckpointProblem;
-use crate::file_limits::{open_regular, read_capped};
-use crate::layers::LayerSpec;
-use crate::{Error, Result};
+use crate::layers::{LayerRegistry, LayerSpec};
+use crate::model::Sequential;
+#[cfg(doc)]
+use crate::Error;
+use crate::Result;
 use ndarray::{Array2, ArrayView2};
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors, View};
-use sha2::{Digest, Sha256};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
-
-/// The value of the `format` metadata entry of our files.
-pub const FORMAT: &str = "feedforward";
 
 /// The checkpoint format version this library writes, and the newest it reads.
 pub const FORMAT_VERSION: u32 = 2;
-
-/// The largest file [`Sequential::load`] and [`Sequential::load_weights`] read: 4 GiB (a
-/// 784-256-128-10 network takes 1 MB). Larger files, and anything that is not a regular file
-/// (`/dev/zero`, a FIFO, a folder), are refused before anything is read.
-pub const MAX_CHECKPOINT_BYTES: u64 = 1 << 32;
-
-/// Metadata keys.
-const KEY_FORMAT: &str = "format";
-const KEY_VERSION: &str = "format_version";
-const KEY_INPUT_WIDTH: &str = "input_width";
-const KEY_ARCHITECTURE: &str = "architecture";
-const KEY_SHA256: &str = "sha256";
 
 /// The buffer that marks a PyTorch-style batch normalisation, which has `num_batches_tracked`.
 const RUNNING_MEAN: &str = "running_mean";
 const NUM_BATCHES_TRACKED: &str = "num_batches_tracked";
 
 impl Sequential {
-    /// A model of fresh layers built from `specs` (see [`LayerSpec::build`]), for rows of
-    /// `input_width` features.
-    ///
-    /// # Errors
-    /// A layer's [`Error::InvalidConfig`] for settings out of range, and the errors of
-    /// [`Sequential::new`].
-    pub fn from_specs(input_width: usize, specs: &[LayerSpec]) -> Result<Sequential> {
-        let layers = specs.iter().map(LayerSpec::build).collect::<Result<_>>()?;
-        Sequential::new(input_width, layers)
-    }
-
     /// Saves the model (architecture, parameters and buffers) to `path` as a safetensors file
     /// that [`load`](Sequential::load) rebuilds and PyTorch reads (see the
     /// [module documentation](self) for the layout). The file is replaced atomically: on any
@@ -198,8 +178,19 @@ impl Sequential {
         Sequential::load_building(path.as_ref(), &LayerSpec::build)
     }
 
+    /// [`load`](Sequential::load) for models with custom layers: rebuilds every layer from the
+    /// architecture in the file, the custom kinds through `registry` (see [`LayerRegistry`]),
+    /// then reads the parameters and buffers.
+    ///
+    /// # Errors
+    /// As [`load`](Sequential::load); a custom kind missing from the registry, or a building
+    /// function's error, is a [`CheckpointProblem::Architecture`] naming it.
+    pub fn load_with(path: impl AsRef<Path>, registry: &LayerRegistry) -> Result<Sequential> {
+        Sequential::load_building(path.as_ref(), &|spec| registry.build(spec))
+    }
+
     /// [`load`](Sequential::load), building each layer from its spec with `build`.
-    pub(super) fn load_building(
+    pub(crate) fn load_building(
         path: &Path,
         build: &dyn Fn(&LayerSpec) -> Result<Box<dyn crate::Layer>>,
     ) -> Result<Sequential> {
@@ -210,7 +201,7 @@ impl Sequential {
             let format = file.metadata.get(KEY_FORMAT).map(String::as_str);
             let what = if file.metadata.is_empty() {
                 "it has no metadata".to_string()
-            } else if format == Some(super::training_checkpoint::TRAINING_FORMAT) {
+            } else if format == Some(TRAINING_FORMAT) {
                 "a training checkpoint: TrainingCheckpoint::read(path)?.model() rebuilds its \
                  model"
                     .to_string()
@@ -377,7 +368,7 @@ impl Sequential {
     /// # Errors
     /// [`CheckpointProblem::NonFinite`] naming every parameter or buffer holding NaN or
     /// infinite values; [`CheckpointProblem::Architecture`] for two tensors of one name.
-    pub(super) fn encode_tensors(&self, path: &Path) -> Result<Vec<(String, Tensor)>> {
+    pub(crate) fn encode_tensors(&self, path: &Path) -> Result<Vec<(String, Tensor)>> {
         let fail = |problem| checkpoint_error(path, problem);
         let slots = self.slots(path)?;
         let mut tensors = Vec::with_capacity(slots.len());
@@ -423,7 +414,7 @@ impl Sequential {
     /// [`read_tensors`](Sequential::read_tensors) from the tensors of any safetensors file,
     /// passing over the names for which `skip` holds (the optimizer's tensors of a training
     /// checkpoint, say).
-    pub(super) fn read_tensors_from(
+    pub(crate) fn read_tensors_from(
         &mut self,
         path: &Path,
         tensors: &SafeTensors<'_>,
@@ -544,28 +535,6 @@ impl Sequential {
     }
 }
 
-/// An [`Error::Checkpoint`] for `path`.
-pub(super) fn checkpoint_error(path: &Path, problem: CheckpointProblem) -> Error {
-    Error::Checkpoint {
-        path: path.to_path_buf(),
-        problem,
-    }
-}
-
-/// Reads the whole file: a regular file of at most [`MAX_CHECKPOINT_BYTES`].
-pub(super) fn read(path: &Path) -> Result<Vec<u8>> {
-    let (file, len) = open_regular(path)?;
-    read_capped(path, file, len, MAX_CHECKPOINT_BYTES)?.ok_or_else(|| {
-        checkpoint_error(
-            path,
-            CheckpointProblem::Malformed(format!(
-                "larger than {MAX_CHECKPOINT_BYTES} bytes, the most a checkpoint may hold \
-                 (MAX_CHECKPOINT_BYTES)"
-            )),
-        )
-    })
-}
-
 /// How many `f32` values a layer built from `spec` holds in its parameters and buffers.
 fn values_needed(spec: &LayerSpec) -> u128 {
     match *spec {
@@ -668,10 +637,10 @@ impl Slot {
 
 /// A tensor ready to be written.
 #[derive(Debug)]
-pub(super) struct Tensor {
-    pub(super) dtype: Dtype,
-    pub(super) shape: Vec<usize>,
-    pub(super) data: Vec<u8>,
+pub(crate) struct Tensor {
+    pub(crate) dtype: Dtype,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) data: Vec<u8>,
 }
 
 impl Tensor {
@@ -719,14 +688,7 @@ struct Checkpoint<'a> {
 impl<'a> Checkpoint<'a> {
     fn parse(path: &Path, bytes: &'a [u8]) -> Result<Checkpoint<'a>> {
         let fail = |problem| checkpoint_error(path, problem);
-        let malformed = |e: safetensors::SafeTensorError| {
-            fail(CheckpointProblem::Malformed(match e {
-                safetensors::SafeTensorError::HeaderTooSmall => {
-                    "shorter than the 8-byte header size".to_string()
-                }
-                other => other.to_string(),
-            }))
-        };
+        let malformed = |e| fail(malformed(e));
         let (header_len, info) = SafeTensors::read_metadata(bytes).map_err(malformed)?;
         let tensors = SafeTensors::deserialize(bytes).map_err(malformed)?;
         let metadata = info.metadata().clone().unwrap_or_default();
@@ -744,8 +706,8 @@ impl<'a> Checkpoint<'a> {
             };
             let data = &bytes[8 + header_len..];
             let expected = match version {
-                1 => checksum(&metadata, data),
-                _ => checksum_with_table(&metadata, &tensor_table(&info), data),
+                1 => model_checksum_v1(&metadata, data),
+                _ => model_checksum(&metadata, &tensor_table(&info), data),
             };
             if metadata.get(KEY_SHA256) != Some(&expected) {
                 return Err(fail(CheckpointProblem::ChecksumMismatch));
@@ -757,108 +719,6 @@ impl<'a> Checkpoint<'a> {
             ours,
         })
     }
-}
-
-/// The version 1 checksum: SHA-256 (lower-case hex) of the metadata entries other than
-/// `sha256`, sorted by key, each as `key NUL value NUL`, then of the data section (the
-/// version 2 one without the tensor table).
-fn checksum<S: std::hash::BuildHasher>(
-    metadata: &HashMap<String, String, S>,
-    data: &[u8],
-) -> String {
-    checksum_with_table(metadata, &[], data)
-}
-
-/// The tensor table of a header as the version 2 checksum reads it: sorted by name, each
-/// `name NUL dtype NUL shape NUL begin NUL end NUL`.
-fn tensor_table(info: &safetensors::tensor::Metadata) -> Vec<u8> {
-    let tensors: BTreeMap<String, &safetensors::tensor::TensorInfo> =
-        info.tensors().into_iter().collect();
-    let mut table = Vec::new();
-    for (name, tensor) in tensors {
-        let dtype = serde_json::to_value(tensor.dtype)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_else(|| format!("{:?}", tensor.dtype));
-        let shape: Vec<String> = tensor.shape.iter().map(usize::to_string).collect();
-        let (begin, end) = tensor.data_offsets;
-        for field in [
-            name,
-            dtype,
-            shape.join(","),
-            begin.to_string(),
-            end.to_string(),
-        ] {
-            table.extend_from_slice(field.as_bytes());
-            table.push(0);
-        }
-    }
-    table
-}
-
-/// The version 2 checksum: SHA-256 (lower-case hex) of the metadata entries other than
-/// `sha256` (as [`checksum`]), then the tensor table, then the data section.
-fn checksum_with_table<S: std::hash::BuildHasher>(
-    metadata: &HashMap<String, String, S>,
-    table: &[u8],
-    data: &[u8],
-) -> String {
-    let sorted: BTreeMap<&String, &String> = metadata
-        .iter()
-        .filter(|(key, _)| key.as_str() != KEY_SHA256)
-        .collect();
-    let mut hasher = Sha256::new();
-    for (key, value) in sorted {
-        hasher.update(key.as_bytes());
-        hasher.update([0]);
-        hasher.update(value.as_bytes());
-        hasher.update([0]);
-    }
-    hasher.update(table);
-    hasher.update(data);
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Rewrites the header of a serialised file in a canonical order (the crate writes the
-/// metadata in hash-map order, which changes from run to run) and adds the checksum.
-fn canonical_with_checksum(bytes: &[u8]) -> std::result::Result<Vec<u8>, String> {
-    let header_len = bytes
-        .get(..8)
-        .and_then(|b| <[u8; 8]>::try_from(b).ok())
-        .map(u64::from_le_bytes)
-        .and_then(|n| usize::try_from(n).ok())
-        .ok_or("no header size")?;
-    let end = 8usize
-        .checked_add(header_len)
-        .filter(|&end| end <= bytes.len())
-        .ok_or("header size beyond the end")?;
-    let (header, data) = (&bytes[8..end], &bytes[end..]);
-    let mut header: BTreeMap<String, serde_json::Value> =
-        serde_json::from_slice(header).map_err(|e| e.to_string())?;
-    let metadata: HashMap<String, String> = match header.remove("__metadata__") {
-        Some(value) => serde_json::from_value(value).map_err(|e| e.to_string())?,
-        None => HashMap::new(),
-    };
-    let (_, info) = SafeTensors::read_metadata(bytes).map_err(|e| e.to_string())?;
-    let sum = checksum_with_table(&metadata, &tensor_table(&info), data);
-    let mut metadata: BTreeMap<String, String> = metadata.into_iter().collect();
-    metadata.insert(KEY_SHA256.to_string(), sum);
-    header.insert(
-        "__metadata__".to_string(),
-        serde_json::to_value(&metadata).map_err(|e| e.to_string())?,
-    );
-    let mut json = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
-    // The data must start 8-byte aligned, as the format asks.
-    json.resize(json.len().next_multiple_of(8), b' ');
-    let mut out = Vec::with_capacity(8 + json.len() + data.len());
-    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
-    out.extend_from_slice(&json);
-    out.extend_from_slice(data);
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -1,14 +1,14 @@
 //! Custom layers in checkpoints: a [`LayerRegistry`] says how to rebuild each layer kind
-//! written outside the crate, so that [`Sequential::load_with`] rebuilds the whole model from
+//! written outside the crate, so that [`Sequential::load_with`](crate::Sequential::load_with) rebuilds the whole model from
 //! the file alone (Keras's `custom_objects` with `get_config` / `from_config`).
 //!
 //! A layer of yours takes part in three steps:
 //! 1. its [`Layer::spec`] returns [`LayerSpec::Custom`] with a name for its kind and its
 //!    settings as JSON (`LayerSpec::custom("Swish", json!({"beta": 1.0}))`), so that
-//!    [`save`](Sequential::save) records it in the file's architecture;
+//!    [`save`](crate::Sequential::save) records it in the file's architecture;
 //! 2. its parameters and buffers are saved as any layer's (`N.{name}`, in their own shapes);
 //! 3. the program that loads the file registers a function that builds a fresh layer of that
-//!    kind from those settings, and calls [`Sequential::load_with`]; the parameters and buffers
+//!    kind from those settings, and calls [`Sequential::load_with`](crate::Sequential::load_with); the parameters and buffers
 //!    are then read into it.
 //!
 //! ```
@@ -59,12 +59,10 @@
 //! # Ok::<(), feedforward::Error>(())
 //! ```
 
-use super::Sequential;
-use crate::layers::{Layer, LayerSpec};
+use super::{Layer, LayerSpec};
 use crate::{Error, Result};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
 
 /// Builds a layer of a registered kind from its settings.
 type Builder = dyn Fn(&serde_json::Value) -> Result<Box<dyn Layer>> + Send + Sync;
@@ -135,19 +133,5 @@ impl LayerRegistry {
             )
         })?;
         build(config)
-    }
-}
-
-impl Sequential {
-    /// [`load`](Sequential::load) for models with custom layers: rebuilds every layer from the
-    /// architecture in the file, the custom kinds through `registry` (see the
-    /// [module documentation](self)), then reads the parameters and buffers.
-    ///
-    /// # Errors
-    /// As [`load`](Sequential::load); a custom kind missing from the registry, or a building
-    /// function's error, is a [`CheckpointProblem::Architecture`](crate::error::CheckpointProblem::Architecture)
-    /// naming it.
-    pub fn load_with(path: impl AsRef<Path>, registry: &LayerRegistry) -> Result<Sequential> {
-        Sequential::load_building(path.as_ref(), &|spec| registry.build(spec))
     }
 }

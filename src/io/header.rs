@@ -1,0 +1,95 @@
+//! What the crate's safetensors files share: the names in their metadata, the size limit, the
+//! whole-file read, the header's framing (8-byte length, JSON, data aligned on 8 bytes) and the
+//! errors that name the file.
+//!
+//! Model files ([`checkpoint`](super::checkpoint)) and training checkpoints
+//! ([`training_checkpoint`](super::training_checkpoint)) both use it; their checksums are in
+//! `checksum.rs`.
+
+use super::file_limits::{open_regular, read_capped};
+use crate::error::CheckpointProblem;
+use crate::{Error, Result};
+use std::path::Path;
+
+/// The value of the `format` metadata entry of model files ([`Sequential::save`](crate::Sequential::save)).
+pub const FORMAT: &str = "feedforward";
+
+/// The value of the `format` metadata entry of training checkpoints.
+pub const TRAINING_FORMAT: &str = "feedforward-training";
+
+/// The largest file [`Sequential::load`](crate::Sequential::load),
+/// [`Sequential::load_weights`](crate::Sequential::load_weights) and
+/// [`TrainingCheckpoint::read`](super::TrainingCheckpoint::read) read: 4 GiB (a
+/// 784-256-128-10 network takes 1 MB). Larger files, and anything that is not a regular file
+/// (`/dev/zero`, a FIFO, a folder), are refused before anything is read.
+pub const MAX_CHECKPOINT_BYTES: u64 = 1 << 32;
+
+/// Metadata keys.
+pub(crate) const KEY_FORMAT: &str = "format";
+pub(crate) const KEY_VERSION: &str = "format_version";
+pub(crate) const KEY_INPUT_WIDTH: &str = "input_width";
+pub(crate) const KEY_ARCHITECTURE: &str = "architecture";
+pub(crate) const KEY_SHA256: &str = "sha256";
+
+/// An [`Error::Checkpoint`] for `path`.
+pub(crate) fn checkpoint_error(path: &Path, problem: CheckpointProblem) -> Error {
+    Error::Checkpoint {
+        path: path.to_path_buf(),
+        problem,
+    }
+}
+
+/// Reads the whole file: a regular file of at most [`MAX_CHECKPOINT_BYTES`].
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
+    let (file, len) = open_regular(path)?;
+    read_capped(path, file, len, MAX_CHECKPOINT_BYTES)?.ok_or_else(|| {
+        checkpoint_error(
+            path,
+            CheckpointProblem::Malformed(format!(
+                "larger than {MAX_CHECKPOINT_BYTES} bytes, the most a checkpoint may hold \
+                 (MAX_CHECKPOINT_BYTES)"
+            )),
+        )
+    })
+}
+
+/// The problem of a file the safetensors crate cannot read, in words.
+pub(crate) fn malformed(e: safetensors::SafeTensorError) -> CheckpointProblem {
+    CheckpointProblem::Malformed(match e {
+        safetensors::SafeTensorError::HeaderTooSmall => {
+            "shorter than the 8-byte header size".to_string()
+        }
+        other => other.to_string(),
+    })
+}
+
+/// Splits a serialised file into its JSON header and its data section.
+pub(crate) fn split(bytes: &[u8]) -> std::result::Result<(&[u8], &[u8]), String> {
+    let header_len = bytes
+        .get(..8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_le_bytes)
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or("no header size")?;
+    let end = 8usize
+        .checked_add(header_len)
+        .filter(|&end| end <= bytes.len())
+        .ok_or("header size beyond the end")?;
+    Ok((&bytes[8..end], &bytes[end..]))
+}
+
+/// A file from a JSON header and a data section: the header's length, the header padded with
+/// spaces so that the data starts 8-byte aligned (as the format asks), the data.
+pub(crate) fn assemble(mut json: Vec<u8>, data: &[u8]) -> Vec<u8> {
+    json.resize(json.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(8 + json.len() + data.len());
+    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(data);
+    out
+}
+
+/// Lower-case hex of a digest.
+pub(crate) fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,79 @@
+//! The hook through which [`Sequential::fit`](super::Sequential::fit) backs up a run and resumes
+//! it after a crash (Keras's `BackupAndRestore`), without knowing the file format.
+//!
+//! The loop hands a [`TrainingBackup`] everything a resumed run needs, as a [`RunState`]: the
+//! model, the optimizer, the batch order's generator, the callbacks, the history and the
+//! run's [`Setup`]. The training-checkpoint format (`crate::io::training_checkpoint`)
+//! implements it, and [`FitConfig::checkpoint`](super::FitConfig::checkpoint), defined there,
+//! plugs it in: the formats depend on the model, never the reverse.
+
+use super::callbacks::Callback;
+use super::{History, Sequential};
+use crate::data::Batches;
+use crate::optim::Optimizer;
+use crate::Result;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The settings a run must share with the backup it resumes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Setup {
+    /// The optimizer's learning rate when `fit` started (the schedules' base).
+    pub base_learning_rate: f32,
+    /// Rows per batch.
+    pub batch_size: usize,
+    /// The shuffling seed, `None` in order.
+    pub shuffle_seed: Option<u32>,
+    /// Rows trained on per epoch.
+    pub training_rows: usize,
+    /// Rows of validation data (0 without).
+    pub validation_rows: usize,
+}
+
+/// The state of a run between two epochs: what a backup saves and what a resume restores.
+pub(crate) struct RunState<'a, 'b> {
+    pub model: &'a mut Sequential,
+    pub optimizer: &'a mut dyn Optimizer,
+    pub batches: &'a mut Batches,
+    pub callbacks: &'a mut [&'b mut dyn Callback],
+    pub history: &'a mut History,
+    pub setup: &'a Setup,
+    /// Epochs of the whole run.
+    pub epochs: usize,
+}
+
+/// Saves a run's state at the end of epochs and restores it when the run starts again.
+pub(crate) trait TrainingBackup: Sync {
+    /// Called before the first epoch: fails now, rather than after an epoch of training, when
+    /// the backup could not be written.
+    fn prepare(&self, path: &Path, run: &RunState<'_, '_>) -> Result<()>;
+
+    /// Restores the run from the backup at `path` when there is one, returning its history
+    /// (with the finished epochs); `None` when there is nothing to resume from.
+    fn restore(&self, path: &Path, run: &mut RunState<'_, '_>) -> Result<Option<History>>;
+
+    /// Saves the run's state at the end of an epoch.
+    fn save(&self, path: &Path, run: &RunState<'_, '_>) -> Result<()>;
+}
+
+/// Where and how [`Sequential::fit`](super::Sequential::fit) backs up a run: the value of
+/// [`FitConfig::checkpoint`](super::FitConfig::checkpoint), made by the method of that name.
+#[derive(Clone, Copy)]
+pub struct Backup<'a> {
+    pub(crate) path: &'a Path,
+    pub(crate) store: &'static dyn TrainingBackup,
+}
+
+impl<'a> Backup<'a> {
+    /// The file the run is backed up to.
+    pub fn path(&self) -> &'a Path {
+        self.path
+    }
+}
+
+impl std::fmt::Debug for Backup<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Backup").field(&self.path).finish()
+    }
+}
