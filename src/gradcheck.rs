@@ -236,7 +236,7 @@ pub fn check_layer_in_mode(
 /// ```
 /// use feedforward::gradcheck::check_loss;
 /// use feedforward::losses::BinaryCrossEntropy;
-/// use ndarray::array;
+/// use feedforward::ndarray::array;
 ///
 /// let p = array![[0.3f32, 0.8], [0.6, 0.1]];
 /// let t = array![[0.0f32, 1.0], [1.0, 1.0]];

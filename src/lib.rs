@@ -10,7 +10,7 @@
 //! ## The tour: the tutorial's perceptron in a few lines
 //! ```
 //! use feedforward::prelude::*;
-//! use ndarray::array;
+//! use feedforward::ndarray::array;
 //!
 //! // np.random.seed(42); X = np.random.rand(2, 1); y = 2 * X + 1
 //! let mut rng = RandomState::new(42);

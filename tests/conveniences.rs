@@ -135,7 +135,7 @@ fn the_prelude_and_the_reexported_ndarray_are_enough_for_a_training_script() {
     let predicted: ClassPredictions = model.predict_classes(x.view()).unwrap();
     assert_eq!(predicted.classes, labels);
     assert_eq!(
-        accuracy(predicted.probabilities.view(), &labels).unwrap(),
+        accuracy(&labels, predicted.probabilities.view()).unwrap(),
         1.0
     );
 }

@@ -7,7 +7,7 @@ use ndarray::Array2;
 ///
 /// ```
 /// use feedforward::data::one_hot;
-/// assert_eq!(one_hot(&[2, 0], 3).unwrap(), ndarray::array![[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]);
+/// assert_eq!(one_hot(&[2, 0], 3).unwrap(), feedforward::ndarray::array![[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]);
 /// ```
 ///
 /// # Errors

@@ -2,7 +2,7 @@
 //!
 //! ```
 //! use feedforward::data::{Dataset, InMemory};
-//! use ndarray::array;
+//! use feedforward::ndarray::array;
 //!
 //! // the tutorial's regression data: y = 2x + 1
 //! let x = array![[0.1f32], [0.9]];

@@ -21,7 +21,7 @@ impl<'a> Subset<'a> {
     ///
     /// ```
     /// use feedforward::data::{Dataset, InMemory, Subset};
-    /// let data = InMemory::new(ndarray::array![[1.0f32], [2.0], [3.0]], ndarray::array![[0.0f32], [1.0], [0.0]])?;
+    /// let data = InMemory::new(feedforward::ndarray::array![[1.0f32], [2.0], [3.0]], feedforward::ndarray::array![[0.0f32], [1.0], [0.0]])?;
     /// let tail = Subset::new(&data, vec![1, 2])?;
     /// assert_eq!(tail.len(), 2);
     /// # Ok::<(), feedforward::Error>(())

@@ -22,8 +22,9 @@
 //!     .push(Dense::new(3, 2, Init::XavierNormal, &mut rng)?)
 //!     .push(Softmax)
 //!     .build()?;
-//! let dir = tempfile::tempdir().unwrap();
-//! let path = dir.path().join("model.safetensors");
+//! let dir = std::env::temp_dir().join(format!("feedforward-doc-checkpoint-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let path = dir.join("model.safetensors");
 //! model.save(&path)?;
 //!
 //! let mut loaded = Sequential::load(&path)?; // no need to restate the architecture

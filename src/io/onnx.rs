@@ -11,8 +11,9 @@
 //!     .push(Dense::new(8, 3, Init::XavierNormal, &mut rng)?)
 //!     .push(Softmax)
 //!     .build()?;
-//! let dir = tempfile::tempdir().unwrap();
-//! model.save_onnx(dir.path().join("model.onnx"))?;
+//! let dir = std::env::temp_dir().join(format!("feedforward-doc-onnx-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! model.save_onnx(dir.join("model.onnx"))?;
 //! # Ok::<(), feedforward::Error>(())
 //! ```
 //!

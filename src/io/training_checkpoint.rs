@@ -11,7 +11,7 @@
 //! ```
 //! use feedforward::prelude::*;
 //! use feedforward::io::TrainingCheckpoint;
-//! use ndarray::array;
+//! use feedforward::ndarray::array;
 //!
 //! let data = InMemory::new(array![[0.0f32], [1.0], [2.0]], array![[1.0f32], [3.0], [5.0]])?;
 //! let build = || -> feedforward::Result<Sequential> {
@@ -20,8 +20,9 @@
 //!         .push(Identity)
 //!         .build()
 //! };
-//! let dir = tempfile::tempdir().unwrap();
-//! let path = dir.path().join("run.ckpt");
+//! let dir = std::env::temp_dir().join(format!("feedforward-doc-training_checkpoint-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let path = dir.join("run.ckpt");
 //! // Three epochs, interrupted: the checkpoint holds them.
 //! let mut model = build()?;
 //! let mut sgd = Sgd::new(0.1)?.with_momentum(0.9)?;

@@ -20,9 +20,9 @@
 //!
 //! ```
 //! use feedforward::prelude::*;
-//! use ndarray::array;
+//! use feedforward::ndarray::array;
 //!
-//! let mut y = ndarray::Array2::zeros((1, 3));
+//! let mut y = feedforward::ndarray::Array2::zeros((1, 3));
 //! LeakyRelu::new(0.1)?.forward(array![[-2.0f32, 0.0, 3.0]].view(), y.view_mut())?;
 //! assert_eq!(y, array![[-0.2, 0.0, 3.0]]);
 //! Gelu.forward(array![[-1.0f32, 0.0, 1.0]].view(), y.view_mut())?;

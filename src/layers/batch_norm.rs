@@ -24,10 +24,10 @@
 //!
 //! ```
 //! use feedforward::prelude::*;
-//! use ndarray::array;
+//! use feedforward::ndarray::array;
 //!
 //! let mut bn = BatchNorm1d::new(1)?;
-//! let mut y = ndarray::Array2::zeros((2, 1));
+//! let mut y = feedforward::ndarray::Array2::zeros((2, 1));
 //! bn.forward(array![[1.0f32], [3.0]].view(), y.view_mut())?; // mean 2, variance 1
 //! assert!((y[[0, 0]] + 1.0).abs() < 1e-5 && (y[[1, 0]] - 1.0).abs() < 1e-5);
 //! // running mean 0.9 * 0 + 0.1 * 2; running variance 0.9 * 1 + 0.1 * 2 (unbiased)

@@ -11,10 +11,10 @@
 //!
 //! ```
 //! use feedforward::prelude::*;
-//! use ndarray::array;
+//! use feedforward::ndarray::array;
 //!
 //! let mut dense = Dense::from_parameters(array![[2.0f32], [3.0]], array![[1.0f32]]).unwrap();
-//! let mut y = ndarray::Array2::zeros((1, 1));
+//! let mut y = feedforward::ndarray::Array2::zeros((1, 1));
 //! dense.forward(array![[1.0f32, 1.0]].view(), y.view_mut()).unwrap();
 //! assert_eq!(y[[0, 0]], 6.0); // 1*2 + 1*3 + 1
 //! assert_eq!(dense.weight(), array![[2.0f32], [3.0]]);

@@ -13,7 +13,7 @@
 //!
 //! ```
 //! use feedforward::prelude::*;
-//! use ndarray::Array2;
+//! use feedforward::ndarray::Array2;
 //!
 //! let mut dropout = Dropout::new(0.5, 42)?;
 //! let x = Array2::<f32>::ones((2, 4));

@@ -2,9 +2,9 @@
 //!
 //! ```
 //! use feedforward::prelude::*;
-//! use ndarray::array;
+//! use feedforward::ndarray::array;
 //!
-//! let mut y = ndarray::Array2::zeros((1, 2));
+//! let mut y = feedforward::ndarray::Array2::zeros((1, 2));
 //! Identity.forward(array![[1.5f32, -2.0]].view(), y.view_mut()).unwrap();
 //! assert_eq!(y, array![[1.5, -2.0]]);
 //! ```

@@ -49,7 +49,7 @@ pub enum OutputKind {
 /// # Example: a layer that doubles its input
 /// ```
 /// use feedforward::prelude::*;
-/// use ndarray::{ArrayView2, ArrayViewMut2};
+/// use feedforward::ndarray::{ArrayView2, ArrayViewMut2};
 ///
 /// struct Double;
 ///

@@ -13,10 +13,10 @@
 //!
 //! ```
 //! use feedforward::prelude::*;
-//! use ndarray::array;
+//! use feedforward::ndarray::array;
 //!
 //! let mut ln = LayerNorm::new(2)?;
-//! let mut y = ndarray::Array2::zeros((1, 2));
+//! let mut y = feedforward::ndarray::Array2::zeros((1, 2));
 //! ln.forward(array![[1.0f32, 3.0]].view(), y.view_mut())?; // mean 2, variance 1
 //! assert!((y[[0, 0]] + 1.0).abs() < 1e-5 && (y[[0, 1]] - 1.0).abs() < 1e-5);
 //! # Ok::<(), feedforward::Error>(())

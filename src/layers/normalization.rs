@@ -16,14 +16,14 @@
 //!
 //! ```
 //! use feedforward::prelude::*;
-//! use ndarray::array;
+//! use feedforward::ndarray::array;
 //!
 //! // keras.layers.Normalization(axis=-1).adapt([[0, 7, 4], [2, 9, 6], [0, 7, 4], [2, 9, 6]])
 //! let train = array![[0.0f32, 7.0, 4.0], [2.0, 9.0, 6.0], [0.0, 7.0, 4.0], [2.0, 9.0, 6.0]];
 //! let mut norm = Normalization::adapted(train.view())?;
 //! assert_eq!(norm.mean(), array![[1.0f32, 8.0, 5.0]]);
 //! assert_eq!(norm.variance(), array![[1.0f32, 1.0, 1.0]]);
-//! let mut y = ndarray::Array2::zeros((1, 3));
+//! let mut y = feedforward::ndarray::Array2::zeros((1, 3));
 //! norm.forward(array![[0.0f32, 7.0, 4.0]].view(), y.view_mut())?;
 //! assert_eq!(y, array![[-1.0f32, -1.0, -1.0]]); // as Keras's documentation shows
 //! # Ok::<(), feedforward::Error>(())

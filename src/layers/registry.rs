@@ -16,7 +16,7 @@
 //! use feedforward::model::LayerRegistry;
 //! use feedforward::prelude::*;
 //! use feedforward::serde_json::json;
-//! use ndarray::{ArrayView2, ArrayViewMut2};
+//! use feedforward::ndarray::{ArrayView2, ArrayViewMut2};
 //!
 //! /// y = scale * x, with a fixed scale.
 //! struct Scale(f32);
@@ -43,8 +43,9 @@
 //!     .push(Dense::new(3, 2, Init::HeNormal, &mut rng)?)
 //!     .push(Scale(0.5))
 //!     .build()?;
-//! let dir = tempfile::tempdir().unwrap();
-//! let path = dir.path().join("model.safetensors");
+//! let dir = std::env::temp_dir().join(format!("feedforward-doc-registry-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let path = dir.join("model.safetensors");
 //! model.save(&path)?;
 //!
 //! let registry = LayerRegistry::new().register("Scale", |config| {

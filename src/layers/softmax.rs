@@ -9,9 +9,9 @@
 //!
 //! ```
 //! use feedforward::prelude::*;
-//! use ndarray::array;
+//! use feedforward::ndarray::array;
 //!
-//! let mut p = ndarray::Array2::zeros((1, 3));
+//! let mut p = feedforward::ndarray::Array2::zeros((1, 3));
 //! Softmax.forward(array![[2.0f32, 1.0, 0.1]].view(), p.view_mut()).unwrap();
 //! // the tutorial prints [0.65900114 0.24243297 0.09856589]
 //! assert!((p[[0, 0]] - 0.659_001_1).abs() < 1e-6);

@@ -21,7 +21,7 @@
 //!
 //! ```
 //! use feedforward::losses::{BinaryCrossEntropy, Loss};
-//! use ndarray::array;
+//! use feedforward::ndarray::array;
 //!
 //! let p = array![[0.9f32], [0.2]];
 //! let t = array![[1.0f32], [0.0]];

@@ -28,7 +28,7 @@
 //! ```
 //! use feedforward::losses::{CrossEntropy, FusedLoss, Loss};
 //! use feedforward::layers::OutputKind;
-//! use ndarray::array;
+//! use feedforward::ndarray::array;
 //!
 //! let logits = array![[1000.0f32, 0.0, -1000.0]];
 //! let target = array![[0.0f32, 0.0, 1.0]];

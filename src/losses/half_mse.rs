@@ -6,7 +6,7 @@
 //!
 //! ```
 //! use feedforward::losses::{HalfMse, Loss};
-//! use ndarray::array;
+//! use feedforward::ndarray::array;
 //!
 //! let loss = HalfMse.loss(array![[1.0f32], [3.0]].view(), array![[2.0f32], [2.0]].view()).unwrap();
 //! assert_eq!(loss, 0.5); // 1/2 * mean(1, 1)

@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use feedforward::losses::{Huber, Loss};
-//! use ndarray::array;
+//! use feedforward::ndarray::array;
 //!
 //! let huber = Huber::new(1.0)?;
 //! let loss = huber.loss(array![[0.5f32], [3.0]].view(), array![[0.0f32], [0.0]].view())?;

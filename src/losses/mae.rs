@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use feedforward::losses::{Loss, Mae};
-//! use ndarray::array;
+//! use feedforward::ndarray::array;
 //!
 //! let loss = Mae.loss(array![[1.0f32], [5.0]].view(), array![[2.0f32], [2.0]].view())?;
 //! assert_eq!(loss, 2.0); // mean(1, 3)

@@ -6,7 +6,7 @@
 //!
 //! ```
 //! use feedforward::losses::{Loss, Mse};
-//! use ndarray::array;
+//! use feedforward::ndarray::array;
 //!
 //! let loss = Mse.loss(array![[1.0f32], [3.0]].view(), array![[2.0f32], [2.0]].view())?;
 //! assert_eq!(loss, 1.0); // mean(1, 1)

@@ -8,12 +8,12 @@
 //!
 //! ```
 //! use feedforward::metrics::{binary_accuracy, binary_accuracy_per_output};
-//! use ndarray::array;
+//! use feedforward::ndarray::array;
 //!
 //! let p = array![[0.9f32, 0.2], [0.4, 0.7], [0.6, 0.1]];
 //! let t = array![[1.0f32, 0.0], [1.0, 1.0], [0.0, 0.0]];
-//! assert_eq!(binary_accuracy(p.view(), t.view(), 0.5)?, 4.0 / 6.0);
-//! assert_eq!(binary_accuracy_per_output(p.view(), t.view(), 0.5)?, vec![1.0 / 3.0, 1.0]);
+//! assert_eq!(binary_accuracy(t.view(), p.view(), 0.5)?, 4.0 / 6.0);
+//! assert_eq!(binary_accuracy_per_output(t.view(), p.view(), 0.5)?, vec![1.0 / 3.0, 1.0]);
 //! # Ok::<(), feedforward::Error>(())
 //! ```
 
@@ -21,14 +21,15 @@ use crate::losses::check_shapes;
 use crate::{Error, Result};
 use ndarray::ArrayView2;
 
-/// Fraction of elements of `outputs` whose thresholded answer equals the 0/1 target.
+/// Fraction of elements of `outputs` whose thresholded answer equals the 0/1 target, in
+/// scikit-learn's argument order `(y_true, y_pred)`.
 ///
 /// # Errors
 /// [`Error::Empty`] for no rows, a shape error when the shapes differ, and
 /// [`Error::InvalidTarget`] for a target other than 0 or 1.
 pub fn binary_accuracy(
-    outputs: ArrayView2<'_, f32>,
     targets: ArrayView2<'_, f32>,
+    outputs: ArrayView2<'_, f32>,
     threshold: f32,
 ) -> Result<f32> {
     let counts = counts(outputs, targets, threshold)?;
@@ -40,8 +41,8 @@ pub fn binary_accuracy(
 /// # Errors
 /// As [`binary_accuracy`].
 pub fn binary_accuracy_per_output(
-    outputs: ArrayView2<'_, f32>,
     targets: ArrayView2<'_, f32>,
+    outputs: ArrayView2<'_, f32>,
     threshold: f32,
 ) -> Result<Vec<f32>> {
     let counts = counts(outputs, targets, threshold)?;
@@ -127,14 +128,14 @@ mod tests {
     fn logits_threshold_at_zero_and_nan_is_never_right() {
         let z = array![[2.0f32], [-1.0], [f32::NAN], [f32::NAN], [0.0]];
         let t = array![[1.0f32], [0.0], [1.0], [0.0], [1.0]];
-        assert_eq!(binary_accuracy(z.view(), t.view(), 0.0).unwrap(), 0.4);
+        assert_eq!(binary_accuracy(t.view(), z.view(), 0.0).unwrap(), 0.4);
     }
 
     #[test]
     fn soft_targets_are_an_error() {
         let p = array![[0.9f32]];
         assert!(matches!(
-            binary_accuracy(p.view(), array![[0.7f32]].view(), 0.5),
+            binary_accuracy(array![[0.7f32]].view(), p.view(), 0.5),
             Err(Error::InvalidTarget { .. })
         ));
     }

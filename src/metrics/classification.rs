@@ -24,8 +24,8 @@ pub fn argmax(row: ArrayView1<'_, f32>) -> usize {
 ///
 /// ```
 /// use feedforward::metrics::predicted_class;
-/// assert_eq!(predicted_class(ndarray::array![0.1f32, 0.7, 0.2].view()), Some(1));
-/// assert_eq!(predicted_class(ndarray::array![f32::NAN, 0.0].view()), None);
+/// assert_eq!(predicted_class(feedforward::ndarray::array![0.1f32, 0.7, 0.2].view()), Some(1));
+/// assert_eq!(predicted_class(feedforward::ndarray::array![f32::NAN, 0.0].view()), None);
 /// ```
 pub fn predicted_class(row: ArrayView1<'_, f32>) -> Option<usize> {
     if row.is_empty() || row.iter().any(|v| !v.is_finite()) {
@@ -41,13 +41,13 @@ pub fn predicted_class(row: ArrayView1<'_, f32>) -> Option<usize> {
 ///
 /// ```
 /// use feedforward::metrics::accuracy;
-/// let p = ndarray::array![[0.1f32, 0.9], [0.8, 0.2], [0.3, 0.7]];
-/// assert_eq!(accuracy(p.view(), &[1, 0, 0]).unwrap(), 2.0 / 3.0);
+/// let p = feedforward::ndarray::array![[0.1f32, 0.9], [0.8, 0.2], [0.3, 0.7]];
+/// assert_eq!(accuracy(&[1, 0, 0], p.view()).unwrap(), 2.0 / 3.0);
 /// ```
 ///
 /// # Errors
 /// [`Error::RowCountMismatch`] when the counts differ, [`Error::Empty`] for no rows.
-pub fn accuracy(predictions: ArrayView2<'_, f32>, labels: &[usize]) -> Result<f32> {
+pub fn accuracy(labels: &[usize], predictions: ArrayView2<'_, f32>) -> Result<f32> {
     if predictions.nrows() != labels.len() {
         return Err(Error::RowCountMismatch {
             inputs: predictions.nrows(),
@@ -257,7 +257,7 @@ mod tests {
         assert_eq!(m.unpredicted(), [1, 0]);
         assert!(m.to_string().contains("1 sample(s) without a prediction"));
         let p = ndarray::array![[f32::NAN, f32::NAN], [0.0, 1.0], [0.4, f32::INFINITY]];
-        assert_eq!(accuracy(p.view(), &[0, 1, 1]).unwrap(), 1.0 / 3.0);
+        assert_eq!(accuracy(&[0, 1, 1], p.view()).unwrap(), 1.0 / 3.0);
     }
 
     #[test]

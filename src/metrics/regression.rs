@@ -12,18 +12,18 @@
 //! negative for worse. A constant target column (`SS_tot = 0`) scores 1 when predicted exactly and
 //! 0 otherwise, as scikit-learn's `force_finite=True`; so does a single row.
 //!
-//! Arguments come in the crate's order, predictions first (as [`Loss::loss`](crate::Loss::loss)
-//! and [`accuracy`](super::accuracy)); scikit-learn's functions take `(y_true, y_pred)`.
+//! Arguments come in scikit-learn's order, the truth first: `(y_true, y_pred)`, as every metric
+//! of the crate takes them ([`accuracy`](super::accuracy), [`binary_accuracy`](super::binary_accuracy)).
 //!
 //! ```
 //! use feedforward::metrics::{r2_score, RegressionMetrics};
-//! use ndarray::array;
+//! use feedforward::ndarray::array;
 //!
 //! // sklearn.metrics.r2_score([3, -0.5, 2, 7], [2.5, 0.0, 2, 8]) = 0.9486081370449679
 //! let y_true = array![[3.0f32], [-0.5], [2.0], [7.0]];
 //! let y_pred = array![[2.5f32], [0.0], [2.0], [8.0]];
-//! assert!((r2_score(y_pred.view(), y_true.view())? - 0.948_608_1).abs() < 1e-6);
-//! let all = RegressionMetrics::compute(y_pred.view(), y_true.view())?;
+//! assert!((r2_score(y_true.view(), y_pred.view())? - 0.948_608_1).abs() < 1e-6);
+//! let all = RegressionMetrics::compute(y_true.view(), y_pred.view())?;
 //! assert_eq!(all.mse, 0.375);
 //! assert_eq!(all.mae, 0.5);
 //! println!("{all}"); // mse: 0.3750 - rmse: 0.6124 - mae: 0.5000 - r2: 0.9486
@@ -49,11 +49,12 @@ pub struct RegressionMetrics {
 }
 
 impl RegressionMetrics {
-    /// The four metrics of `predictions` against `targets`, both `(rows, outputs)`.
+    /// The four metrics of `predictions` against the true `targets`, both `(rows, outputs)`, in
+    /// scikit-learn's argument order `(y_true, y_pred)`.
     ///
     /// # Errors
     /// [`Error::Empty`](crate::Error::Empty) for no rows, a shape error when the shapes differ.
-    pub fn compute(predictions: ArrayView2<'_, f32>, targets: ArrayView2<'_, f32>) -> Result<Self> {
+    pub fn compute(targets: ArrayView2<'_, f32>, predictions: ArrayView2<'_, f32>) -> Result<Self> {
         check_shapes("regression metrics", &predictions, &targets, None)?;
         let mut accumulator = RegressionAccumulator::new(predictions.ncols());
         accumulator.add(predictions, targets);
@@ -77,10 +78,10 @@ impl fmt::Display for RegressionMetrics {
 /// # Errors
 /// As [`RegressionMetrics::compute`].
 pub fn mean_squared_error(
-    predictions: ArrayView2<'_, f32>,
     targets: ArrayView2<'_, f32>,
+    predictions: ArrayView2<'_, f32>,
 ) -> Result<f32> {
-    Ok(RegressionMetrics::compute(predictions, targets)?.mse)
+    Ok(RegressionMetrics::compute(targets, predictions)?.mse)
 }
 
 /// Root mean squared error, averaged over output columns (scikit-learn's
@@ -89,10 +90,10 @@ pub fn mean_squared_error(
 /// # Errors
 /// As [`RegressionMetrics::compute`].
 pub fn root_mean_squared_error(
-    predictions: ArrayView2<'_, f32>,
     targets: ArrayView2<'_, f32>,
+    predictions: ArrayView2<'_, f32>,
 ) -> Result<f32> {
-    Ok(RegressionMetrics::compute(predictions, targets)?.rmse)
+    Ok(RegressionMetrics::compute(targets, predictions)?.rmse)
 }
 
 /// Mean absolute error (scikit-learn's `mean_absolute_error`).
@@ -100,19 +101,19 @@ pub fn root_mean_squared_error(
 /// # Errors
 /// As [`RegressionMetrics::compute`].
 pub fn mean_absolute_error(
-    predictions: ArrayView2<'_, f32>,
     targets: ArrayView2<'_, f32>,
+    predictions: ArrayView2<'_, f32>,
 ) -> Result<f32> {
-    Ok(RegressionMetrics::compute(predictions, targets)?.mae)
+    Ok(RegressionMetrics::compute(targets, predictions)?.mae)
 }
 
-/// R^2, averaged over output columns (scikit-learn's `r2_score`). Note the order: predictions
-/// first, unlike scikit-learn's `r2_score(y_true, y_pred)`.
+/// R^2 of `predictions` against the true `targets`, averaged over output columns:
+/// scikit-learn's `r2_score(y_true, y_pred)`, in its argument order.
 ///
 /// # Errors
 /// As [`RegressionMetrics::compute`].
-pub fn r2_score(predictions: ArrayView2<'_, f32>, targets: ArrayView2<'_, f32>) -> Result<f32> {
-    Ok(RegressionMetrics::compute(predictions, targets)?.r2)
+pub fn r2_score(targets: ArrayView2<'_, f32>, predictions: ArrayView2<'_, f32>) -> Result<f32> {
+    Ok(RegressionMetrics::compute(targets, predictions)?.r2)
 }
 
 /// Sums for the regression metrics, fed batch by batch (by
@@ -190,7 +191,7 @@ mod tests {
         // r2_score(t, y) = 0.9368005266622779
         let t = array![[0.5f32, 1.0], [-1.0, 1.0], [7.0, -6.0]];
         let y = array![[0.0f32, 2.0], [-1.0, 2.0], [8.0, -5.0]];
-        let m = RegressionMetrics::compute(y.view(), t.view()).unwrap();
+        let m = RegressionMetrics::compute(t.view(), y.view()).unwrap();
         assert!((m.mse - 0.708_333_3).abs() < 1e-6, "{m:?}");
         assert!((m.rmse - 0.822_748_6).abs() < 1e-6, "{m:?}");
         assert!((m.mae - 0.75).abs() < 1e-6, "{m:?}");
@@ -206,7 +207,7 @@ mod tests {
         let mut rng = crate::random::RandomState::new(3);
         let t = rng.randn(50, 3).unwrap().mapv(|v| v * 10.0 + 1000.0);
         let y = &t + &rng.randn(50, 3).unwrap();
-        let whole = RegressionMetrics::compute(y.view(), t.view()).unwrap();
+        let whole = RegressionMetrics::compute(t.view(), y.view()).unwrap();
         let mut acc = RegressionAccumulator::new(3);
         for start in (0..50).step_by(7) {
             let end = (start + 7).min(50);
@@ -236,7 +237,7 @@ mod tests {
         let t = array![[2.0f32], [2.0]];
         assert_eq!(r2_score(t.view(), t.view()).unwrap(), 1.0);
         assert_eq!(
-            r2_score(array![[1.0f32], [2.0]].view(), t.view()).unwrap(),
+            r2_score(t.view(), array![[1.0f32], [2.0]].view()).unwrap(),
             0.0
         );
         assert!(r2_score(t.view(), array![[1.0f32, 2.0]].view()).is_err());

@@ -27,7 +27,7 @@ use std::fmt;
 /// ```
 /// use feedforward::prelude::*;
 /// use feedforward::metrics::Task;
-/// use ndarray::array;
+/// use feedforward::ndarray::array;
 ///
 /// // y = 2x + 1, predicted by a perceptron that is off by 0.5
 /// let mut model = Sequential::builder(1)

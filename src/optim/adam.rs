@@ -18,7 +18,7 @@
 //! ```
 //! use feedforward::optim::{Adam, Optimizer};
 //! use feedforward::layers::Parameter;
-//! use ndarray::array;
+//! use feedforward::ndarray::array;
 //!
 //! let mut w = array![[1.0f32]];
 //! let mut g = array![[0.5f32]];

@@ -130,7 +130,7 @@ pub trait Optimizer: Send {
 /// ```
 /// use feedforward::layers::Parameter;
 /// use feedforward::optim::UndoBuffer;
-/// use ndarray::array;
+/// use feedforward::ndarray::array;
 ///
 /// let mut undo = UndoBuffer::default();
 /// let mut w = array![[1.0f32, 2.0]];

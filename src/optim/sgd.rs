@@ -7,7 +7,7 @@
 //! ```
 //! use feedforward::optim::{Optimizer, Sgd};
 //! use feedforward::layers::Parameter;
-//! use ndarray::array;
+//! use feedforward::ndarray::array;
 //!
 //! let mut w = array![[1.0f32, 2.0]];
 //! let mut g = array![[0.5f32, -1.0]];

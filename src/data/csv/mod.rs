@@ -29,8 +29,9 @@
 //! use feedforward::data::csv::{CsvReader, Task};
 //! use feedforward::data::Dataset;
 //!
-//! let dir = tempfile::tempdir().unwrap();
-//! let train = dir.path().join("train.csv");
+//! let dir = std::env::temp_dir().join(format!("feedforward-doc-csv-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let train = dir.join("train.csv");
 //! std::fs::write(&train, "size,colour,label\n1.5,red,cat\n2.0,\"blue, dark\",dog\n0.5,red,cat\n").unwrap();
 //! let table = CsvReader::new().target("label").read(&train)?;
 //! assert_eq!(table.task(), Task::Classification);
@@ -40,7 +41,7 @@
 //! assert_eq!(table.labels(), Some(&[0, 1, 0][..]));
 //!
 //! // The same encoding reads a test file, and rows given in memory (features only).
-//! let test = dir.path().join("test.csv");
+//! let test = dir.join("test.csv");
 //! std::fs::write(&test, "label,colour,size\ndog,red,3.0\n").unwrap();
 //! let test = table.encoding().read(&test)?;
 //! assert_eq!(test.inputs().row(0).to_vec(), [3.0, 0.0, 1.0]);
