@@ -90,8 +90,8 @@
 use super::atomic_write::write_atomically;
 use super::checksum::{canonical_with_checksum, model_checksum, model_checksum_v1, tensor_table};
 use super::header::{
-    checkpoint_error, malformed, read, KEY_ARCHITECTURE, KEY_FORMAT, KEY_INPUT_WIDTH, KEY_SHA256,
-    KEY_VERSION, TRAINING_FORMAT,
+    checkpoint_error, malformed, read, serialize, Tensor, KEY_ARCHITECTURE, KEY_FORMAT,
+    KEY_INPUT_WIDTH, KEY_SHA256, KEY_VERSION, TRAINING_FORMAT,
 };
 pub use super::header::{FORMAT, MAX_CHECKPOINT_BYTES};
 use crate::error::CheckpointProblem;
@@ -102,8 +102,7 @@ use crate::Error;
 use crate::Result;
 use ndarray::{Array2, ArrayView2};
 use safetensors::tensor::TensorView;
-use safetensors::{Dtype, SafeTensors, View};
-use std::borrow::Cow;
+use safetensors::{Dtype, SafeTensors};
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
@@ -346,18 +345,7 @@ impl Sequential {
             })?;
             metadata.insert(KEY_ARCHITECTURE.to_string(), json);
         }
-        let bytes =
-            safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
-                .map_err(|e| {
-                    fail(CheckpointProblem::Malformed(format!(
-                        "cannot serialise: {e}"
-                    )))
-                })?;
-        let bytes = canonical_with_checksum(&bytes).map_err(|e| {
-            fail(CheckpointProblem::Malformed(format!(
-                "cannot serialise: {e}"
-            )))
-        })?;
+        let bytes = serialize(path, &tensors, metadata, canonical_with_checksum)?;
         // What we write must read back.
         Checkpoint::parse(path, &bytes)?;
         write_atomically(path, &bytes)
@@ -636,14 +624,6 @@ impl Slot {
     }
 }
 
-/// A tensor ready to be written.
-#[derive(Debug)]
-pub(crate) struct Tensor {
-    pub(crate) dtype: Dtype,
-    pub(crate) shape: Vec<usize>,
-    pub(crate) data: Vec<u8>,
-}
-
 impl Tensor {
     /// `value`, laid out as `layout` says, in little-endian bytes.
     fn encode(layout: Layout, value: ArrayView2<'_, f32>) -> Tensor {
@@ -657,24 +637,6 @@ impl Tensor {
             // `iter` walks the view in logical row-major order, whatever its memory layout.
             data: ordered.iter().flat_map(|v| v.to_le_bytes()).collect(),
         }
-    }
-}
-
-impl View for &Tensor {
-    fn dtype(&self) -> Dtype {
-        self.dtype
-    }
-
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-
-    fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Borrowed(&self.data)
-    }
-
-    fn data_len(&self) -> usize {
-        self.data.len()
     }
 }
 

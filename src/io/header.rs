@@ -9,6 +9,9 @@
 use super::file_limits::{open_regular, read_capped};
 use crate::error::CheckpointProblem;
 use crate::{Error, Result};
+use safetensors::{Dtype, View};
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::path::Path;
 
 /// The value of the `format` metadata entry of model files ([`Sequential::save`](crate::Sequential::save)).
@@ -92,4 +95,54 @@ pub(crate) fn assemble(mut json: Vec<u8>, data: &[u8]) -> Vec<u8> {
 /// Lower-case hex of a digest.
 pub(crate) fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A tensor ready to be written.
+#[derive(Debug)]
+pub(crate) struct Tensor {
+    pub(crate) dtype: Dtype,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) data: Vec<u8>,
+}
+
+impl View for &Tensor {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.data)
+    }
+
+    fn data_len(&self) -> usize {
+        self.data.len()
+    }
+}
+
+/// The bytes of a file holding `tensors` and `metadata`, its header put in canonical order and
+/// sealed with its checksum by `seal` (see `checksum.rs`).
+///
+/// # Errors
+/// [`CheckpointProblem::Malformed`] naming `path` when the safetensors crate or `seal` cannot
+/// serialise them.
+pub(crate) fn serialize(
+    path: &Path,
+    tensors: &[(String, Tensor)],
+    metadata: HashMap<String, String>,
+    seal: fn(&[u8]) -> std::result::Result<Vec<u8>, String>,
+) -> Result<Vec<u8>> {
+    let fail = |e: String| {
+        checkpoint_error(
+            path,
+            CheckpointProblem::Malformed(format!("cannot serialise: {e}")),
+        )
+    };
+    let bytes =
+        safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
+            .map_err(|e| fail(e.to_string()))?;
+    seal(&bytes).map_err(fail)
 }

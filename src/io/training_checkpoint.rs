@@ -93,10 +93,10 @@
 //! values of a resumed run that differ from an uninterrupted one.
 
 use super::atomic_write::write_atomically;
-use super::checkpoint::Tensor;
 pub use super::header::TRAINING_FORMAT;
 use super::header::{
-    checkpoint_error, read, KEY_ARCHITECTURE, KEY_FORMAT, KEY_INPUT_WIDTH, KEY_SHA256, KEY_VERSION,
+    checkpoint_error, read, serialize, Tensor, KEY_ARCHITECTURE, KEY_FORMAT, KEY_INPUT_WIDTH,
+    KEY_SHA256, KEY_VERSION,
 };
 use crate::error::CheckpointProblem;
 use crate::layers::LayerSpec;

@@ -33,6 +33,7 @@
 //! # Ok::<(), feedforward::Error>(())
 //! ```
 
+use super::two_forms::{self, TwoForms};
 use super::{
     check_probability_targets, check_shapes, standard, with_standard_slice, FusedLoss, Loss,
     ModelOutput,
@@ -156,34 +157,6 @@ impl BinaryCrossEntropy {
             _ => self.pos_weight[column],
         })
     }
-
-    /// Loss and gradient on probabilities (the unfused form, PyTorch's `BCELoss`).
-    fn probabilities_loss(
-        &self,
-        output: ArrayView2<'_, f32>,
-        target: ArrayView2<'_, f32>,
-        grad: Option<ArrayViewMut2<'_, f32>>,
-    ) -> Result<f32> {
-        check_shapes("BinaryCrossEntropy", &output, &target, grad.as_ref())?;
-        check_probability_targets("BinaryCrossEntropy", &target)?;
-        let weight = self.weight_of(output.ncols())?;
-        let inv_n = 1.0 / output.len() as f32;
-        let mut sum = 0.0f64;
-        let mut grad = grad;
-        for ((row, column), &p) in output.indexed_iter() {
-            let t = target[[row, column]];
-            let w = weight(column);
-            let ln_p = (p as f64).ln().max(LOG_FLOOR);
-            let ln_q = (1.0 - p as f64).ln().max(LOG_FLOOR);
-            sum -= (w * t) as f64 * ln_p + (1.0 - t) as f64 * ln_q;
-            if let Some(g) = &mut grad {
-                // d/dp of -(w t ln p + (1 - t) ln(1 - p)), over PyTorch's clamped denominator
-                let numerator = p * (1.0 - t + w * t) - w * t;
-                g[[row, column]] = numerator / (p * (1.0 - p)).max(EPSILON) * inv_n;
-            }
-        }
-        Ok((sum / output.len() as f64) as f32)
-    }
 }
 
 impl Default for BinaryCrossEntropy {
@@ -199,11 +172,7 @@ impl Loss for BinaryCrossEntropy {
     }
 
     fn loss(&self, output: ArrayView2<'_, f32>, target: ArrayView2<'_, f32>) -> Result<f32> {
-        if self.from_logits {
-            self.loss_from_logits(output, target)
-        } else {
-            self.probabilities_loss(output, target, None)
-        }
+        two_forms::loss(self, output, target)
     }
 
     fn loss_and_gradient(
@@ -212,24 +181,17 @@ impl Loss for BinaryCrossEntropy {
         target: ArrayView2<'_, f32>,
         grad: ArrayViewMut2<'_, f32>,
     ) -> Result<f32> {
-        if self.from_logits {
-            self.loss_and_logit_gradient(output, None, target, grad)
-        } else {
-            self.probabilities_loss(output, target, Some(grad))
-        }
+        two_forms::loss_and_gradient(self, output, target, grad)
     }
 
     fn fused(&self, kind: OutputKind) -> Option<&dyn FusedLoss> {
-        (kind == OutputKind::SigmoidProbabilities && !self.from_logits).then_some(self)
+        two_forms::fused(self, kind)
     }
 
     fn check_output(&self, output: &ModelOutput<'_>) -> Result<()> {
         let weights_fit =
             matches!(self.pos_weight.len(), 0 | 1) || self.pos_weight.len() == output.width;
-        let kind_fits = matches!(
-            (output.kind, self.from_logits),
-            (OutputKind::SigmoidProbabilities, false) | (OutputKind::Plain, true)
-        );
+        let kind_fits = two_forms::kind_fits(self, output.kind);
         if weights_fit && kind_fits {
             // the common case, checked at every train_step: no allocation
             return Ok(());
@@ -336,6 +298,44 @@ impl FusedLoss for BinaryCrossEntropy {
             sum
         });
         Ok((sum / logits.len() as f64) as f32)
+    }
+}
+
+impl TwoForms for BinaryCrossEntropy {
+    fn takes_logits(&self) -> bool {
+        self.from_logits
+    }
+
+    fn probabilities_kind(&self) -> OutputKind {
+        OutputKind::SigmoidProbabilities
+    }
+
+    /// Loss and gradient on probabilities (the unfused form, PyTorch's `BCELoss`).
+    fn probabilities_loss(
+        &self,
+        output: ArrayView2<'_, f32>,
+        target: ArrayView2<'_, f32>,
+        grad: Option<ArrayViewMut2<'_, f32>>,
+    ) -> Result<f32> {
+        check_shapes("BinaryCrossEntropy", &output, &target, grad.as_ref())?;
+        check_probability_targets("BinaryCrossEntropy", &target)?;
+        let weight = self.weight_of(output.ncols())?;
+        let inv_n = 1.0 / output.len() as f32;
+        let mut sum = 0.0f64;
+        let mut grad = grad;
+        for ((row, column), &p) in output.indexed_iter() {
+            let t = target[[row, column]];
+            let w = weight(column);
+            let ln_p = (p as f64).ln().max(LOG_FLOOR);
+            let ln_q = (1.0 - p as f64).ln().max(LOG_FLOOR);
+            sum -= (w * t) as f64 * ln_p + (1.0 - t) as f64 * ln_q;
+            if let Some(g) = &mut grad {
+                // d/dp of -(w t ln p + (1 - t) ln(1 - p)), over PyTorch's clamped denominator
+                let numerator = p * (1.0 - t + w * t) - w * t;
+                g[[row, column]] = numerator / (p * (1.0 - p)).max(EPSILON) * inv_n;
+            }
+        }
+        Ok((sum / output.len() as f64) as f32)
     }
 }
 

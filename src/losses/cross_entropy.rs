@@ -38,6 +38,7 @@
 //! # Ok::<(), feedforward::Error>(())
 //! ```
 
+use super::two_forms::{self, TwoForms};
 use super::{
     check_probability_targets, check_shapes, standard, with_standard_slice, FusedLoss, Loss,
     ModelOutput,
@@ -134,39 +135,6 @@ impl CrossEntropy {
         }
     }
 
-    /// Loss and gradient on probabilities `p` (the unfused form): `-t' / (p rows)`.
-    fn probabilities_loss(
-        &self,
-        output: ArrayView2<'_, f32>,
-        target: ArrayView2<'_, f32>,
-        grad: Option<ArrayViewMut2<'_, f32>>,
-    ) -> Result<f32> {
-        check_shapes("CrossEntropy", &output, &target, grad.as_ref())?;
-        check_probability_targets("CrossEntropy", &target)?;
-        let rows = output.nrows() as f32;
-        let smoothing = self.smoothed(output.ncols());
-        let mut sum = 0.0f64;
-        let mut term = |p: f32, t: f32| -> f32 {
-            let t = smoothing.apply(t);
-            if t != 0.0 {
-                sum -= t as f64 * (p as f64).ln();
-                -t / (p * rows)
-            } else {
-                0.0
-            }
-        };
-        match grad {
-            Some(mut grad) => Zip::from(&mut grad)
-                .and(&output)
-                .and(&target)
-                .for_each(|g, &p, &t| *g = term(p, t)),
-            None => Zip::from(&output).and(&target).for_each(|&p, &t| {
-                term(p, t);
-            }),
-        }
-        Ok((sum / output.nrows() as f64) as f32)
-    }
-
     /// The pairing rules of both forms.
     fn check_pairing(&self, output: &ModelOutput<'_>) -> Result<()> {
         let fits = matches!(
@@ -241,11 +209,7 @@ impl Loss for CrossEntropy {
     }
 
     fn loss(&self, output: ArrayView2<'_, f32>, target: ArrayView2<'_, f32>) -> Result<f32> {
-        if self.from_logits {
-            self.loss_from_logits(output, target)
-        } else {
-            self.probabilities_loss(output, target, None)
-        }
+        two_forms::loss(self, output, target)
     }
 
     fn loss_and_gradient(
@@ -254,15 +218,11 @@ impl Loss for CrossEntropy {
         target: ArrayView2<'_, f32>,
         grad: ArrayViewMut2<'_, f32>,
     ) -> Result<f32> {
-        if self.from_logits {
-            self.loss_and_logit_gradient(output, None, target, grad)
-        } else {
-            self.probabilities_loss(output, target, Some(grad))
-        }
+        two_forms::loss_and_gradient(self, output, target, grad)
     }
 
     fn fused(&self, kind: OutputKind) -> Option<&dyn FusedLoss> {
-        (kind == OutputKind::SoftmaxProbabilities && !self.from_logits).then_some(self)
+        two_forms::fused(self, kind)
     }
 
     fn check_output(&self, output: &ModelOutput<'_>) -> Result<()> {
@@ -437,6 +397,49 @@ struct RowResult {
     value: f64,
     /// Whether every target lies in `[0, 1]`.
     valid: bool,
+}
+
+impl TwoForms for CrossEntropy {
+    fn takes_logits(&self) -> bool {
+        self.from_logits
+    }
+
+    fn probabilities_kind(&self) -> OutputKind {
+        OutputKind::SoftmaxProbabilities
+    }
+
+    /// Loss and gradient on probabilities `p` (the unfused form): `-t' / (p rows)`.
+    fn probabilities_loss(
+        &self,
+        output: ArrayView2<'_, f32>,
+        target: ArrayView2<'_, f32>,
+        grad: Option<ArrayViewMut2<'_, f32>>,
+    ) -> Result<f32> {
+        check_shapes("CrossEntropy", &output, &target, grad.as_ref())?;
+        check_probability_targets("CrossEntropy", &target)?;
+        let rows = output.nrows() as f32;
+        let smoothing = self.smoothed(output.ncols());
+        let mut sum = 0.0f64;
+        let mut term = |p: f32, t: f32| -> f32 {
+            let t = smoothing.apply(t);
+            if t != 0.0 {
+                sum -= t as f64 * (p as f64).ln();
+                -t / (p * rows)
+            } else {
+                0.0
+            }
+        };
+        match grad {
+            Some(mut grad) => Zip::from(&mut grad)
+                .and(&output)
+                .and(&target)
+                .for_each(|g, &p, &t| *g = term(p, t)),
+            None => Zip::from(&output).and(&target).for_each(|&p, &t| {
+                term(p, t);
+            }),
+        }
+        Ok((sum / output.nrows() as f64) as f32)
+    }
 }
 
 #[cfg(test)]

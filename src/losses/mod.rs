@@ -54,6 +54,7 @@ mod half_mse;
 mod huber;
 mod mae;
 mod mse;
+mod two_forms;
 
 pub use binary_cross_entropy::BinaryCrossEntropy;
 pub use cross_entropy::CrossEntropy;

@@ -140,18 +140,7 @@ impl TrainingCheckpoint {
         metadata.insert(KEY_GENERATORS.to_string(), to_json(path, &generators)?);
         metadata.insert(KEY_CALLBACKS.to_string(), to_json(path, &callbacks)?);
         metadata.insert(KEY_SHA256.to_string(), "0".repeat(64));
-        let bytes =
-            safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
-                .map_err(|e| {
-                    fail(CheckpointProblem::Malformed(format!(
-                        "cannot serialise: {e}"
-                    )))
-                })?;
-        let bytes = training_with_checksum(&bytes).map_err(|e| {
-            fail(CheckpointProblem::Malformed(format!(
-                "cannot serialise: {e}"
-            )))
-        })?;
+        let bytes = serialize(path, &tensors, metadata, training_with_checksum)?;
         // What we write must read back.
         Self::parse(path, bytes.clone())?;
         write_atomically(path, &bytes)
