@@ -12,10 +12,26 @@
 //! | [`Init::HeNormal`] | `N(0, 2 / in)` | ReLU |
 //! | [`Init::HeUniform`] | `U(-a, a)`, `a = sqrt(6 / in)` | ReLU |
 //! | [`Init::Zeros`] | `0` | biases, tests |
+//!
+//! [`Init::sample_from`] draws the same distributions from any generator of the `rand`
+//! ecosystem (re-exported as [`feedforward::rand`](crate::rand)) through `rand_distr`, for a
+//! user who does not need numpy's stream:
+//!
+//! ```
+//! use feedforward::init::Init;
+//! use feedforward::rand::{rngs::StdRng, SeedableRng};
+//!
+//! let mut rng = StdRng::seed_from_u64(7);
+//! let w = Init::HeNormal.sample_from(784, 128, &mut rng)?;
+//! assert_eq!(w.dim(), (784, 128));
+//! # Ok::<(), feedforward::Error>(())
+//! ```
 
 use crate::random::RandomState;
 use crate::{Error, Result};
 use ndarray::Array2;
+use ndarray_rand::rand::Rng;
+use rand_distr::{Distribution, Normal, Uniform};
 
 /// How to draw a weight matrix of shape `(fan_in, fan_out)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -53,6 +69,57 @@ impl Init {
         fan_out: usize,
         rng: &mut RandomState,
     ) -> Result<Array2<f32>> {
+        self.check()?;
+        let mut weights = crate::allocation::filled("initial weights", fan_in, fan_out, 0.0f32)?;
+        match self.spread(fan_in, fan_out) {
+            Spread::Normal(std) => weights
+                .iter_mut()
+                .for_each(|w| *w = (rng.standard_normal() * std) as f32),
+            Spread::Uniform(limit) => weights
+                .iter_mut()
+                .for_each(|w| *w = rng.uniform(-limit, limit) as f32),
+            Spread::Zero => {}
+        }
+        self.finite(weights)
+    }
+
+    /// Draws a `(fan_in, fan_out)` matrix from any `rand` generator (a `StdRng`, a
+    /// `ChaCha8Rng`, ...) through `rand_distr`'s `Normal` and `Uniform`, with the spreads of
+    /// [`sample`](Init::sample): the same distributions, not numpy's numbers.
+    ///
+    /// # Errors
+    /// As [`sample`](Init::sample).
+    pub fn sample_from<R: Rng + ?Sized>(
+        &self,
+        fan_in: usize,
+        fan_out: usize,
+        rng: &mut R,
+    ) -> Result<Array2<f32>> {
+        self.check()?;
+        let mut weights = crate::allocation::filled("initial weights", fan_in, fan_out, 0.0f32)?;
+        let bad = |e: &dyn std::fmt::Display| {
+            Error::config("initial weights", format!("{self:?}"), e.to_string())
+        };
+        match self.spread(fan_in, fan_out) {
+            Spread::Normal(std) => {
+                let normal = Normal::new(0.0f64, std).map_err(|e| bad(&e))?;
+                weights
+                    .iter_mut()
+                    .for_each(|w| *w = normal.sample(rng) as f32);
+            }
+            Spread::Uniform(limit) if limit > 0.0 => {
+                let uniform = Uniform::new(-limit, limit).map_err(|e| bad(&e))?;
+                weights
+                    .iter_mut()
+                    .for_each(|w| *w = uniform.sample(rng) as f32);
+            }
+            Spread::Uniform(_) | Spread::Zero => {}
+        }
+        self.finite(weights)
+    }
+
+    /// Checks the settings of [`Init::Normal`].
+    fn check(&self) -> Result<()> {
         if let Init::Normal { std } = *self {
             if !(std.is_finite() && std >= 0.0) {
                 return Err(Error::config(
@@ -62,24 +129,25 @@ impl Init {
                 ));
             }
         }
-        let mut weights = crate::allocation::filled("initial weights", fan_in, fan_out, 0.0f32)?;
+        Ok(())
+    }
+
+    /// The distribution of the weights for `fan_in` inputs and `fan_out` outputs: Glorot &
+    /// Bengio (2010) for Xavier, He et al. (2015) for He.
+    fn spread(&self, fan_in: usize, fan_out: usize) -> Spread {
         let (fi, fo) = (fan_in as f64, fan_out as f64);
-        let normal = |std: f64, w: &mut Array2<f32>, rng: &mut RandomState| {
-            w.iter_mut()
-                .for_each(|w| *w = (rng.standard_normal() * std) as f32)
-        };
-        let uniform = |limit: f64, w: &mut Array2<f32>, rng: &mut RandomState| {
-            w.iter_mut()
-                .for_each(|w| *w = rng.uniform(-limit, limit) as f32)
-        };
         match *self {
-            Init::Normal { std } => normal(std, &mut weights, rng),
-            Init::XavierUniform => uniform((6.0 / (fi + fo)).sqrt(), &mut weights, rng),
-            Init::XavierNormal => normal((2.0 / (fi + fo)).sqrt(), &mut weights, rng),
-            Init::HeNormal => normal((2.0 / fi).sqrt(), &mut weights, rng),
-            Init::HeUniform => uniform((6.0 / fi).sqrt(), &mut weights, rng),
-            Init::Zeros => {}
+            Init::Normal { std } => Spread::Normal(std),
+            Init::XavierUniform => Spread::Uniform((6.0 / (fi + fo)).sqrt()),
+            Init::XavierNormal => Spread::Normal((2.0 / (fi + fo)).sqrt()),
+            Init::HeNormal => Spread::Normal((2.0 / fi).sqrt()),
+            Init::HeUniform => Spread::Uniform((6.0 / fi).sqrt()),
+            Init::Zeros => Spread::Zero,
         }
+    }
+
+    /// `weights`, or an error when one is not finite in `f32`.
+    fn finite(&self, weights: Array2<f32>) -> Result<Array2<f32>> {
         if weights.iter().any(|w| !w.is_finite()) {
             return Err(Error::config(
                 "initial weights",
@@ -90,6 +158,14 @@ impl Init {
         }
         Ok(weights)
     }
+}
+
+/// A weight distribution: normal with a standard deviation, uniform on `(-limit, limit)`, or 0.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Spread {
+    Normal(f64),
+    Uniform(f64),
+    Zero,
 }
 
 #[cfg(test)]
@@ -137,6 +213,38 @@ mod tests {
             .unwrap()
             .iter()
             .all(|w| *w == 0.0));
+    }
+
+    #[test]
+    fn any_rand_generator_draws_the_same_spreads() {
+        use ndarray_rand::rand::{rngs::StdRng, SeedableRng};
+        let mut rng = StdRng::seed_from_u64(0);
+        let he = Init::HeNormal.sample_from(400, 300, &mut rng).unwrap();
+        let var = he.iter().map(|w| (*w as f64).powi(2)).sum::<f64>() / he.len() as f64;
+        approx::assert_relative_eq!(var, 2.0 / 400.0, max_relative = 0.05);
+        let xu = Init::XavierUniform.sample_from(400, 300, &mut rng).unwrap();
+        let limit = (6.0f64 / 700.0).sqrt() as f32;
+        assert!(xu.iter().all(|w| w.abs() <= limit));
+        let var = xu.iter().map(|w| (*w as f64).powi(2)).sum::<f64>() / xu.len() as f64;
+        approx::assert_relative_eq!(var, 2.0 / 700.0, max_relative = 0.05);
+        let tutorial = Init::TUTORIAL.sample_from(200, 100, &mut rng).unwrap();
+        let std = (tutorial.iter().map(|w| (*w as f64).powi(2)).sum::<f64>() / 20_000.0).sqrt();
+        approx::assert_relative_eq!(std, 0.01, max_relative = 0.05);
+        assert!(Init::Zeros
+            .sample_from(3, 2, &mut rng)
+            .unwrap()
+            .iter()
+            .all(|w| *w == 0.0));
+        for std in [f64::NAN, -0.1, f64::INFINITY, 1e300] {
+            assert!(
+                Init::Normal { std }.sample_from(2, 2, &mut rng).is_err(),
+                "{std}"
+            );
+        }
+        assert!(matches!(
+            Init::HeNormal.sample_from(usize::MAX, 2, &mut rng),
+            Err(Error::TooLarge { .. })
+        ));
     }
 
     #[test]

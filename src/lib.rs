@@ -108,6 +108,10 @@ mod workspace;
 /// The `ndarray` this crate is built on: `feedforward::ndarray::Array2` is the type its API
 /// takes and returns, whatever version of `ndarray` a dependent uses itself.
 pub use ndarray;
+/// The `rand` (0.9) that [`Init::sample_from`](init::Init::sample_from) and
+/// [`RandomState`](random::RandomState)'s `RngCore` implementation speak: use its generators
+/// (`feedforward::rand::rngs::StdRng`) to draw weights without numpy's stream.
+pub use ndarray_rand::rand;
 /// The `serde_json` whose `Value` holds a custom layer's settings
 /// ([`LayerSpec::custom`](layers::LayerSpec::custom)).
 pub use serde_json;

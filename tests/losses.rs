@@ -258,7 +258,7 @@ fn multi_label_outputs_get_one_accuracy_per_output_on_logits_too() {
         assert!(*a > 0.93, "{e:?}");
     }
     let mean = e.output_accuracies.iter().sum::<f32>() / 3.0;
-    assert!((e.accuracy.unwrap() - mean).abs() < 1e-6);
+    approx::assert_abs_diff_eq!(e.accuracy.unwrap(), mean, epsilon = 1e-6);
     assert!(e.confusion.is_none());
 }
 

@@ -55,7 +55,7 @@ fn cosine_annealing_to_zero_trains_every_epoch() {
         .unwrap();
     let want = [0.5, 0.4523, 0.3273, 0.1727, 0.0477, 0.0, 0.0477, 0.1727];
     for (got, want) in history.learning_rates.iter().zip(want) {
-        assert!((got - want).abs() < 1e-4, "{:?}", history.learning_rates);
+        approx::assert_abs_diff_eq!(*got, want, epsilon = 1e-4);
     }
     assert_eq!(history.learning_rates.len(), 11);
     assert_eq!(history.learning_rates[5], 0.0);

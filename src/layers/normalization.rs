@@ -331,7 +331,7 @@ mod tests {
         norm.forward(x.view(), z.view_mut()).unwrap();
         back.forward(z.view(), y.view_mut()).unwrap();
         for (a, b) in x.iter().zip(&y) {
-            assert!((a - b).abs() < 1e-5, "{a} {b}");
+            approx::assert_abs_diff_eq!(a, b, epsilon = 1e-5);
         }
         // The standardised columns have mean 0 and variance 1.
         let again = Normalization::adapted(z.view()).unwrap();

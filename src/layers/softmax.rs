@@ -131,7 +131,7 @@ mod tests {
             .unwrap();
         for (&got, want) in p.iter().zip([0.659_001_14f64, 0.242_432_97, 0.098_565_89]) {
             let got = got as f64;
-            assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+            approx::assert_abs_diff_eq!(got, want, epsilon = 1e-6);
         }
     }
 
@@ -146,7 +146,7 @@ mod tests {
             .unwrap();
         assert_eq!(p.row(0).to_vec(), vec![1.0, 0.0, 0.0]);
         for v in p.row(1) {
-            assert!((v - 1.0 / 3.0).abs() < 1e-6);
+            approx::assert_abs_diff_eq!(*v, 1.0 / 3.0, epsilon = 1e-6);
         }
     }
 

@@ -385,9 +385,9 @@ mod tests {
                 let l = fused
                     .loss_and_logit_gradient(z.view(), probabilities, t.view(), g.view_mut())
                     .unwrap();
-                assert!((l as f64 - want_loss).abs() < 1e-6, "{l} vs {want_loss}");
+                approx::assert_abs_diff_eq!(l as f64, want_loss, epsilon = 1e-6);
                 for (g, w) in g.iter().zip(want_grad) {
-                    assert!((*g as f64 - w).abs() < 1e-7, "{g} vs {w}");
+                    approx::assert_abs_diff_eq!(*g as f64, w, epsilon = 1e-7);
                 }
             }
             // BCEWithLogitsLoss: the same numbers from the logits
@@ -399,9 +399,9 @@ mod tests {
             let l = logits
                 .loss_and_gradient(z.view(), t.view(), g.view_mut())
                 .unwrap();
-            assert!((l as f64 - want_loss).abs() < 1e-6);
+            approx::assert_abs_diff_eq!(l as f64, want_loss, epsilon = 1e-6);
             for (g, w) in g.iter().zip(want_grad) {
-                assert!((*g as f64 - w).abs() < 1e-7, "{g} vs {w}");
+                approx::assert_abs_diff_eq!(*g as f64, w, epsilon = 1e-7);
             }
         }
     }

@@ -462,7 +462,7 @@ mod tests {
         let t = array![[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]];
         let expected = -((0.7f64).ln() + (0.8f64).ln()) / 2.0;
         let l = CrossEntropy.loss(p.view(), t.view()).unwrap();
-        assert!((l as f64 - expected).abs() < 1e-7);
+        approx::assert_abs_diff_eq!(l as f64, expected, epsilon = 1e-7);
         let mut g = Array2::zeros((2, 3));
         CrossEntropy
             .loss_and_gradient(p.view(), t.view(), g.view_mut())
@@ -509,7 +509,7 @@ mod tests {
             let s: f32 = t.row(r).sum();
             for c in 0..3 {
                 let want = (p[[r, c]] * s - t[[r, c]]) / 3.0;
-                assert!((g[[r, c]] - want).abs() < 1e-7, "{r},{c}");
+                approx::assert_abs_diff_eq!(g[[r, c]], want, epsilon = 1e-7);
             }
         }
         // an all-zero target row has zero loss and zero gradient
@@ -553,7 +553,7 @@ mod tests {
                 } else {
                     // soft rows sum to 1 within f32 rounding
                     for (g, w) in g.iter().zip(&want) {
-                        assert!((g - w).abs() < 1e-8, "{g} vs {w}");
+                        approx::assert_abs_diff_eq!(g, w, epsilon = 1e-8);
                     }
                 }
                 // without the probabilities, the same code computes them the layer's way
@@ -578,9 +578,9 @@ mod tests {
         let l = loss
             .loss_and_gradient(z.view(), t.view(), g.view_mut())
             .unwrap();
-        assert!((l as f64 - REF_SMOOTH_LOSS).abs() < 1e-6, "{l}");
+        approx::assert_abs_diff_eq!(l as f64, REF_SMOOTH_LOSS, epsilon = 1e-6);
         for (g, w) in g.iter().zip(REF_SMOOTH_GRAD) {
-            assert!((*g as f64 - w).abs() < 1e-6, "{g} vs {w}");
+            approx::assert_abs_diff_eq!(*g as f64, w, epsilon = 1e-6);
         }
         // the same on probabilities, fused after a softmax and unfused
         let p = softmax(&z);
@@ -591,9 +591,9 @@ mod tests {
         let l2 = fused
             .loss_and_logit_gradient(z.view(), Some(p.view()), t.view(), g2.view_mut())
             .unwrap();
-        assert!((l2 as f64 - REF_SMOOTH_LOSS).abs() < 1e-6);
+        approx::assert_abs_diff_eq!(l2 as f64, REF_SMOOTH_LOSS, epsilon = 1e-6);
         for (g, w) in g2.iter().zip(REF_SMOOTH_GRAD) {
-            assert!((*g as f64 - w).abs() < 1e-6, "{g} vs {w}");
+            approx::assert_abs_diff_eq!(*g as f64, w, epsilon = 1e-6);
         }
         for (loss, output) in [(loss, &z), (smoothed, &p)] {
             let report = check_loss(&loss, output.view(), t.view()).unwrap();

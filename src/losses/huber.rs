@@ -82,14 +82,14 @@ mod tests {
         let l = huber
             .loss_and_gradient(y.view(), t.view(), g.view_mut())
             .unwrap();
-        assert!((l - 0.373_541_67).abs() < 1e-6, "{l}");
+        approx::assert_abs_diff_eq!(l, 0.373_541_67, epsilon = 1e-6);
         assert_eq!(huber.loss(y.view(), t.view()).unwrap(), l);
         let want = array![
             [-0.083_333_336f32, 0.083_333_336, 0.0],
             [0.133_333_34, 0.041_666_668, -0.133_333_34]
         ];
         for (g, w) in g.iter().zip(&want) {
-            assert!((g - w).abs() < 1e-7, "{g} vs {w}");
+            approx::assert_abs_diff_eq!(g, w, epsilon = 1e-7);
         }
     }
 

@@ -40,14 +40,14 @@ mod tests {
         let l = Mse
             .loss_and_gradient(y.view(), t.view(), g.view_mut())
             .unwrap();
-        assert!((l - 1.020_833_3).abs() < 1e-6, "{l}");
+        approx::assert_abs_diff_eq!(l, 1.020_833_3, epsilon = 1e-6);
         assert_eq!(Mse.loss(y.view(), t.view()).unwrap(), l);
         let want = array![
             [-0.166_666_67f32, 0.166_666_67, 0.0],
             [0.666_666_7, 0.083_333_336, -0.416_666_66]
         ];
         for (g, w) in g.iter().zip(&want) {
-            assert!((g - w).abs() < 1e-7, "{g} vs {w}");
+            approx::assert_abs_diff_eq!(g, w, epsilon = 1e-7);
         }
     }
 

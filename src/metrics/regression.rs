@@ -192,10 +192,10 @@ mod tests {
         let t = array![[0.5f32, 1.0], [-1.0, 1.0], [7.0, -6.0]];
         let y = array![[0.0f32, 2.0], [-1.0, 2.0], [8.0, -5.0]];
         let m = RegressionMetrics::compute(t.view(), y.view()).unwrap();
-        assert!((m.mse - 0.708_333_3).abs() < 1e-6, "{m:?}");
-        assert!((m.rmse - 0.822_748_6).abs() < 1e-6, "{m:?}");
-        assert!((m.mae - 0.75).abs() < 1e-6, "{m:?}");
-        assert!((m.r2 - 0.936_800_5).abs() < 1e-6, "{m:?}");
+        approx::assert_abs_diff_eq!(m.mse, 0.708_333_3, epsilon = 1e-6);
+        approx::assert_abs_diff_eq!(m.rmse, 0.822_748_6, epsilon = 1e-6);
+        approx::assert_abs_diff_eq!(m.mae, 0.75, epsilon = 1e-6);
+        approx::assert_abs_diff_eq!(m.r2, 0.936_800_5, epsilon = 1e-6);
         assert_eq!(
             m.to_string(),
             "mse: 0.7083 - rmse: 0.8227 - mae: 0.7500 - r2: 0.9368"

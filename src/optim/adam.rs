@@ -601,7 +601,7 @@ mod tests {
 
     fn assert_close(got: &[f32], want: &[f64]) {
         for (g, w) in got.iter().zip(want) {
-            assert!((*g as f64 - w).abs() < 1e-6, "{got:?} vs {want:?}");
+            approx::assert_abs_diff_eq!(*g as f64, w, epsilon = 1e-6);
         }
     }
 
@@ -653,7 +653,7 @@ mod tests {
             let mut w = array![[2.0f32]];
             opt.begin_step();
             step(opt, 0, &mut w, &array![[0.0]]);
-            assert!((w[[0, 0]] - want).abs() < 1e-6, "{w} vs {want}");
+            approx::assert_abs_diff_eq!(w[[0, 0]], want, epsilon = 1e-6);
         }
         // Without decay AdamW is Adam.
         let mut adamw = AdamW::new(0.1).unwrap().with_weight_decay(0.0).unwrap();

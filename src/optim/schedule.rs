@@ -236,7 +236,7 @@ mod tests {
     fn assert_close(got: &[f32], want: &[f64]) {
         assert_eq!(got.len(), want.len());
         for (g, w) in got.iter().zip(want) {
-            assert!((*g as f64 - w).abs() < 1e-7, "{got:?} vs {want:?}");
+            approx::assert_abs_diff_eq!(*g as f64, w, epsilon = 1e-7);
         }
     }
 

@@ -487,7 +487,7 @@ mod tests {
             seen.push(w[[0, 0]]);
         }
         for (got, want) in seen.iter().zip([-0.1, -0.29, -0.561]) {
-            assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+            approx::assert_abs_diff_eq!(*got, want, epsilon = 1e-6);
         }
     }
 
@@ -509,7 +509,7 @@ mod tests {
         let mut sgd = Sgd::new(0.1).unwrap().with_weight_decay(0.5).unwrap();
         let mut w = array![[2.0f32]];
         step(&mut sgd, &mut w, &array![[0.0]]);
-        assert!((w[[0, 0]] - 1.9).abs() < 1e-6);
+        approx::assert_abs_diff_eq!(w[[0, 0]], 1.9, epsilon = 1e-6);
     }
 
     #[test]
