@@ -75,7 +75,7 @@
 //!
 //! Then test it in a few lines with [`gradcheck::check_layer`], which compares your backward pass
 //! with finite differences for every input and parameter element. The [`Layer`] docs show a
-//! complete parameter-free layer; `examples/custom_layer.rs` walks through one with a trainable
+//! complete parameter-free layer; `examples/custom_layer/` walks through one with a trainable
 //! parameter (Swish with a learned slope), checks it, and trains a model with it.
 //!
 //! ## Threads

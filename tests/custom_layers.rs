@@ -2,45 +2,35 @@
 //! `LayerRegistry`, predicting bit for bit.
 
 use feedforward::error::CheckpointProblem;
-use feedforward::layers::{LayerSpec, Parameter};
+use feedforward::layers::LayerSpec;
 use feedforward::prelude::*;
 use feedforward::serde_json::{json, Value};
 use feedforward::Error;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
 
-/// Swish with a learned slope, `y = x * sigmoid(beta x)` (as examples/custom_layer.rs), plus a
-/// fixed setting, `clip`, that only the spec carries.
-struct Swish {
-    beta: Array2<f32>,
-    beta_grad: Array2<f32>,
-    clip: f32,
+/// A user's layer with a learned parameter: the `custom_layer` example's Swish.
+#[path = "../examples/custom_layer/swish.rs"]
+mod swish;
+use swish::Swish;
+
+/// A user's layer with a setting that only its spec carries: `y = min(x, max)`.
+struct Clip {
+    max: f32,
 }
 
-impl Swish {
-    fn new(beta: f32, clip: f32) -> Self {
-        Swish {
-            beta: Array2::from_elem((1, 1), beta),
-            beta_grad: Array2::zeros((1, 1)),
-            clip,
-        }
-    }
-
-    /// Rebuilds a fresh Swish from the settings its spec recorded (beta comes from the file).
-    fn from_config(config: &Value) -> feedforward::Result<Swish> {
-        let clip = config["clip"]
+impl Clip {
+    /// Rebuilds a Clip from the settings its spec recorded.
+    fn from_config(config: &Value) -> feedforward::Result<Clip> {
+        let max = config["max"]
             .as_f64()
-            .ok_or_else(|| Error::config("Swish config", config, "{\"clip\": a number}"))?;
-        Ok(Swish::new(1.0, clip as f32))
+            .ok_or_else(|| Error::config("Clip config", config, "{\"max\": a number}"))?;
+        Ok(Clip { max: max as f32 })
     }
 }
 
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
-}
-
-impl Layer for Swish {
+impl Layer for Clip {
     fn name(&self) -> &str {
-        "Swish"
+        "Clip"
     }
 
     fn output_width(&self, input_width: usize) -> feedforward::Result<usize> {
@@ -52,69 +42,38 @@ impl Layer for Swish {
         input: ArrayView2<'_, f32>,
         mut output: ArrayViewMut2<'_, f32>,
     ) -> feedforward::Result<()> {
-        let (beta, clip) = (self.beta[[0, 0]], self.clip);
-        output.zip_mut_with(&input, |y, &x| *y = (x * sigmoid(beta * x)).min(clip));
+        output.zip_mut_with(&input, |y, &x| *y = x.min(self.max));
         Ok(())
     }
 
     fn backward(
         &mut self,
         input: ArrayView2<'_, f32>,
-        output: ArrayView2<'_, f32>,
+        _output: ArrayView2<'_, f32>,
         grad_output: ArrayView2<'_, f32>,
         grad_input: Option<ArrayViewMut2<'_, f32>>,
     ) -> feedforward::Result<()> {
-        let (beta, clip) = (self.beta[[0, 0]], self.clip);
-        let mut d_beta = 0.0f32;
-        Zip::from(&input)
-            .and(&output)
-            .and(&grad_output)
-            .for_each(|&x, &y, &g| {
-                if y < clip {
-                    let s = sigmoid(beta * x);
-                    d_beta += g * x * x * s * (1.0 - s);
-                }
-            });
-        self.beta_grad[[0, 0]] = d_beta;
         if let Some(grad_input) = grad_input {
             Zip::from(grad_input)
                 .and(&input)
-                .and(&output)
                 .and(&grad_output)
-                .for_each(|dx, &x, &y, &g| {
-                    let s = sigmoid(beta * x);
-                    *dx = if y < clip {
-                        g * (s + beta * x * s * (1.0 - s))
-                    } else {
-                        0.0
-                    };
-                });
+                .for_each(|dx, &x, &g| *dx = if x < self.max { g } else { 0.0 });
         }
         Ok(())
     }
 
-    fn visit_parameters_mut(&mut self, visit: &mut dyn FnMut(Parameter<'_>)) {
-        visit(Parameter {
-            name: "beta",
-            value: self.beta.view_mut(),
-            grad: self.beta_grad.view_mut(),
-        });
-    }
-
-    fn parameters(&self) -> Vec<(&'static str, ArrayView2<'_, f32>)> {
-        vec![("beta", self.beta.view())]
-    }
-
     fn spec(&self) -> Option<LayerSpec> {
-        Some(LayerSpec::custom("Swish", json!({ "clip": self.clip })))
+        Some(LayerSpec::custom("Clip", json!({ "max": self.max })))
     }
 }
 
 fn registry() -> LayerRegistry {
-    LayerRegistry::new().register("Swish", Swish::from_config)
+    LayerRegistry::new()
+        .register("Swish", |_: &Value| Ok(Swish::new(1.0)))
+        .register("Clip", Clip::from_config)
 }
 
-/// A trained model with a Swish between two dense layers and an adapted Normalization.
+/// A trained model with a Swish and a Clip between two dense layers and an adapted Normalization.
 fn trained() -> (Sequential, Array2<f32>) {
     let mut rng = RandomState::new(7);
     let x = rng.randn(200, 3).unwrap().mapv(|v| 4.0 * v + 10.0);
@@ -126,7 +85,8 @@ fn trained() -> (Sequential, Array2<f32>) {
         .seed(1)
         .push(Normalization::adapted(x.view()).unwrap())
         .dense(8, Init::XavierNormal)
-        .push(Swish::new(1.0, 3.0))
+        .push(Swish::new(1.0))
+        .push(Clip { max: 3.0 })
         .dense(1, Init::XavierNormal)
         .build()
         .unwrap();
@@ -149,7 +109,11 @@ fn a_user_layer_saved_with_save_loads_back_through_the_registry_bit_for_bit() {
     let mut loaded = Sequential::load_with(&path, &registry()).unwrap();
     assert_eq!(
         loaded.layers()[2].spec(),
-        Some(LayerSpec::custom("Swish", json!({"clip": 3.0})))
+        Some(LayerSpec::custom("Swish", Value::Null))
+    );
+    assert_eq!(
+        loaded.layers()[3].spec(),
+        Some(LayerSpec::custom("Clip", json!({"max": 3.0})))
     );
     let expected = model.predict(x.view()).unwrap().to_owned();
     let got = loaded.predict(x.view()).unwrap().to_owned();
@@ -185,7 +149,7 @@ fn a_custom_kind_the_loader_does_not_know_is_an_error_naming_it() {
         Sequential::load_with(&path, &LayerRegistry::new()).unwrap_err(),
         Sequential::load_with(
             &path,
-            &LayerRegistry::new().register("Mish", Swish::from_config),
+            &LayerRegistry::new().register("Mish", Clip::from_config),
         )
         .unwrap_err(),
     ] {
@@ -202,7 +166,7 @@ fn a_custom_kind_the_loader_does_not_know_is_an_error_naming_it() {
     }
     let err = Sequential::load_with(
         &path,
-        &LayerRegistry::new().register("Mish", Swish::from_config),
+        &LayerRegistry::new().register("Mish", Clip::from_config),
     )
     .unwrap_err();
     assert!(err.to_string().contains("registered: Mish"), "{err}");

@@ -215,34 +215,9 @@ fn argmax<'a>(values: impl Iterator<Item = &'a f32>) -> usize {
         .0
 }
 
-/// A layer written outside the crate.
-struct Double;
-
-impl Layer for Double {
-    fn name(&self) -> &str {
-        "Double"
-    }
-    fn output_width(&self, input_width: usize) -> feedforward::Result<usize> {
-        Ok(input_width)
-    }
-    fn forward(
-        &mut self,
-        input: ArrayView2<'_, f32>,
-        mut output: ArrayViewMut2<'_, f32>,
-    ) -> feedforward::Result<()> {
-        output.zip_mut_with(&input, |y, &x| *y = 2.0 * x);
-        Ok(())
-    }
-    fn backward(
-        &mut self,
-        _input: ArrayView2<'_, f32>,
-        _output: ArrayView2<'_, f32>,
-        _grad_output: ArrayView2<'_, f32>,
-        _grad_input: Option<ArrayViewMut2<'_, f32>>,
-    ) -> feedforward::Result<()> {
-        Ok(())
-    }
-}
+/// A layer written outside the crate: the `custom_layer` example's Swish.
+#[path = "../examples/custom_layer/swish.rs"]
+mod swish;
 
 #[test]
 fn a_layer_from_outside_the_crate_is_an_error_naming_it_and_nothing_is_written() {
@@ -250,7 +225,7 @@ fn a_layer_from_outside_the_crate_is_an_error_naming_it_and_nothing_is_written()
     let model = Sequential::builder(3)
         .push(Dense::new(3, 4, Init::HeNormal, &mut rng).unwrap())
         .push(Relu)
-        .push(Double)
+        .push(swish::Swish::new(1.0))
         .push(Softmax)
         .build()
         .unwrap();
@@ -260,12 +235,12 @@ fn a_layer_from_outside_the_crate_is_an_error_naming_it_and_nothing_is_written()
     let err = model.save_onnx(&path).unwrap_err();
     match &err {
         Error::OnnxExport(OnnxProblem::UnsupportedLayer { index, layer, .. }) => {
-            assert_eq!((*index, layer.as_str()), (2, "Double"));
+            assert_eq!((*index, layer.as_str()), (2, "Swish"));
         }
         other => panic!("{other:?}"),
     }
     let message = err.to_string();
-    assert!(message.contains("layer 2 (Double)"), "{message}");
+    assert!(message.contains("layer 2 (Swish)"), "{message}");
     assert_eq!(fs::read(&path).unwrap(), b"the previous export");
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
 }

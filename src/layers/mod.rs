@@ -3,7 +3,7 @@
 //! A layer maps a batch (one row per sample) forward and a gradient backward. The model owns the
 //! activations and hands each layer its input, its output and the gradients to read or write,
 //! so a layer only keeps what is its own: parameters, their gradients and private caches. That
-//! makes a new layer a few dozen lines (see `examples/custom_layer.rs`) and the training step
+//! makes a new layer a few dozen lines (see `examples/custom_layer/`) and the training step
 //! allocation-free once warm.
 //!
 //! | layer | formula | parameters |

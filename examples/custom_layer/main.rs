@@ -1,4 +1,5 @@
-//! Writing your own layer: Swish with a learned slope, `y = x * sigmoid(beta * x)`.
+//! Writing your own layer: Swish with a learned slope, `y = x * sigmoid(beta * x)` (the layer
+//! is in `swish.rs` beside this file; the tests reuse it as a user's layer).
 //!
 //! `cargo run --release --example custom_layer`
 //!
@@ -14,94 +15,12 @@
 //! then checks the gradients with `feedforward::gradcheck`, trains a small model with it, saves
 //! the model and loads it back from the file alone.
 
+mod swish;
+
 use feedforward::gradcheck::check_layer;
-use feedforward::layers::{LayerSpec, Parameter};
 use feedforward::prelude::*;
 use feedforward::serde_json::Value;
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
-
-/// Swish: `y = x * s(beta x)` with `s` the logistic sigmoid and `beta` learned.
-struct Swish {
-    beta: Array2<f32>,
-    beta_grad: Array2<f32>,
-}
-
-impl Swish {
-    fn new(beta: f32) -> Self {
-        Swish {
-            beta: Array2::from_elem((1, 1), beta),
-            beta_grad: Array2::zeros((1, 1)),
-        }
-    }
-}
-
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
-}
-
-impl Layer for Swish {
-    fn name(&self) -> &str {
-        "Swish"
-    }
-
-    fn output_width(&self, input_width: usize) -> feedforward::Result<usize> {
-        Ok(input_width) // element-wise: any width
-    }
-
-    fn forward(
-        &mut self,
-        input: ArrayView2<'_, f32>,
-        mut output: ArrayViewMut2<'_, f32>,
-    ) -> feedforward::Result<()> {
-        let beta = self.beta[[0, 0]];
-        output.zip_mut_with(&input, |y, &x| *y = x * sigmoid(beta * x));
-        Ok(())
-    }
-
-    fn backward(
-        &mut self,
-        input: ArrayView2<'_, f32>,
-        _output: ArrayView2<'_, f32>,
-        grad_output: ArrayView2<'_, f32>,
-        grad_input: Option<ArrayViewMut2<'_, f32>>,
-    ) -> feedforward::Result<()> {
-        let beta = self.beta[[0, 0]];
-        // dy/dbeta = x^2 s (1 - s); dy/dx = s + beta x s (1 - s)
-        let mut d_beta = 0.0f32;
-        Zip::from(&input).and(&grad_output).for_each(|&x, &g| {
-            let s = sigmoid(beta * x);
-            d_beta += g * x * x * s * (1.0 - s);
-        });
-        self.beta_grad[[0, 0]] = d_beta;
-        if let Some(grad_input) = grad_input {
-            Zip::from(grad_input)
-                .and(&input)
-                .and(&grad_output)
-                .for_each(|dx, &x, &g| {
-                    let s = sigmoid(beta * x);
-                    *dx = g * (s + beta * x * s * (1.0 - s));
-                });
-        }
-        Ok(())
-    }
-
-    fn visit_parameters_mut(&mut self, visit: &mut dyn FnMut(Parameter<'_>)) {
-        visit(Parameter {
-            name: "beta",
-            value: self.beta.view_mut(),
-            grad: self.beta_grad.view_mut(),
-        });
-    }
-
-    fn parameters(&self) -> Vec<(&'static str, ArrayView2<'_, f32>)> {
-        vec![("beta", self.beta.view())]
-    }
-
-    /// The kind's name, and no settings (`beta` is a parameter: the checkpoint holds it).
-    fn spec(&self) -> Option<LayerSpec> {
-        Some(LayerSpec::custom("Swish", Value::Null))
-    }
-}
+use swish::Swish;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 1. The gradient check: analytic against finite differences, for the input and for beta.
@@ -144,7 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     model.save(&path)?;
     let registry = LayerRegistry::new().register("Swish", |_: &Value| Ok(Swish::new(1.0)));
     let mut loaded = Sequential::load_with(&path, &registry)?;
-    let grid = ndarray::Array2::from_shape_fn((11, 1), |(i, _)| i as f32 / 5.0 - 1.0);
+    let grid = feedforward::ndarray::Array2::from_shape_fn((11, 1), |(i, _)| i as f32 / 5.0 - 1.0);
     let same = loaded.predict(grid.view())? == model.predict(grid.view())?;
     std::fs::remove_dir_all(&dir)?;
     println!(
