@@ -284,9 +284,10 @@ fn run(options: &Options) -> Result<(), Box<dyn StdError>> {
     );
 
     // 3. The model: raw features in, classes or target values out.
+    // A table's task is classification (class labels, one-hot) or regression.
     let loss: &dyn Loss = match task {
-        Task::Classification => &CrossEntropy,
         Task::Regression => &Mse,
+        Task::Classification | Task::Binary => &CrossEntropy,
     };
     println!("{}", build_model(options, &train)?.summary());
 
@@ -318,7 +319,7 @@ fn run(options: &Options) -> Result<(), Box<dyn StdError>> {
     // 5. The test metrics.
     let evaluation = model.evaluate(&test, loss, 1000)?;
     match task {
-        Task::Classification => {
+        Task::Classification | Task::Binary => {
             let confusion = evaluation.confusion.as_ref().ok_or("no confusion matrix")?;
             println!("Accuracy on test set: {:.4}", confusion.accuracy());
             let classes = train.encoding().classes().unwrap_or_default();
@@ -369,7 +370,9 @@ fn build_model(options: &Options, train: &Table) -> feedforward::Result<Sequenti
     }
     let outputs = train.target_width();
     match train.task() {
-        Task::Classification => builder.dense(outputs, Init::XavierNormal).push(Softmax),
+        Task::Classification | Task::Binary => {
+            builder.dense(outputs, Init::XavierNormal).push(Softmax)
+        }
         Task::Regression => builder
             .dense(outputs, Init::XavierNormal)
             .push(Normalization::adapted(train.targets())?.inverted()),
@@ -515,7 +518,7 @@ fn optimizer(
     rows: usize,
 ) -> Result<Box<dyn Optimizer>, Box<dyn StdError>> {
     let scale = match train.task() {
-        Task::Classification => 1.0,
+        Task::Classification | Task::Binary => 1.0,
         Task::Regression => Normalization::adapted(train.targets())?
             .variance()
             .mean()

@@ -103,6 +103,7 @@ pub mod model;
 pub mod optim;
 mod parallel;
 pub mod random;
+mod task;
 mod workspace;
 
 /// The `ndarray` this crate is built on: `feedforward::ndarray::Array2` is the type its API
@@ -121,6 +122,7 @@ pub use layers::Layer;
 pub use losses::Loss;
 pub use model::{Evaluation, FitConfig, FitError, History, Progress, Sequential, Verbosity};
 pub use optim::Optimizer;
+pub use task::Task;
 
 /// Everything a training script needs, in one `use feedforward::prelude::*`: data (in memory,
 /// CSV tables, splits), layers, losses, metrics, optimizers and schedules, the model with its

@@ -230,7 +230,7 @@ impl Loss for CrossEntropy {
     }
 
     fn task(&self) -> Task {
-        Task::MultiClass
+        Task::Classification
     }
 }
 

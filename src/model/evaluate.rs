@@ -52,12 +52,12 @@ pub struct Evaluation {
     pub loss: f32,
     /// What the model predicts, which decides the metrics below.
     pub task: Task,
-    /// Classification accuracy: for [`Task::MultiClass`], the fraction of samples whose
+    /// Classification accuracy: for [`Task::Classification`], the fraction of samples whose
     /// predicted class (argmax) is right, when the data set has classes; for [`Task::Binary`],
     /// the fraction of right yes/no answers over all outputs, when every target is 0 or 1.
     /// A row with a NaN output is never right.
     pub accuracy: Option<f32>,
-    /// Actual against predicted classes: for [`Task::MultiClass`] when the data set has classes,
+    /// Actual against predicted classes: for [`Task::Classification`] when the data set has classes,
     /// and for a [`Task::Binary`] model with one output (classes 0 and 1) when every target is
     /// 0 or 1. Rows with a NaN output are left out.
     pub confusion: Option<ConfusionMatrix>,
@@ -118,7 +118,7 @@ impl Sequential {
         let task = self.task(loss);
         let width = self.output_width();
         let mut tally = match task {
-            Task::MultiClass => Tally::MultiClass {
+            Task::Classification => Tally::MultiClass {
                 confusion: match data.class_of(0) {
                     Some(_) => Some(ConfusionMatrix::new(width)?),
                     None => None,

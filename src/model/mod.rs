@@ -648,7 +648,7 @@ impl Sequential {
     /// What the model predicts: the last layer says, or else the loss.
     fn task(&self, loss: &dyn Loss) -> Task {
         match self.output_kind() {
-            OutputKind::SoftmaxProbabilities => Task::MultiClass,
+            OutputKind::SoftmaxProbabilities => Task::Classification,
             OutputKind::SigmoidProbabilities => Task::Binary,
             _ => loss.task(),
         }

@@ -1,9 +1,11 @@
 //! [`TableEncoding`]: how the columns of a table become numbers, learned from the training
 //! file and applied to any other file or row.
 
-use super::{number, CsvReader, Missing, RawTable, Table, Task, UnknownCategory};
+use super::raw::{number, RawTable};
+use super::{CsvReader, Missing, UnknownCategory};
 use crate::data::{one_hot, InMemory};
 use crate::io::atomic_write::write_atomically;
+use crate::task::Task;
 use crate::{Error, Result};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
@@ -22,7 +24,7 @@ pub struct TableEncoding {
     target: Target,
     missing: Missing,
     unknown: UnknownCategory,
-    delimiter: u8,
+    pub(super) delimiter: u8,
 }
 
 /// A feature column and how it is encoded.
@@ -64,6 +66,18 @@ pub enum Target {
         /// The columns' names.
         columns: Vec<String>,
     },
+}
+
+/// The rows of a file encoded by a [`TableEncoding`], which a [`Table`](super::Table) holds.
+pub(super) struct Encoded {
+    /// Encoded inputs and targets.
+    pub data: InMemory,
+    /// The class index of every row, for classification.
+    pub labels: Option<Vec<usize>>,
+    /// The line each row was read from.
+    pub lines: Vec<u64>,
+    /// Rows left out for a missing cell.
+    pub dropped_rows: usize,
 }
 
 impl TableEncoding {
@@ -141,6 +155,14 @@ impl TableEncoding {
             (None, _) => Task::Regression,
         };
         let target = match (task, targets.as_slice()) {
+            (Task::Binary, _) => {
+                return Err(Error::config(
+                    "task",
+                    "binary classification",
+                    "Task::Classification (a table's class labels are one-hot encoded, for a \
+                     Softmax) or Task::Regression",
+                ))
+            }
             (Task::Classification, [single]) => {
                 let (classes, numeric) = classes(cells(*single));
                 if classes.len() < 2 {
@@ -253,18 +275,6 @@ impl TableEncoding {
         self.missing
     }
 
-    /// Reads another file with the same columns (in any order, extra columns ignored), the
-    /// target included, and encodes it with this encoding: a test set, say.
-    ///
-    /// # Errors
-    /// As [`CsvReader::read`], and an [`Error::Table`] for a category or a class that the
-    /// training data did not have (categories: unless [`UnknownCategory::Ignore`]), or a
-    /// column that is missing.
-    pub fn read(&self, path: impl AsRef<Path>) -> Result<Table> {
-        let raw = RawTable::read(path.as_ref(), self.delimiter)?;
-        self.encode(&raw, true)
-    }
-
     /// Reads the feature columns of a file that need not have the target column (rows to
     /// predict), one encoded row per line: a missing cell is an error whatever
     /// [`missing`](TableEncoding::missing) says, so that row `i` is line `i + 2`.
@@ -361,7 +371,7 @@ impl TableEncoding {
     }
 
     /// Encodes `raw`, with its targets when `with_targets`.
-    pub(super) fn encode(&self, raw: &RawTable, with_targets: bool) -> Result<Table> {
+    pub(super) fn encode(&self, raw: &RawTable, with_targets: bool) -> Result<Encoded> {
         let target_columns = if with_targets {
             self.target_names_in_file()
                 .iter()
@@ -415,13 +425,12 @@ impl TableEncoding {
         };
         let lines = rows.iter().map(|&r| raw.lines[r]).collect();
         let dropped = raw.rows.len() - rows.len();
-        Ok(Table::new(
-            InMemory::new(inputs, targets)?,
+        Ok(Encoded {
+            data: InMemory::new(inputs, targets)?,
             labels,
             lines,
-            dropped,
-            self.clone(),
-        ))
+            dropped_rows: dropped,
+        })
     }
 
     /// The target columns' names.

@@ -1,7 +1,9 @@
 //! [`Table`]: an encoded table, a [`Dataset`] with its encoding and where its rows came from.
 
-use super::{TableEncoding, Task};
+use super::encoding::Encoded;
+use super::TableEncoding;
 use crate::data::{Dataset, InMemory};
+use crate::task::Task;
 use crate::Result;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
@@ -22,13 +24,14 @@ pub struct Table {
 }
 
 impl Table {
-    pub(super) fn new(
-        data: InMemory,
-        labels: Option<Vec<usize>>,
-        lines: Vec<u64>,
-        dropped_rows: usize,
-        encoding: TableEncoding,
-    ) -> Table {
+    /// The table of `encoded` rows, with the encoding that made them.
+    pub(super) fn new(encoded: Encoded, encoding: TableEncoding) -> Table {
+        let Encoded {
+            data,
+            labels,
+            lines,
+            dropped_rows,
+        } = encoded;
         Table {
             data,
             labels,
