@@ -58,7 +58,10 @@ def main(argv):
         for number, code in code_lines(os.path.join(repo, name)):
             code = re.sub(r'"(?:[^"\\]|\\.)*"', '""', code)  # string contents
             code = code.split("//")[0]  # comments
-            for root in ROOT.findall(code):
+            use = re.match(r"\s*(?:pub\s+)?use\s+([a-z_][a-z0-9_]*)", code)
+            # In a `use`, only the first segment names a crate (`{rngs::StdRng}` is inside it).
+            roots = [use.group(1)] if use else ROOT.findall(code)
+            for root in roots:
                 if root not in ALLOWED | PRIMITIVES:
                     print(f"{name}:{number}: `{root}::` in an example: {code}")
                     found += 1
