@@ -58,6 +58,8 @@
 //!   scikit-learn's) and batches.
 //! - [`metrics`]: accuracy, confusion matrix, precision and recall; binary and multi-label
 //!   accuracy; MSE, RMSE, MAE and R^2 as scikit-learn computes them.
+//! - [`plot`] (feature `plot`, on by default): a [`History`] as loss and metric curves and a
+//!   confusion matrix as a heat map, written as SVG files; [`Chart`](plot::Chart) for your own.
 //! - [`random`]: a numpy-compatible generator, so the tutorial's numbers are reproducible.
 //! - [`gradcheck`]: finite-difference checks for anyone writing a layer.
 //!
@@ -102,6 +104,8 @@ pub mod metrics;
 pub mod model;
 pub mod optim;
 mod parallel;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod random;
 mod task;
 mod workspace;

@@ -51,7 +51,7 @@ pub use evaluate::Evaluation;
 pub use fit::{FitConfig, FitError, Validation, Verbosity};
 pub use history::{EpochLog, History, Progress};
 pub use predict::ClassPredictions;
-pub use summary::Summary;
+pub use summary::{LayerSummary, Summary};
 
 use crate::data::Dataset;
 use crate::init::Init;

@@ -1,0 +1,82 @@
+//! A training [`History`] as curves: the loss, and the task's metric, training against
+//! validation, as Keras users draw `history.history`.
+
+use super::{Chart, Figure, Mark, Series};
+use crate::History;
+
+/// One curve per epoch, named as Keras names the keys of `history.history`.
+fn curve(label: &str, values: impl IntoIterator<Item = f32>) -> Series {
+    let points = values
+        .into_iter()
+        .enumerate()
+        .map(|(epoch, v)| ((epoch + 1) as f64, v as f64));
+    Series::line(label, points).mark(Mark::LineAndDots {
+        width: 2,
+        radius: 3,
+    })
+}
+
+/// The loss of each epoch: `loss` (the mean batch loss) and, with validation data,
+/// `val_loss`; epochs counted from 1 along the horizontal axis. One `<polyline>` per curve.
+pub fn loss_chart(history: &History) -> Chart {
+    let mut chart = Chart::new("Loss per epoch")
+        .labels("epoch", "loss")
+        .with_size(640, 440)
+        .whole_x()
+        .series(curve("loss", history.epoch_losses.iter().copied()));
+    if !history.validation_losses.is_empty() {
+        chart = chart.series(curve("val_loss", history.validation_losses.iter().copied()));
+    }
+    chart
+}
+
+/// The task's metric of each epoch, training against validation: `accuracy` and
+/// `val_accuracy` for a classifier, `mae` and `val_mae` (mean absolute error) for a
+/// regression; `None` when the history holds no metric (no validation data).
+pub fn metric_chart(history: &History) -> Option<Chart> {
+    let chart = Chart::new("").with_size(640, 440).whole_x();
+    let accuracy = !history.validation_accuracies.is_empty();
+    let mae = !history.validation_regression.is_empty();
+    if accuracy {
+        Some(
+            chart
+                .title("Accuracy per epoch")
+                .labels("epoch", "accuracy")
+                .legend(super::LegendPosition::LowerRight)
+                .series(curve(
+                    "val_accuracy",
+                    history.validation_accuracies.iter().copied(),
+                )),
+        )
+    } else if mae {
+        Some(
+            chart
+                .title("Mean absolute error per epoch")
+                .labels("epoch", "MAE")
+                .series(curve(
+                    "val_mae",
+                    history.validation_regression.iter().map(|r| r.mae),
+                )),
+        )
+    } else {
+        None
+    }
+}
+
+/// The [`loss_chart`] and, when there is one, the [`metric_chart`] side by side.
+///
+/// ```
+/// use feedforward::{plot, History};
+/// let history = History { epoch_losses: vec![0.9, 0.5, 0.4], ..History::default() };
+/// let figure = plot::history(&history);
+/// assert_eq!(figure.charts().len(), 1); // no validation data: the loss alone
+/// assert!(figure.to_svg()?.contains("<polyline"));
+/// # Ok::<(), feedforward::Error>(())
+/// ```
+pub fn history(history: &History) -> Figure {
+    let figure = Figure::new().chart(loss_chart(history));
+    match metric_chart(history) {
+        Some(chart) => figure.chart(chart),
+        None => figure,
+    }
+}
