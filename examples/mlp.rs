@@ -47,7 +47,7 @@ use feedforward::data::Subset;
 use feedforward::model::{Callback, EarlyStopping, Validation};
 use feedforward::plot::{self, Figure};
 use feedforward::prelude::*;
-use support::{class_rates, EpochReport, Failure, TrainingOptions};
+use support::{class_rates, Failure, TrainingOptions};
 
 const USAGE: &str = "\
 Trains a multi-layer perceptron (784-256-128-10, ReLU, SGD with Nesterov momentum) on MNIST
@@ -75,6 +75,9 @@ Options:
                     last 10% of them are the validation data) [default: all]
   --onnx PATH       export the trained model to PATH as ONNX (opset 17), for onnxruntime,
                     tract, browsers; python3 scripts/check_onnx.py PATH checks it
+  --log FILE.csv    write each epoch's metrics to FILE.csv as training goes (Keras'
+                    CSVLogger: epoch,loss,accuracy,val_loss,val_accuracy,learning_rate;
+                    appended to when the run resumes from --checkpoint)
   --out DIR         folder for the SVG figures: the training curves (history.svg) and the
                     confusion matrix [default: target/figures/mlp]
   -h, --help        print this help
@@ -132,6 +135,10 @@ fn main() -> ExitCode {
             own.onnx = Some(support::value(parser, "--onnx")?.into());
             Ok(true)
         }
+        "log" => {
+            own.log = Some(support::value(parser, "--log")?.into());
+            Ok(true)
+        }
         "out" => {
             own.out = support::value(parser, "--out")?.into();
             Ok(true)
@@ -154,6 +161,8 @@ struct Own {
     onnx: Option<PathBuf>,
     /// `--out DIR`
     out: PathBuf,
+    /// `--log FILE.csv`
+    log: Option<PathBuf>,
 }
 
 fn run(options: &TrainingOptions, own: &Own) -> Result<(), Failure> {
@@ -214,10 +223,12 @@ fn run(options: &TrainingOptions, own: &Own) -> Result<(), Failure> {
         None => config,
     };
     let mut stopper = EarlyStopping::new(PATIENCE)?.restore_best_weights(true);
-    let mut report = EpochReport::new(!options.quiet && std::io::stdout().is_terminal());
+    let mut report = support::Shown::new(!options.quiet && std::io::stdout().is_terminal());
     let history = {
-        let callbacks: &mut [&mut dyn Callback] = &mut [&mut report, &mut stopper];
-        model.fit_with_callbacks(&train, &CrossEntropy, &mut sgd, &config, callbacks)?
+        let mut logger = own.log.as_ref().map(CsvLogger::new);
+        let mut callbacks: Vec<&mut dyn Callback> = vec![&mut report, &mut stopper];
+        callbacks.extend(logger.as_mut().map(|l| l as &mut dyn Callback));
+        model.fit_with_callbacks(&train, &CrossEntropy, &mut sgd, &config, &mut callbacks)?
     };
     support::check_divergence(report.first_loss(), &history.epoch_losses)?;
     if let Some(path) = &own.save {

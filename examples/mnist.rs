@@ -33,7 +33,7 @@ use feedforward::prelude::*;
 use feedforward::History;
 use feedforward::plot::{self, Chart, ColourMap, Figure, Heatmap};
 use ndarray::Array2;
-use support::{class_rates, EpochReport, Failure, TrainingOptions};
+use support::{class_rates, Failure, TrainingOptions};
 
 const USAGE: &str = "\
 Trains the tutorial's softmax classifier on MNIST (section 4) and evaluates it.
@@ -56,6 +56,8 @@ Options:
                     cargo run --release --example predict -- --model PATH IMAGE...
   --onnx PATH       export the trained model to PATH as ONNX (opset 17), for onnxruntime,
                     tract, browsers; python3 scripts/check_onnx.py PATH checks it
+  --log FILE.csv    write each epoch's loss and accuracy to FILE.csv as training goes
+                    (Keras' CSVLogger: epoch,loss,accuracy,learning_rate)
   --quiet           print only the losses, the accuracy and the timings
   -h, --help        print this help
 ";
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
     let mut out = PathBuf::from("target/figures/mnist");
     let mut save: Option<PathBuf> = None;
     let mut onnx: Option<PathBuf> = None;
+    let mut log: Option<PathBuf> = None;
     let parsed = support::parse_args(defaults, &mut |name, parser| match name {
         "out" => {
             out = support::value(parser, "--out")?.into();
@@ -86,10 +89,14 @@ fn main() -> ExitCode {
             onnx = Some(support::value(parser, "--onnx")?.into());
             Ok(true)
         }
+        "log" => {
+            log = Some(support::value(parser, "--log")?.into());
+            Ok(true)
+        }
         _ => Ok(false),
     });
     support::main_with(USAGE, parsed, |options| {
-        run(options, &out, save.as_deref(), onnx.as_deref())
+        run(options, &out, save.as_deref(), onnx.as_deref(), log.as_deref())
     })
 }
 
@@ -99,6 +106,7 @@ fn run(
     out: &Path,
     save: Option<&Path>,
     onnx: Option<&Path>,
+    log: Option<&Path>,
 ) -> Result<(), Failure> {
     // Every output is checked before training, so that no training is lost to a bad path.
     support::check_output_dir(out)?;
@@ -130,12 +138,15 @@ fn run(
     // forward, loss, gradient (Y_hat - Y) / n, then W -= lr * dW and b -= lr * db.
     let mut sgd = Sgd::new(options.learning_rate)?;
     let config = FitConfig::new(options.epochs).batch_size(options.batch_size);
-    let mut report = EpochReport::new(!options.quiet && std::io::stdout().is_terminal());
+    let mut report = support::Shown::new(!options.quiet && std::io::stdout().is_terminal());
     let started = Instant::now();
-    let history =
-        model.fit_with_progress(&data.train, &CrossEntropy, &mut sgd, &config, &mut |p| {
-            report.on(p)
-        })?;
+    // --log: Keras' CSVLogger, one row per epoch (its path is checked before the first epoch).
+    let mut logger = log.map(CsvLogger::new);
+    let history = {
+        let mut callbacks: Vec<&mut dyn Callback> = vec![&mut report];
+        callbacks.extend(logger.as_mut().map(|l| l as &mut dyn Callback));
+        model.fit_with_callbacks(&data.train, &CrossEntropy, &mut sgd, &config, &mut callbacks)?
+    };
     let training_time = started.elapsed();
     support::check_divergence(report.first_loss(), &history.epoch_losses)?;
 

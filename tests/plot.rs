@@ -47,6 +47,7 @@ fn texts<'a>(doc: &'a roxmltree::Document<'_>) -> Vec<&'a str> {
 fn classifier_history() -> History {
     History {
         epoch_losses: vec![0.9, 0.6, 0.45, 0.4],
+        accuracies: vec![0.6, 0.75, 0.83, 0.86],
         validation_losses: vec![0.8, 0.62, 0.5, 0.52],
         validation_accuracies: vec![0.7, 0.8, 0.85, 0.84],
         ..History::default()
@@ -60,11 +61,11 @@ fn a_classifier_history_has_one_polyline_per_curve() {
     assert_eq!(figure.charts().len(), 2);
     let svg = figure.to_svg().unwrap();
     let doc = parse(&svg);
-    // loss and val_loss in the first chart (C0, C1), val_accuracy in the second (C0).
+    // loss and val_loss in the first chart (C0, C1), accuracy and val_accuracy in the second.
     let blue = polylines(&doc, Colour::cycle(0));
     let orange = polylines(&doc, Colour::cycle(1));
-    assert_eq!(blue.len(), 2, "loss and val_accuracy");
-    assert_eq!(orange.len(), 1, "val_loss");
+    assert_eq!(blue.len(), 2, "loss and accuracy");
+    assert_eq!(orange.len(), 2, "val_loss and val_accuracy");
     for line in blue.iter().chain(&orange) {
         assert_eq!(line.len(), 4, "one point per epoch");
         // Epochs go left to right.
@@ -79,7 +80,9 @@ fn a_classifier_history_has_one_polyline_per_curve() {
     // The accuracy chart is to the right of the loss chart.
     assert!(blue[1][0].0 > loss[3].0);
     let texts = texts(&doc);
-    for label in ["loss", "val_loss", "val_accuracy", "Loss per epoch", "epoch"] {
+    // The accuracy rises every epoch: up the page.
+    assert!(blue[1].windows(2).all(|w| w[0].1 > w[1].1), "{:?}", blue[1]);
+    for label in ["loss", "val_loss", "accuracy", "val_accuracy", "Loss per epoch", "epoch"] {
         assert!(texts.contains(&label), "no text {label:?} in {texts:?}");
     }
 }
@@ -106,7 +109,8 @@ fn a_fitted_history_is_drawn() {
     let svg = std::fs::read_to_string(&path).unwrap();
     let doc = parse(&svg);
     let curves = polylines(&doc, Colour::cycle(0)).len() + polylines(&doc, Colour::cycle(1)).len();
-    assert_eq!(curves, 3);
+    // loss, val_loss, accuracy (training, from the steps' outputs) and val_accuracy.
+    assert_eq!(curves, 4);
 }
 
 #[test]

@@ -32,35 +32,43 @@ pub fn loss_chart(history: &History) -> Chart {
 
 /// The task's metric of each epoch, training against validation: `accuracy` and
 /// `val_accuracy` for a classifier, `mae` and `val_mae` (mean absolute error) for a
-/// regression; `None` when the history holds no metric (no validation data).
+/// regression; `None` when the history holds no metric.
 pub fn metric_chart(history: &History) -> Option<Chart> {
     let chart = Chart::new("").with_size(640, 440).whole_x();
-    let accuracy = !history.validation_accuracies.is_empty();
-    let mae = !history.validation_regression.is_empty();
-    if accuracy {
-        Some(
-            chart
-                .title("Accuracy per epoch")
-                .labels("epoch", "accuracy")
-                .legend(super::LegendPosition::LowerRight)
-                .series(curve(
-                    "val_accuracy",
-                    history.validation_accuracies.iter().copied(),
-                )),
-        )
-    } else if mae {
-        Some(
-            chart
-                .title("Mean absolute error per epoch")
-                .labels("epoch", "MAE")
-                .series(curve(
-                    "val_mae",
-                    history.validation_regression.iter().map(|r| r.mae),
-                )),
-        )
+    let classifier = !history.accuracies.is_empty() || !history.validation_accuracies.is_empty();
+    let regression = !history.regression.is_empty() || !history.validation_regression.is_empty();
+    let mut curves = Vec::new();
+    let chart = if classifier {
+        if !history.accuracies.is_empty() {
+            curves.push(curve("accuracy", history.accuracies.iter().copied()));
+        }
+        if !history.validation_accuracies.is_empty() {
+            curves.push(curve(
+                "val_accuracy",
+                history.validation_accuracies.iter().copied(),
+            ));
+        }
+        chart
+            .title("Accuracy per epoch")
+            .labels("epoch", "accuracy")
+            .legend(super::LegendPosition::LowerRight)
+    } else if regression {
+        if !history.regression.is_empty() {
+            curves.push(curve("mae", history.regression.iter().map(|r| r.mae)));
+        }
+        if !history.validation_regression.is_empty() {
+            curves.push(curve(
+                "val_mae",
+                history.validation_regression.iter().map(|r| r.mae),
+            ));
+        }
+        chart
+            .title("Mean absolute error per epoch")
+            .labels("epoch", "MAE")
     } else {
-        None
-    }
+        return None;
+    };
+    Some(curves.into_iter().fold(chart, Chart::series))
 }
 
 /// The [`loss_chart`] and, when there is one, the [`metric_chart`] side by side.

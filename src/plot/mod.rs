@@ -35,7 +35,7 @@ pub use confusion::confusion_matrix;
 pub use heatmap::{ColourMap, Heatmap};
 pub use history::{history, loss_chart, metric_chart};
 
-use crate::atomic_write::write_atomically;
+use crate::io::atomic_write::write_atomically;
 use crate::{Error, Result};
 use plotters::prelude::*;
 use std::path::Path;

@@ -1,11 +1,17 @@
 //! Callbacks of [`Sequential::fit_with_callbacks`]: code that runs between epochs and may stop
 //! training, such as [`EarlyStopping`].
 
+mod csv_logger;
 mod early_stopping;
 mod epoch_printer;
+#[cfg(feature = "indicatif")]
+mod progress_bar;
 mod progress_fn;
 
+pub use csv_logger::CsvLogger;
 pub use early_stopping::{EarlyStopping, Monitor};
+#[cfg(feature = "indicatif")]
+pub use progress_bar::ProgressBar;
 pub(crate) use epoch_printer::EpochPrinter;
 pub(crate) use progress_fn::ProgressFn;
 
