@@ -177,7 +177,10 @@ fn run(out: &Path) -> std::result::Result<(), Box<dyn Error>> {
             .into(),
         ),
         // 2, figure 7: the cost over (w, b) as colour bands, with the training run's path.
-        ("fig07_cost_surface.svg", surface.over_w_and_b(&path)?.into()),
+        (
+            "fig07_cost_surface.svg",
+            surface.over_w_and_b(&path)?.into(),
+        ),
         // 2, figure 8: the cost against the weight, the bias at its learned value.
         ("fig08_cost_vs_weight.svg", surface.over_w(learned)?.into()),
         // 3.2, figures 9 and 10: a too-small and a too-large learning rate, side by side.
@@ -185,8 +188,18 @@ fn run(out: &Path) -> std::result::Result<(), Box<dyn Error>> {
             "fig09_10_learning_rates.svg",
             Figure::new()
                 .title("Taux d'apprentissage trop faible, trop élevé")
-                .chart(surface.steps(&slow, learned.0, "Figure 9 : taux faible", SMALL_LEARNING_RATE)?)
-                .chart(surface.steps(&fast, learned.0, "Figure 10 : taux élevé", LARGE_LEARNING_RATE)?),
+                .chart(surface.steps(
+                    &slow,
+                    learned.0,
+                    "Figure 9 : taux faible",
+                    SMALL_LEARNING_RATE,
+                )?)
+                .chart(surface.steps(
+                    &fast,
+                    learned.0,
+                    "Figure 10 : taux élevé",
+                    LARGE_LEARNING_RATE,
+                )?),
         ),
         // 3.3: plt.plot(losses), the loss of every epoch as `History` recorded it.
         (
@@ -327,7 +340,11 @@ fn data_and_line(
     Chart::new(title)
         .labels("x", "y")
         .legend(LegendPosition::UpperLeft)
-        .series(Series::line(line_label, pairs(ends, line)).colour(Colour::RED).mark(Mark::Line { width: 3 }))
+        .series(
+            Series::line(line_label, pairs(ends, line))
+                .colour(Colour::RED)
+                .mark(Mark::Line { width: 3 }),
+        )
         .series(Series::dots(data_label, pairs(x, y)).colour(Colour::cycle(0)))
 }
 
@@ -373,24 +390,33 @@ impl Surface<'_> {
             "descente de gradient, lr = {LEARNING_RATE}, {} époques",
             path.len() - 1
         );
-        Ok(Chart::new("Coût C = MSE / 2 par rapport au poids et au biais")
-            .labels("poids w", "biais b")
-            .with_size(900, 650)
-            .x_range(w0..w0 + side)
-            .y_range(b0..b0 + side)
-            .legend(LegendPosition::UpperLeft)
-            .heatmap(
-                Heatmap::new(costs, w0..w0 + side, b0..b0 + side)
-                    .levels(levels)
-                    .colour_bar("coût C"),
-            )
-            .series(Series::line(descent, path.clone()).colour(Colour::RED).mark(Mark::Line { width: 3 }))
-            .series(Series::dots("départ", path[..1].to_vec()).colour(Colour::WHITE))
-            .series(
-                Series::dots(format!("appris : w = {:.4}, b = {:.4}", end.0, end.1), [end])
+        Ok(
+            Chart::new("Coût C = MSE / 2 par rapport au poids et au biais")
+                .labels("poids w", "biais b")
+                .with_size(900, 650)
+                .x_range(w0..w0 + side)
+                .y_range(b0..b0 + side)
+                .legend(LegendPosition::UpperLeft)
+                .heatmap(
+                    Heatmap::new(costs, w0..w0 + side, b0..b0 + side)
+                        .levels(levels)
+                        .colour_bar("coût C"),
+                )
+                .series(
+                    Series::line(descent, path.clone())
+                        .colour(Colour::RED)
+                        .mark(Mark::Line { width: 3 }),
+                )
+                .series(Series::dots("départ", path[..1].to_vec()).colour(Colour::WHITE))
+                .series(
+                    Series::dots(
+                        format!("appris : w = {:.4}, b = {:.4}", end.0, end.1),
+                        [end],
+                    )
                     .colour(Colour::BLACK)
                     .mark(Mark::Crosses { size: 9 }),
-            ))
+                ),
+        )
     }
 
     /// Figure 8: C against w, the bias held at its learned value, and the learned weight.
@@ -398,10 +424,16 @@ impl Surface<'_> {
         Ok(Chart::new("Coût C = MSE / 2 par rapport au poids")
             .labels("poids w", "coût C")
             .legend(LegendPosition::UpperMiddle)
-            .series(Series::line(format!("C(w), biais b = {b:.4}"), self.curve(-1.0..5.0, b)?).mark(Mark::Line { width: 3 }))
             .series(
-                Series::dots(format!("poids appris w = {w:.4}"), [(w as f64, self.at((w, b))?)])
-                    .colour(Colour::RED),
+                Series::line(format!("C(w), biais b = {b:.4}"), self.curve(-1.0..5.0, b)?)
+                    .mark(Mark::Line { width: 3 }),
+            )
+            .series(
+                Series::dots(
+                    format!("poids appris w = {w:.4}"),
+                    [(w as f64, self.at((w, b))?)],
+                )
+                .colour(Colour::RED),
             ))
     }
 

@@ -29,9 +29,9 @@ use std::time::Instant;
 use feedforward::data::mnist::LabeledImages;
 use feedforward::data::train_test_split;
 use feedforward::metrics::ConfusionMatrix;
+use feedforward::plot::{self, Chart, ColourMap, Figure, Heatmap};
 use feedforward::prelude::*;
 use feedforward::History;
-use feedforward::plot::{self, Chart, ColourMap, Figure, Heatmap};
 use ndarray::Array2;
 use support::{class_rates, Failure, TrainingOptions};
 
@@ -96,7 +96,13 @@ fn main() -> ExitCode {
         _ => Ok(false),
     });
     support::main_with(USAGE, parsed, |options| {
-        run(options, &out, save.as_deref(), onnx.as_deref(), log.as_deref())
+        run(
+            options,
+            &out,
+            save.as_deref(),
+            onnx.as_deref(),
+            log.as_deref(),
+        )
     })
 }
 
@@ -145,7 +151,13 @@ fn run(
     let history = {
         let mut callbacks: Vec<&mut dyn Callback> = vec![&mut report];
         callbacks.extend(logger.as_mut().map(|l| l as &mut dyn Callback));
-        model.fit_with_callbacks(&data.train, &CrossEntropy, &mut sgd, &config, &mut callbacks)?
+        model.fit_with_callbacks(
+            &data.train,
+            &CrossEntropy,
+            &mut sgd,
+            &config,
+            &mut callbacks,
+        )?
     };
     let training_time = started.elapsed();
     support::check_divergence(report.first_loss(), &history.epoch_losses)?;

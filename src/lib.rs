@@ -152,8 +152,8 @@ pub mod prelude {
     pub use crate::losses::{BinaryCrossEntropy, CrossEntropy, HalfMse, Huber, Loss, Mae, Mse};
     pub use crate::metrics::{accuracy, r2_score, ConfusionMatrix, RegressionMetrics};
     pub use crate::model::{
-        Callback, ClassPredictions, CsvLogger, EarlyStopping, Evaluation, FitConfig, History, LayerRegistry,
-        Monitor, Sequential, Validation, Verbosity,
+        Callback, ClassPredictions, CsvLogger, EarlyStopping, Evaluation, FitConfig, History,
+        LayerRegistry, Monitor, Sequential, Validation, Verbosity,
     };
     pub use crate::optim::{
         Adam, AdamW, Constant, Cosine, Optimizer, Schedule, Sgd, StepDecay, Warmup,

@@ -107,7 +107,11 @@ fn a_new_run_replaces_the_file_unless_appending() {
     let path = dir.path().join("log.csv");
     fit(2, &path, None, None).unwrap();
     fit(1, &path, None, None).unwrap();
-    assert_eq!(read(&path).lines().count(), 2, "replaced: a header and one row");
+    assert_eq!(
+        read(&path).lines().count(),
+        2,
+        "replaced: a header and one row"
+    );
 
     let data = data();
     let mut m = model();
@@ -158,7 +162,10 @@ fn a_path_that_cannot_be_written_fails_before_the_first_epoch() {
     for path in [missing.as_path(), dir.path()] {
         let error = fit(3, path, None, None).unwrap_err();
         assert!(matches!(error.error, Error::Io { .. }), "{}", error.error);
-        assert!(error.history.epoch_losses.is_empty(), "trained before failing");
+        assert!(
+            error.history.epoch_losses.is_empty(),
+            "trained before failing"
+        );
     }
     assert!(!missing.exists());
 }

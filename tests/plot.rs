@@ -82,7 +82,14 @@ fn a_classifier_history_has_one_polyline_per_curve() {
     let texts = texts(&doc);
     // The accuracy rises every epoch: up the page.
     assert!(blue[1].windows(2).all(|w| w[0].1 > w[1].1), "{:?}", blue[1]);
-    for label in ["loss", "val_loss", "accuracy", "val_accuracy", "Loss per epoch", "epoch"] {
+    for label in [
+        "loss",
+        "val_loss",
+        "accuracy",
+        "val_accuracy",
+        "Loss per epoch",
+        "epoch",
+    ] {
         assert!(texts.contains(&label), "no text {label:?} in {texts:?}");
     }
 }
@@ -140,7 +147,11 @@ fn a_diverged_epoch_is_left_out_of_its_curve() {
         ..History::default()
     };
     let figure = plot::history(&history);
-    assert_eq!(figure.charts().len(), 1, "no metric without validation data");
+    assert_eq!(
+        figure.charts().len(),
+        1,
+        "no metric without validation data"
+    );
     let doc_text = figure.to_svg().unwrap();
     let doc = parse(&doc_text);
     let lines = polylines(&doc, Colour::cycle(0));
@@ -200,7 +211,9 @@ fn charts_take_lines_dots_and_heat_maps() {
 fn a_figure_that_cannot_be_written_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("missing").join("history.svg");
-    let error = plot::history(&classifier_history()).save_svg(&path).unwrap_err();
+    let error = plot::history(&classifier_history())
+        .save_svg(&path)
+        .unwrap_err();
     assert!(matches!(error, Error::Io { .. }), "{error}");
     assert!(!path.exists());
 }

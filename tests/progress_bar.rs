@@ -76,7 +76,10 @@ fn without_a_terminal_it_writes_one_line_per_epoch() {
 #[test]
 fn the_default_bar_draws_only_on_a_terminal() {
     // Under `cargo test` standard output is a pipe or a file in CI: then no bar, lines only.
-    assert_eq!(ProgressBar::new().draws_bar(), std::io::stdout().is_terminal());
+    assert_eq!(
+        ProgressBar::new().draws_bar(),
+        std::io::stdout().is_terminal()
+    );
     // And through the configuration, the fit runs the same.
     let history = model()
         .fit(

@@ -42,7 +42,10 @@ fn every_thread_count_gives_the_same_bits() {
     feedforward::set_num_threads(None).unwrap();
     assert_eq!(feedforward::num_threads(), rayon_threads());
     let default = train();
-    assert!(one == three && three == default, "results depend on the thread count");
+    assert!(
+        one == three && three == default,
+        "results depend on the thread count"
+    );
 }
 
 /// rayon's global pool size, as `num_threads` reports it without a setting.

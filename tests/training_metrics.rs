@@ -63,8 +63,14 @@ fn the_training_accuracy_covers_the_training_rows_only() {
         .fit(&data, &CrossEntropy, &mut Sgd::new(0.0).unwrap(), &config)
         .unwrap();
     let rows = |range: std::ops::Range<usize>| {
-        let x = data.inputs().slice(feedforward::ndarray::s![range.clone(), ..]).to_owned();
-        let y = data.targets().slice(feedforward::ndarray::s![range, ..]).to_owned();
+        let x = data
+            .inputs()
+            .slice(feedforward::ndarray::s![range.clone(), ..])
+            .to_owned();
+        let y = data
+            .targets()
+            .slice(feedforward::ndarray::s![range, ..])
+            .to_owned();
         InMemory::new(x, y).unwrap()
     };
     let train = model.evaluate(&rows(0..60), &CrossEntropy, 10).unwrap();
@@ -77,7 +83,10 @@ fn the_training_accuracy_covers_the_training_rows_only() {
 fn the_training_mae_and_r2_are_evaluates_at_learning_rate_0() {
     let mut rng = RandomState::new(3);
     let x = rng.rand(50, 3).unwrap();
-    let y = x.map_axis(feedforward::ndarray::Axis(1), |r| r[0] - 2.0 * r[1] + 0.5 * r[2])
+    let y = x
+        .map_axis(feedforward::ndarray::Axis(1), |r| {
+            r[0] - 2.0 * r[1] + 0.5 * r[2]
+        })
         .insert_axis(feedforward::ndarray::Axis(1));
     let data = InMemory::new(x, y).unwrap();
     let mut model = Sequential::builder(3)

@@ -6,9 +6,9 @@
 //! decide whether to go on. Everything is reported through [`Progress`] events and returned as a
 //! [`History`].
 
-use super::evaluate::Tally;
 use super::backup::{Backup, RunState, Setup};
 use super::callbacks::{Callback, Control, EpochPrinter, ProgressFn};
+use super::evaluate::Tally;
 use super::{EpochLog, History, Progress, Sequential};
 use crate::data::{Batches, Dataset, Order, Subset};
 use crate::losses::Loss;

@@ -46,9 +46,9 @@ mod summary;
 
 pub use crate::layers::LayerRegistry;
 pub use backup::Backup;
-pub use callbacks::{Callback, CallbackState, Control, CsvLogger, EarlyStopping, Monitor};
 #[cfg(feature = "indicatif")]
 pub use callbacks::ProgressBar;
+pub use callbacks::{Callback, CallbackState, Control, CsvLogger, EarlyStopping, Monitor};
 pub use evaluate::Evaluation;
 pub use fit::{FitConfig, FitError, Validation, Verbosity};
 pub use history::{EpochLog, History, Progress};

@@ -155,7 +155,11 @@ impl fmt::Display for Summary {
             )?;
         }
         writeln!(f, "{rule}")?;
-        writeln!(f, "Total params: {}", count_and_size(self.total_parameters()))?;
+        writeln!(
+            f,
+            "Total params: {}",
+            count_and_size(self.total_parameters())
+        )?;
         writeln!(
             f,
             "Trainable params: {}",
@@ -214,8 +218,11 @@ mod tests {
     #[test]
     fn buffers_count_as_non_trainable() {
         let mut rng = RandomState::new(0);
-        let norm = Normalization::with_stats(array![[1.0f32, 2.0, 4.0]].view(), array![[1.0f32, 1.0, 4.0]].view())
-            .unwrap();
+        let norm = Normalization::with_stats(
+            array![[1.0f32, 2.0, 4.0]].view(),
+            array![[1.0f32, 1.0, 4.0]].view(),
+        )
+        .unwrap();
         let model = Sequential::builder(3)
             .push(norm)
             .push(Dense::new(3, 4, Init::HeNormal, &mut rng).unwrap())
@@ -224,7 +231,11 @@ mod tests {
             .build()
             .unwrap();
         let s = model.summary();
-        let counts: Vec<(usize, usize)> = s.layers.iter().map(|l| (l.trainable, l.non_trainable)).collect();
+        let counts: Vec<(usize, usize)> = s
+            .layers
+            .iter()
+            .map(|l| (l.trainable, l.non_trainable))
+            .collect();
         assert_eq!(counts, [(0, 6), (16, 0), (8, 8), (10, 0)]);
         assert_eq!(s.trainable_parameters(), 34);
         assert_eq!(s.non_trainable_parameters(), 14);
@@ -232,8 +243,15 @@ mod tests {
         let text = s.to_string();
         assert!(text.contains("Total params: 48 (192.00 B)"), "{text}");
         assert!(text.contains("Trainable params: 34 (136.00 B)"), "{text}");
-        assert!(text.contains("Non-trainable params: 14 (56.00 B)"), "{text}");
+        assert!(
+            text.contains("Non-trainable params: 14 (56.00 B)"),
+            "{text}"
+        );
         // The Normalization's line counts its 6 values.
-        assert!(text.lines().any(|l| l.starts_with("0 (Normalization)") && l.ends_with(" 6")), "{text}");
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("0 (Normalization)") && l.ends_with(" 6")),
+            "{text}"
+        );
     }
 }

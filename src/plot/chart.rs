@@ -248,7 +248,11 @@ impl Chart {
     }
 
     /// Shorthand for `.series(Series::line(label, points))`.
-    pub fn line(self, label: impl Into<String>, points: impl IntoIterator<Item = (f64, f64)>) -> Self {
+    pub fn line(
+        self,
+        label: impl Into<String>,
+        points: impl IntoIterator<Item = (f64, f64)>,
+    ) -> Self {
         self.series(Series::line(label, points))
     }
 
@@ -415,9 +419,12 @@ fn draw_series<'a, 'b: 'a>(axes: &mut Axes<'a, 'b>, series: &Series, colour: Col
         let radius = radius as i32;
         let fill = rgb.filled();
         let drawn = axes
-            .draw_series(
-                points.flat_map(|p| [Circle::new(p, radius, fill), Circle::new(p, radius, outline)]),
-            )
+            .draw_series(points.flat_map(|p| {
+                [
+                    Circle::new(p, radius, fill),
+                    Circle::new(p, radius, outline),
+                ]
+            }))
             .map_err(plot_error)?;
         if !series.label.is_empty() && line.is_none() {
             drawn.label(&series.label).legend(move |p| {

@@ -81,7 +81,10 @@ impl CsvLogger {
         if self.path.is_dir() {
             return Err(self.error(
                 "writing the CSV log",
-                io::Error::new(io::ErrorKind::InvalidInput, "it is a folder; give a file name"),
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "it is a folder; give a file name",
+                ),
             ));
         }
         let folder = match self.path.parent() {
@@ -117,7 +120,11 @@ impl CsvLogger {
     /// Readies the file for this fit's first row: its columns, and the rows it keeps.
     fn start(&mut self, log: &EpochLog) -> Result<Vec<String>> {
         let fresh: Vec<String> = std::iter::once("epoch".to_string())
-            .chain(log_values(log).into_iter().map(|(name, _)| name.to_string()))
+            .chain(
+                log_values(log)
+                    .into_iter()
+                    .map(|(name, _)| name.to_string()),
+            )
             .collect();
         let lines = self.existing_lines()?;
         let keep_from = match self.resumed_at {

@@ -10,9 +10,9 @@ mod progress_fn;
 
 pub use csv_logger::CsvLogger;
 pub use early_stopping::{EarlyStopping, Monitor};
+pub(crate) use epoch_printer::EpochPrinter;
 #[cfg(feature = "indicatif")]
 pub use progress_bar::ProgressBar;
-pub(crate) use epoch_printer::EpochPrinter;
 pub(crate) use progress_fn::ProgressFn;
 
 use super::{EpochLog, History, Progress, Sequential};

@@ -104,7 +104,12 @@ impl ProgressBar {
 }
 
 /// The bar's message: `loss: 0.2871 - accuracy: 0.9190 - 5321 samples/s`.
-fn message(running_loss: f32, running_accuracy: Option<f32>, rows: usize, time: Duration) -> String {
+fn message(
+    running_loss: f32,
+    running_accuracy: Option<f32>,
+    rows: usize,
+    time: Duration,
+) -> String {
     let mut text = format!("loss: {running_loss:.4}");
     if let Some(accuracy) = running_accuracy {
         text += &format!(" - accuracy: {accuracy:.4}");
