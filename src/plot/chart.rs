@@ -2,19 +2,12 @@
 //! `plt.scatter`, `plt.xlabel`, `plt.title`, `plt.legend` and `plt.grid(True)` build one.
 
 use super::heatmap::Heatmap;
-use super::{plot_error, Colour, Figure, FONT};
+use super::style::{plot_error, Area, Axes, Colour, FONT};
+use crate::io::atomic_write::write_atomically;
 use crate::{Error, Result};
-use plotters::coord::types::RangedCoordf64;
-use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::ops::Range;
 use std::path::Path;
-
-/// The drawing area of one chart.
-pub(super) type Area<'b> = DrawingArea<SVGBackend<'b>, Shift>;
-/// A chart's axes once built: two numeric axes.
-pub(super) type Axes<'a, 'b> =
-    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// How a [`Series`] is drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -272,20 +265,20 @@ impl Chart {
         Some(series.colour.unwrap_or(Colour::cycle(index)))
     }
 
-    /// The chart alone as an SVG document (see [`Figure::to_svg`]).
+    /// The chart alone as an SVG document (see [`Figure::to_svg`](super::Figure::to_svg)).
     ///
     /// # Errors
-    /// As [`Figure::to_svg`].
+    /// As [`Figure::to_svg`](super::Figure::to_svg).
     pub fn to_svg(&self) -> Result<String> {
-        Figure::from(self.clone()).to_svg()
+        render(std::slice::from_ref(self), None)
     }
 
-    /// Writes the chart alone as an SVG file (see [`Figure::save_svg`]).
+    /// Writes the chart alone as an SVG file, replacing it atomically.
     ///
     /// # Errors
-    /// As [`Figure::save_svg`].
+    /// As [`to_svg`](Chart::to_svg), and [`Error::Io`] when the file cannot be written.
     pub fn save_svg(&self, path: impl AsRef<Path>) -> Result<()> {
-        Figure::from(self.clone()).save_svg(path)
+        write_atomically(path.as_ref(), self.to_svg()?.as_bytes())
     }
 
     /// The axes' ranges: as set, else fitting the finite points and the heat map.
@@ -314,7 +307,7 @@ impl Chart {
     }
 
     /// Draws the chart into `area`.
-    pub(super) fn draw(&self, area: &Area<'_>) -> Result<()> {
+    fn draw(&self, area: &Area<'_>) -> Result<()> {
         let (x, y) = self.ranges()?;
         let (main, bar) = match self.heatmap.as_ref().and_then(|h| h.bar_label()) {
             Some(_) => {
@@ -377,6 +370,44 @@ impl Chart {
         }
         Ok(())
     }
+}
+
+/// Pixels above the charts that a figure's title takes.
+const TITLE_HEIGHT: u32 = 40;
+
+/// The size of an image holding `charts` side by side, with a title's band when `titled`.
+pub(super) fn figure_size(charts: &[Chart], titled: bool) -> (u32, u32) {
+    let width = charts.iter().map(|c| c.size.0).sum::<u32>().max(1);
+    let height = charts.iter().map(|c| c.size.1).max().unwrap_or(1);
+    (width, height + if titled { TITLE_HEIGHT } else { 0 })
+}
+
+/// `charts` side by side under `title`, as an SVG document.
+pub(super) fn render(charts: &[Chart], title: Option<&str>) -> Result<String> {
+    if charts.is_empty() {
+        return Err(Error::Empty {
+            what: "figure".into(),
+            hint: "add a chart with Figure::chart".into(),
+        });
+    }
+    let size = figure_size(charts, title.is_some());
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_error)?;
+        let area = match title {
+            Some(title) => root.titled(title, (FONT, 26)).map_err(plot_error)?,
+            None => root.clone(),
+        };
+        let mut rest = area;
+        for chart in charts {
+            let (left, right) = rest.split_horizontally(chart.size.0);
+            chart.draw(&left)?;
+            rest = right;
+        }
+        root.present().map_err(plot_error)?;
+    }
+    Ok(svg)
 }
 
 /// Draws one series in `colour`, with its legend entry. The legend's sample of a line is a

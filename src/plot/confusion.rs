@@ -1,7 +1,8 @@
 //! A [`ConfusionMatrix`] as a heat map, as scikit-learn's `ConfusionMatrixDisplay` draws it:
 //! actual classes down, predicted classes across, the counts in the cells.
 
-use super::{Chart, Heatmap};
+use super::chart::Chart;
+use super::heatmap::Heatmap;
 use crate::metrics::ConfusionMatrix;
 
 /// The confusion matrix as a heat map (viridis, from 0 to the largest count), rows the actual
@@ -9,11 +10,10 @@ use crate::metrics::ConfusionMatrix;
 ///
 /// ```
 /// use feedforward::metrics::ConfusionMatrix;
-/// use feedforward::plot;
 /// let mut confusion = ConfusionMatrix::new(2)?;
 /// confusion.add(0, 0);
 /// confusion.add(1, 0);
-/// let svg = plot::confusion_matrix(&confusion).to_svg()?;
+/// let svg = feedforward::plot::confusion_matrix(&confusion).to_svg()?;
 /// assert!(svg.contains(">1</text>"));
 /// # Ok::<(), feedforward::Error>(())
 /// ```

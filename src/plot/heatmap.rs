@@ -1,8 +1,7 @@
 //! [`Heatmap`]: a grid of values painted as coloured cells (matplotlib's `imshow`, and
 //! `contourf` with levels), with the values written in the cells or a colour bar beside them.
 
-use super::chart::{Area, Axes};
-use super::{plot_error, FONT};
+use super::style::{plot_error, Area, Axes, FONT};
 use crate::{Error, Result};
 use ndarray::Array2;
 use plotters::prelude::*;

@@ -1,7 +1,8 @@
 //! A training [`History`] as curves: the loss, and the task's metric, training against
 //! validation, as Keras users draw `history.history`.
 
-use super::{Chart, Figure, Mark, Series};
+use super::chart::{Chart, LegendPosition, Mark, Series};
+use super::figure::Figure;
 use crate::History;
 
 /// One curve per epoch, named as Keras names the keys of `history.history`.
@@ -51,7 +52,7 @@ pub fn metric_chart(history: &History) -> Option<Chart> {
         chart
             .title("Accuracy per epoch")
             .labels("epoch", "accuracy")
-            .legend(super::LegendPosition::LowerRight)
+            .legend(LegendPosition::LowerRight)
     } else if regression {
         if !history.regression.is_empty() {
             curves.push(curve("mae", history.regression.iter().map(|r| r.mae)));
@@ -74,9 +75,9 @@ pub fn metric_chart(history: &History) -> Option<Chart> {
 /// The [`loss_chart`] and, when there is one, the [`metric_chart`] side by side.
 ///
 /// ```
-/// use feedforward::{plot, History};
+/// use feedforward::History;
 /// let history = History { epoch_losses: vec![0.9, 0.5, 0.4], ..History::default() };
-/// let figure = plot::history(&history);
+/// let figure = feedforward::plot::history(&history);
 /// assert_eq!(figure.charts().len(), 1); // no validation data: the loss alone
 /// assert!(figure.to_svg()?.contains("<polyline"));
 /// # Ok::<(), feedforward::Error>(())
