@@ -59,7 +59,9 @@ fn fit(
     }
     let mut logger = CsvLogger::new(log);
     let mut callbacks: Vec<&mut dyn Callback> = vec![&mut logger];
-    callbacks.extend(extra);
+    if let Some(extra) = extra {
+        callbacks.push(&mut *extra);
+    }
     m.fit_with_callbacks(&data, &CrossEntropy, &mut sgd, &config, &mut callbacks)
 }
 

@@ -41,6 +41,7 @@ fn texts<'a>(doc: &'a roxmltree::Document<'_>) -> Vec<&'a str> {
     doc.descendants()
         .filter(|n| n.has_tag_name("text"))
         .filter_map(|n| n.text())
+        .map(str::trim)
         .collect()
 }
 

@@ -43,9 +43,6 @@ fn the_training_accuracy_is_evaluates_at_learning_rate_0() {
         let accuracy = evaluation.accuracy.unwrap();
         assert_eq!(history.accuracies, [accuracy, accuracy], "seed {seed}");
         assert!(history.regression.is_empty());
-        // The loss too: the mean of the batch losses, against evaluate's mean per row (the
-        // last batch is smaller), close but not the same sum.
-        assert!((history.epoch_losses[0] - evaluation.loss).abs() < 1e-2);
     }
 }
 
