@@ -45,8 +45,9 @@ use std::time::Instant;
 
 use feedforward::data::Subset;
 use feedforward::model::{Callback, EarlyStopping, Validation};
+use feedforward::plot::{self, Figure};
 use feedforward::prelude::*;
-use support::{class_rates, EpochReport, Failure, TrainingOptions};
+use support::{class_rates, Failure, TrainingOptions};
 
 const USAGE: &str = "\
 Trains a multi-layer perceptron (784-256-128-10, ReLU, SGD with Nesterov momentum) on MNIST
@@ -74,6 +75,11 @@ Options:
                     last 10% of them are the validation data) [default: all]
   --onnx PATH       export the trained model to PATH as ONNX (opset 17), for onnxruntime,
                     tract, browsers; python3 scripts/check_onnx.py PATH checks it
+  --log FILE.csv    write each epoch's metrics to FILE.csv as training goes (Keras'
+                    CSVLogger: epoch,loss,accuracy,val_loss,val_accuracy,learning_rate;
+                    appended to when the run resumes from --checkpoint)
+  --out DIR         folder for the SVG figures: the training curves (history.svg) and the
+                    confusion matrix [default: target/figures/mlp]
   -h, --help        print this help
 ";
 
@@ -98,7 +104,10 @@ fn main() -> ExitCode {
     };
     // The example's own options: where to save the trained model, the training checkpoint,
     // and how many training images to use.
-    let mut own = Own::default();
+    let mut own = Own {
+        out: PathBuf::from("target/figures/mlp"),
+        ..Own::default()
+    };
     let parsed = support::parse_args(defaults, &mut |name, parser| match name {
         "save" => {
             own.save = Some(support::value(parser, "--save")?.into());
@@ -126,6 +135,14 @@ fn main() -> ExitCode {
             own.onnx = Some(support::value(parser, "--onnx")?.into());
             Ok(true)
         }
+        "log" => {
+            own.log = Some(support::value(parser, "--log")?.into());
+            Ok(true)
+        }
+        "out" => {
+            own.out = support::value(parser, "--out")?.into();
+            Ok(true)
+        }
         _ => Ok(false),
     });
     support::main_with(USAGE, parsed, |options| run(options, &own))
@@ -142,10 +159,15 @@ struct Own {
     train_rows: Option<usize>,
     /// `--onnx PATH`
     onnx: Option<PathBuf>,
+    /// `--out DIR`
+    out: PathBuf,
+    /// `--log FILE.csv`
+    log: Option<PathBuf>,
 }
 
 fn run(options: &TrainingOptions, own: &Own) -> Result<(), Failure> {
-    // The output is checked before training, so that no training is lost to a bad path.
+    // The outputs are checked before training, so that no training is lost to a bad path.
+    support::check_output_dir(&own.out)?;
     if let Some(path) = &own.save {
         support::check_save_path(path)?;
     }
@@ -201,10 +223,12 @@ fn run(options: &TrainingOptions, own: &Own) -> Result<(), Failure> {
         None => config,
     };
     let mut stopper = EarlyStopping::new(PATIENCE)?.restore_best_weights(true);
-    let mut report = EpochReport::new(!options.quiet && std::io::stdout().is_terminal());
+    let mut report = support::Shown::new(!options.quiet && std::io::stdout().is_terminal());
     let history = {
-        let callbacks: &mut [&mut dyn Callback] = &mut [&mut report, &mut stopper];
-        model.fit_with_callbacks(&train, &CrossEntropy, &mut sgd, &config, callbacks)?
+        let mut logger = own.log.as_ref().map(CsvLogger::new);
+        let mut callbacks: Vec<&mut dyn Callback> = vec![&mut report, &mut stopper];
+        callbacks.extend(logger.as_mut().map(|l| l as &mut dyn Callback));
+        model.fit_with_callbacks(&train, &CrossEntropy, &mut sgd, &config, &mut callbacks)?
     };
     support::check_divergence(report.first_loss(), &history.epoch_losses)?;
     if let Some(path) = &own.save {
@@ -244,6 +268,23 @@ fn run(options: &TrainingOptions, own: &Own) -> Result<(), Failure> {
     println!("Load time: {:.2} s", load_time.as_secs_f64());
     if !options.quiet {
         println!("\n{}", class_rates(&confusion));
+    }
+    // The figures, drawn by the library: loss and accuracy per epoch, training against
+    // validation, and the confusion matrix of the test file.
+    let figures: [(&str, Figure); 2] = [
+        ("history.svg", plot::history(&history)),
+        (
+            "confusion_matrix.svg",
+            plot::confusion_matrix(&confusion)
+                .title("Confusion matrix (test file)")
+                .into(),
+        ),
+    ];
+    println!("Figures written to {}:", own.out.display());
+    for (name, figure) in figures {
+        let path = own.out.join(name);
+        figure.save_svg(&path)?;
+        println!("  {}", path.display());
     }
     Ok(())
 }

@@ -21,9 +21,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::error::Error as StdError;
 use std::io::IsTerminal;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -31,13 +29,11 @@ use std::time::Instant;
 use feedforward::data::mnist::LabeledImages;
 use feedforward::data::train_test_split;
 use feedforward::metrics::ConfusionMatrix;
+use feedforward::plot::{self, Chart, ColourMap, Figure, Heatmap};
 use feedforward::prelude::*;
 use feedforward::History;
 use ndarray::Array2;
-use plotters::coord::types::RangedCoordf64;
-use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
-use support::{class_rates, EpochReport, Failure, TrainingOptions};
+use support::{class_rates, Failure, TrainingOptions};
 
 const USAGE: &str = "\
 Trains the tutorial's softmax classifier on MNIST (section 4) and evaluates it.
@@ -60,6 +56,8 @@ Options:
                     cargo run --release --example predict -- --model PATH IMAGE...
   --onnx PATH       export the trained model to PATH as ONNX (opset 17), for onnxruntime,
                     tract, browsers; python3 scripts/check_onnx.py PATH checks it
+  --log FILE.csv    write each epoch's loss and accuracy to FILE.csv as training goes
+                    (Keras' CSVLogger: epoch,loss,accuracy,learning_rate)
   --quiet           print only the losses, the accuracy and the timings
   -h, --help        print this help
 ";
@@ -77,6 +75,7 @@ fn main() -> ExitCode {
     let mut out = PathBuf::from("target/figures/mnist");
     let mut save: Option<PathBuf> = None;
     let mut onnx: Option<PathBuf> = None;
+    let mut log: Option<PathBuf> = None;
     let parsed = support::parse_args(defaults, &mut |name, parser| match name {
         "out" => {
             out = support::value(parser, "--out")?.into();
@@ -90,10 +89,20 @@ fn main() -> ExitCode {
             onnx = Some(support::value(parser, "--onnx")?.into());
             Ok(true)
         }
+        "log" => {
+            log = Some(support::value(parser, "--log")?.into());
+            Ok(true)
+        }
         _ => Ok(false),
     });
     support::main_with(USAGE, parsed, |options| {
-        run(options, &out, save.as_deref(), onnx.as_deref())
+        run(
+            options,
+            &out,
+            save.as_deref(),
+            onnx.as_deref(),
+            log.as_deref(),
+        )
     })
 }
 
@@ -103,6 +112,7 @@ fn run(
     out: &Path,
     save: Option<&Path>,
     onnx: Option<&Path>,
+    log: Option<&Path>,
 ) -> Result<(), Failure> {
     // Every output is checked before training, so that no training is lost to a bad path.
     support::check_output_dir(out)?;
@@ -134,12 +144,21 @@ fn run(
     // forward, loss, gradient (Y_hat - Y) / n, then W -= lr * dW and b -= lr * db.
     let mut sgd = Sgd::new(options.learning_rate)?;
     let config = FitConfig::new(options.epochs).batch_size(options.batch_size);
-    let mut report = EpochReport::new(!options.quiet && std::io::stdout().is_terminal());
+    let mut report = support::Shown::new(!options.quiet && std::io::stdout().is_terminal());
     let started = Instant::now();
-    let history =
-        model.fit_with_progress(&data.train, &CrossEntropy, &mut sgd, &config, &mut |p| {
-            report.on(p)
-        })?;
+    // --log: Keras' CSVLogger, one row per epoch (its path is checked before the first epoch).
+    let mut logger = log.map(CsvLogger::new);
+    let history = {
+        let mut callbacks: Vec<&mut dyn Callback> = vec![&mut report];
+        callbacks.extend(logger.as_mut().map(|l| l as &mut dyn Callback));
+        model.fit_with_callbacks(
+            &data.train,
+            &CrossEntropy,
+            &mut sgd,
+            &config,
+            &mut callbacks,
+        )?
+    };
     let training_time = started.elapsed();
     support::check_divergence(report.first_loss(), &history.epoch_losses)?;
 
@@ -247,26 +266,28 @@ fn pandas_layout(table: &Array2<u8>) -> String {
 // ---------------------------------------------------------------------------------------------
 // 4.1.5 Results
 
-/// Writes the three figures into `out` (created if need be) and returns their paths.
+/// Writes the three figures into `out` (created if need be) and returns their paths: the first
+/// image, the training curves and the confusion matrix, drawn by the library's `plot` module.
 fn write_figures(
     out: &Path,
     first: &LabeledImages,
     history: &History,
     confusion: &ConfusionMatrix,
 ) -> Result<Vec<PathBuf>, Failure> {
-    std::fs::create_dir_all(out).map_err(|e| Failure::Output {
-        path: out.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    let figures = [
-        ("fig11_first_image.svg", first_image_figure(first)),
-        ("loss_per_epoch.svg", loss_figure(&history.epoch_losses)),
-        ("confusion_matrix.svg", confusion_figure(confusion)),
+    let figures: [(&str, Figure); 3] = [
+        ("fig11_first_image.svg", first_image_figure(first).into()),
+        ("history.svg", plot::history(history)),
+        (
+            "confusion_matrix.svg",
+            plot::confusion_matrix(confusion)
+                .title("Confusion matrix (test set)")
+                .into(),
+        ),
     ];
     let mut paths = Vec::new();
     for (name, figure) in figures {
         let path = out.join(name);
-        figure.draw(&path).map_err(|e| Failure::Output {
+        figure.save_svg(&path).map_err(|e| Failure::Output {
             path: path.clone(),
             reason: e.to_string(),
         })?;
@@ -275,143 +296,21 @@ fn write_figures(
     Ok(paths)
 }
 
-/// The chart type of every figure: two numeric axes.
-type Chart<'a, 'p> = ChartContext<'a, SVGBackend<'p>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
-
-/// What a figure draws on its chart.
-type Painter<'f> = Box<dyn Fn(&mut Chart<'_, '_>) -> Result<(), Box<dyn StdError>> + 'f>;
-
-/// A figure: the chart boilerplate (size, title, axes), and a painter for its content.
-struct Figure<'f> {
-    size: (u32, u32),
-    title: &'static str,
-    x: Range<f64>,
-    y: Range<f64>,
-    paint: Painter<'f>,
-}
-
-impl Figure<'_> {
-    /// Draws the figure into an SVG file at `path`.
-    fn draw(&self, path: &Path) -> Result<(), Box<dyn StdError>> {
-        let root = SVGBackend::new(path, self.size).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(self.title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
-            .build_cartesian_2d(self.x.clone(), self.y.clone())?;
-        (self.paint)(&mut chart)?;
-        root.present()?;
-        Ok(())
-    }
-}
-
-/// `v` as a whole number, or nothing between whole numbers (axis labels of cells and epochs).
-fn whole(v: &f64) -> String {
-    if (v - v.round()).abs() < 1e-6 {
-        format!("{v:.0}")
-    } else {
-        String::new()
-    }
-}
-
 /// The tutorial's figure 11: `plt.imshow(image_data, cmap="gray")`, row 0 at the top.
-fn first_image_figure(images: &LabeledImages) -> Figure<'_> {
+fn first_image_figure(images: &LabeledImages) -> Chart {
     let (height, width) = (images.image_rows(), images.image_cols());
-    Figure {
-        size: (420, 440),
-        title: "Image MNIST",
-        x: -0.5..width as f64 - 0.5,
-        y: height as f64 - 0.5..-0.5,
-        paint: Box::new(move |chart| {
-            chart
-                .configure_mesh()
-                .disable_mesh()
-                .x_label_formatter(&whole)
-                .y_label_formatter(&whole)
-                .draw()?;
-            let pixels = images.image(0);
-            chart.draw_series((0..height * width).map(|i| {
-                let (r, c) = ((i / width) as f64, (i % width) as f64);
-                let grey = RGBColor(pixels[i], pixels[i], pixels[i]);
-                Rectangle::new([(c - 0.5, r - 0.5), (c + 0.5, r + 0.5)], grey.filled())
-            }))?;
-            Ok(())
-        }),
-    }
-}
-
-/// The average loss of each epoch, as the tutorial's training printed it.
-fn loss_figure(losses: &[f32]) -> Figure<'_> {
-    let low = losses.iter().copied().fold(f32::INFINITY, f32::min) as f64;
-    let high = losses.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    let pad = ((high - low) * 0.1).max(1e-3);
-    Figure {
-        size: (640, 420),
-        title: "Average loss per epoch",
-        x: 0.5..losses.len() as f64 + 0.5,
-        y: low - pad..high + pad,
-        paint: Box::new(move |chart| {
-            chart
-                .configure_mesh()
-                .x_desc("epoch")
-                .y_desc("cross-entropy")
-                .x_labels(losses.len().min(20))
-                .x_label_formatter(&whole)
-                .y_label_formatter(&|v| format!("{v:.3}"))
-                .draw()?;
-            let points = losses
-                .iter()
-                .enumerate()
-                .map(|(e, &l)| (e as f64 + 1.0, l as f64));
-            chart.draw_series(LineSeries::new(points.clone(), &BLUE))?;
-            chart.draw_series(points.map(|p| Circle::new(p, 3, BLUE.filled())))?;
-            Ok(())
-        }),
-    }
-}
-
-/// The confusion matrix as a heat map: actual classes down, predicted classes across, counts in
-/// the cells.
-fn confusion_figure(confusion: &ConfusionMatrix) -> Figure<'_> {
-    let classes = confusion.classes();
-    let n = classes as f64;
-    Figure {
-        size: (600, 600),
-        title: "Confusion matrix (test set)",
-        x: -0.5..n - 0.5,
-        y: n - 0.5..-0.5,
-        paint: Box::new(move |chart| {
-            chart
-                .configure_mesh()
-                .disable_mesh()
-                .x_desc("predicted class")
-                .y_desc("actual class")
-                .x_labels(classes)
-                .y_labels(classes)
-                .x_label_formatter(&whole)
-                .y_label_formatter(&whole)
-                .draw()?;
-            let counts = confusion.counts();
-            let max = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
-            let cells = counts.indexed_iter().map(|((actual, predicted), &count)| {
-                let (x, y, share) = (predicted as f64, actual as f64, count as f64 / max);
-                (x, y, count, share)
-            });
-            chart.draw_series(cells.clone().map(|(x, y, _, share)| {
-                let colour = ViridisRGB::get_color(share);
-                Rectangle::new([(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)], colour.filled())
-            }))?;
-            chart.draw_series(cells.map(|(x, y, count, share)| {
-                let ink = if share > 0.6 { &BLACK } else { &WHITE };
-                let style = ("sans-serif", 13)
-                    .into_font()
-                    .color(ink)
-                    .pos(Pos::new(HPos::Center, VPos::Center));
-                Text::new(count.to_string(), (x, y), style)
-            }))?;
-            Ok(())
-        }),
-    }
+    let pixels = images.image(0);
+    let grid = Array2::from_shape_fn((height, width), |(r, c)| pixels[r * width + c] as f64);
+    let (w, h) = (width as f64, height as f64);
+    Chart::new("Image MNIST")
+        .with_size(420, 440)
+        .x_range(-0.5..w - 0.5)
+        .y_range(h - 0.5..-0.5)
+        .whole_x()
+        .whole_y()
+        .heatmap(
+            Heatmap::new(grid, -0.5..w - 0.5, -0.5..h - 0.5)
+                .colour_map(ColourMap::Grey)
+                .value_range(0.0, 255.0),
+        )
 }

@@ -252,6 +252,11 @@ pub enum Error {
         reason: String,
     },
 
+    /// A figure could not be drawn (`feedforward::plot`, feature `plot`); the message is
+    /// plotters'. Nothing was written.
+    #[error("cannot draw the figure: {0}")]
+    Plot(String),
+
     /// A model could not be exported to ONNX (`Sequential::save_onnx`, feature `onnx`).
     /// Nothing was written.
     #[error("cannot export the model to ONNX: {0}")]

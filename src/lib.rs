@@ -58,6 +58,8 @@
 //!   scikit-learn's) and batches.
 //! - [`metrics`]: accuracy, confusion matrix, precision and recall; binary and multi-label
 //!   accuracy; MSE, RMSE, MAE and R^2 as scikit-learn computes them.
+//! - [`plot`] (feature `plot`, on by default): a [`History`] as loss and metric curves and a
+//!   confusion matrix as a heat map, written as SVG files; [`Chart`](plot::Chart) for your own.
 //! - [`random`]: a numpy-compatible generator, so the tutorial's numbers are reproducible.
 //! - [`gradcheck`]: finite-difference checks for anyone writing a layer.
 //!
@@ -81,9 +83,11 @@
 //! ## Threads
 //! Large products (16 M multiply-adds or more: a batch of 32 through 1024 x 1024 weights) and
 //! element-wise passes over 512 K elements or more run on rayon's global pool, one thread per
-//! core; set `RAYON_NUM_THREADS`, or call the model inside your own pool's
-//! [`install`](https://docs.rs/rayon/latest/rayon/struct.ThreadPool.html#method.install), to
-//! choose how many. The work is split in fixed parts and never along a sum, so the results are
+//! core. Choose how many with [`set_num_threads`]`(Some(n))` in the program (PyTorch's
+//! `torch.set_num_threads`; it takes precedence), with `RAYON_NUM_THREADS=n` in the
+//! environment, or by calling the model inside your own pool's
+//! [`install`](https://docs.rs/rayon/latest/rayon/struct.ThreadPool.html#method.install);
+//! [`num_threads`] tells how many it uses. The work is split in fixed parts and never along a sum, so the results are
 //! bit-identical on any number of threads. While such a step (or forward pass) runs, the pool's
 //! other threads wait for work spinning rather than sleeping, as OpenMP's do between parallel
 //! regions, and smaller passes split too; `OMP_WAIT_POLICY=passive` turns that off. The small
@@ -102,8 +106,11 @@ pub mod metrics;
 pub mod model;
 pub mod optim;
 mod parallel;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod random;
 mod task;
+mod threads;
 mod workspace;
 
 /// The `ndarray` this crate is built on: `feedforward::ndarray::Array2` is the type its API
@@ -123,6 +130,7 @@ pub use losses::Loss;
 pub use model::{Evaluation, FitConfig, FitError, History, Progress, Sequential, Verbosity};
 pub use optim::Optimizer;
 pub use task::Task;
+pub use threads::{num_threads, set_num_threads};
 
 /// Everything a training script needs, in one `use feedforward::prelude::*`: data (in memory,
 /// CSV tables, splits), layers, losses, metrics, optimizers and schedules, the model with its
@@ -144,8 +152,8 @@ pub mod prelude {
     pub use crate::losses::{BinaryCrossEntropy, CrossEntropy, HalfMse, Huber, Loss, Mae, Mse};
     pub use crate::metrics::{accuracy, r2_score, ConfusionMatrix, RegressionMetrics};
     pub use crate::model::{
-        Callback, ClassPredictions, EarlyStopping, Evaluation, FitConfig, History, LayerRegistry,
-        Monitor, Sequential, Validation, Verbosity,
+        Callback, ClassPredictions, CsvLogger, EarlyStopping, Evaluation, FitConfig, History,
+        LayerRegistry, Monitor, Sequential, Validation, Verbosity,
     };
     pub use crate::optim::{
         Adam, AdamW, Constant, Cosine, Optimizer, Schedule, Sgd, StepDecay, Warmup,

@@ -236,7 +236,7 @@ fn the_example_trains_one_epoch_and_writes_its_figures() {
 
     for name in [
         "fig11_first_image.svg",
-        "loss_per_epoch.svg",
+        "history.svg",
         "confusion_matrix.svg",
     ] {
         let path = out.path().join(name);

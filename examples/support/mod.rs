@@ -391,6 +391,65 @@ impl Callback for EpochReport {
     }
 }
 
+/// How training shows its progress: on a terminal the library's progress bar (Keras'
+/// `verbose=1`: batches, running loss and accuracy, samples per second, time left), else the
+/// plain lines of [`EpochReport`] (the tutorial's trace, stable for scripts and tests).
+pub struct Shown {
+    report: EpochReport,
+    bar: Option<feedforward::model::ProgressBar>,
+}
+
+impl Shown {
+    /// The bar when `terminal`, else the report's lines.
+    pub fn new(terminal: bool) -> Self {
+        Shown {
+            report: EpochReport::new(false),
+            bar: terminal.then(feedforward::model::ProgressBar::new),
+        }
+    }
+
+    /// The loss of the first batch trained on, if any.
+    pub fn first_loss(&self) -> Option<f32> {
+        self.report.first_loss
+    }
+}
+
+impl Callback for Shown {
+    fn on_progress(&mut self, progress: &Progress) {
+        match &mut self.bar {
+            Some(bar) => {
+                if let Progress::Batch { loss, .. } = *progress {
+                    self.report.first_loss.get_or_insert(loss);
+                }
+                bar.on_progress(progress);
+            }
+            None => self.report.on(progress),
+        }
+    }
+
+    fn on_epoch_end(
+        &mut self,
+        model: &mut feedforward::Sequential,
+        log: &feedforward::model::EpochLog,
+    ) -> feedforward::Result<feedforward::model::Control> {
+        match &mut self.bar {
+            Some(bar) => bar.on_epoch_end(model, log),
+            None => Ok(feedforward::model::Control::Continue),
+        }
+    }
+
+    fn on_train_end(
+        &mut self,
+        model: &mut feedforward::Sequential,
+        history: &feedforward::History,
+    ) -> feedforward::Result<()> {
+        match &mut self.bar {
+            Some(bar) => bar.on_train_end(model, history),
+            None => Ok(()),
+        }
+    }
+}
+
 /// A progress-bar style from a template, or indicatif's default if the template were invalid.
 fn bar_style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template)

@@ -81,8 +81,9 @@ impl fmt::Display for Evaluation {
     }
 }
 
-/// Counts of the task being evaluated, batch by batch.
-enum Tally {
+/// Counts of the task being evaluated, batch by batch: by `evaluate`, and by `fit` on the
+/// outputs of its training steps.
+pub(super) enum Tally {
     MultiClass {
         /// Rows with a NaN or infinite output count in its `unpredicted`, as wrong.
         confusion: Option<ConfusionMatrix>,
@@ -116,31 +117,7 @@ impl Sequential {
         let batches = Batches::new(data.len(), batch_size, Order::InOrder)?;
         self.set_training(false);
         let task = self.task(loss);
-        let width = self.output_width();
-        let mut tally = match task {
-            Task::Classification => Tally::MultiClass {
-                confusion: match data.class_of(0) {
-                    Some(_) => Some(ConfusionMatrix::new(width)?),
-                    None => None,
-                },
-            },
-            Task::Binary => {
-                let threshold = match self.output_kind() {
-                    OutputKind::SigmoidProbabilities => 0.5,
-                    _ => 0.0,
-                };
-                Tally::Binary {
-                    counts: BinaryCounts::new(width, threshold),
-                    confusion: Some(if width == 1 {
-                        Some(ConfusionMatrix::new(2)?)
-                    } else {
-                        None
-                    }),
-                    threshold,
-                }
-            }
-            Task::Regression => Tally::Regression(RegressionAccumulator::new(width)),
-        };
+        let mut tally = Tally::new(self, data, loss)?;
         let mut sum = 0.0f64;
         let last = self.layers.len() - 1;
         for rows in batches.iter() {
@@ -192,7 +169,52 @@ pub(super) fn data_row(error: Error, rows: &[usize]) -> Error {
 }
 
 impl Tally {
-    fn add(
+    /// Empty counts for `model`'s task on `data` (scored with `loss`).
+    pub(super) fn new(model: &Sequential, data: &dyn Dataset, loss: &dyn Loss) -> Result<Tally> {
+        let task = model.task(loss);
+        let width = model.output_width();
+        Ok(match task {
+            Task::Classification => Tally::MultiClass {
+                confusion: match data.class_of(0) {
+                    Some(_) => Some(ConfusionMatrix::new(width)?),
+                    None => None,
+                },
+            },
+            Task::Binary => {
+                let threshold = match model.output_kind() {
+                    OutputKind::SigmoidProbabilities => 0.5,
+                    _ => 0.0,
+                };
+                Tally::Binary {
+                    counts: BinaryCounts::new(width, threshold),
+                    confusion: Some(if width == 1 {
+                        Some(ConfusionMatrix::new(2)?)
+                    } else {
+                        None
+                    }),
+                    threshold,
+                }
+            }
+            Task::Regression => Tally::Regression(RegressionAccumulator::new(width)),
+        })
+    }
+
+    /// The accuracy of the rows counted so far, for a classifier whose data has classes.
+    pub(super) fn running_accuracy(&self) -> Option<f32> {
+        match self {
+            Tally::MultiClass {
+                confusion: Some(confusion),
+            } if confusion.total() > 0 => Some(confusion.accuracy() as f32),
+            Tally::Binary {
+                counts,
+                confusion: Some(_),
+                ..
+            } => Some(counts.overall()).filter(|a| a.is_finite()),
+            _ => None,
+        }
+    }
+
+    pub(super) fn add(
         &mut self,
         data: &dyn Dataset,
         rows: &[usize],
@@ -235,7 +257,7 @@ impl Tally {
         }
     }
 
-    fn finish(self, task: Task, loss: f32) -> Evaluation {
+    pub(super) fn finish(self, task: Task, loss: f32) -> Evaluation {
         let mut evaluation = Evaluation {
             loss,
             task,

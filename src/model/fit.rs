@@ -8,6 +8,7 @@
 
 use super::backup::{Backup, RunState, Setup};
 use super::callbacks::{Callback, Control, EpochPrinter, ProgressFn};
+use super::evaluate::Tally;
 use super::{EpochLog, History, Progress, Sequential};
 use crate::data::{Batches, Dataset, Order, Subset};
 use crate::losses::Loss;
@@ -79,9 +80,15 @@ pub enum Verbosity {
     /// Nothing (Keras' `verbose=0`); the default, so that a library call stays quiet.
     #[default]
     Silent,
-    /// One line per epoch (Keras' `verbose=2`):
-    /// `Epoch 3/10 - loss: 0.2871 - val_loss: 0.2702 - val_accuracy: 0.9213 - lr: 0.1 - 0.42s`.
+    /// One line per epoch (Keras' `verbose=2`): `Epoch 3/10 - loss: 0.2871 - accuracy: 0.9190 -
+    /// val_loss: 0.2702 - val_accuracy: 0.9213 - lr: 0.1 - 0.42s`.
     Epochs,
+    /// Keras' `verbose=1`: on a terminal, a bar per epoch with the batch count, the running
+    /// loss (and accuracy, for a classifier), the samples per second and the time left,
+    /// replaced by the epoch's line when it ends; when standard output is not a terminal, the
+    /// lines of [`Verbosity::Epochs`] alone. See [`ProgressBar`](super::ProgressBar) (feature
+    /// `indicatif`, on by default; without it, the lines alone).
+    ProgressBar,
 }
 
 impl<'a> FitConfig<'a> {
@@ -243,17 +250,25 @@ impl Sequential {
         let mut printer = EpochPrinter {
             epochs: config.epochs,
         };
-        let result = match config.verbosity {
-            Verbosity::Silent => {
-                self.train_epochs(data, loss, optimizer, config, callbacks, &mut history)
-            }
-            Verbosity::Epochs => {
+        #[cfg(feature = "indicatif")]
+        let mut bar = super::ProgressBar::new();
+        let shown: Option<&mut dyn Callback> = match config.verbosity {
+            Verbosity::Silent => None,
+            Verbosity::Epochs => Some(&mut printer),
+            #[cfg(feature = "indicatif")]
+            Verbosity::ProgressBar => Some(&mut bar),
+            #[cfg(not(feature = "indicatif"))]
+            Verbosity::ProgressBar => Some(&mut printer),
+        };
+        let result = match shown {
+            None => self.train_epochs(data, loss, optimizer, config, callbacks, &mut history),
+            Some(shown) => {
                 let mut all: Vec<&mut dyn Callback> = Vec::with_capacity(callbacks.len() + 1);
                 for callback in callbacks.iter_mut() {
                     let callback: &mut dyn Callback = &mut **callback;
                     all.push(callback);
                 }
-                all.push(&mut printer);
+                all.push(shown);
                 self.train_epochs(data, loss, optimizer, config, &mut all, &mut history)
             }
         };
@@ -374,6 +389,10 @@ impl Sequential {
             );
             self.set_training(true);
             let mut sum = 0.0f64;
+            // The task's metric, on each step's outputs (before its update): no extra pass.
+            let mut tally = Tally::new(self, train, loss)?;
+            let last = self.layers.len() - 1;
+            let mut seen = 0;
             for (batch, rows) in batches.iter().enumerate() {
                 self.load_batch(train, rows);
                 let (inputs, targets) = (
@@ -387,6 +406,13 @@ impl Sequential {
                 self.batch_targets = targets;
                 let value = result?;
                 sum += value as f64;
+                seen += rows.len();
+                tally.add(
+                    train,
+                    rows,
+                    self.activations[last].view(),
+                    self.batch_targets.view(),
+                );
                 report(
                     callbacks,
                     &Progress::Batch {
@@ -395,9 +421,12 @@ impl Sequential {
                         batches: count,
                         loss: value,
                         running_loss: (sum / (batch + 1) as f64) as f32,
+                        running_accuracy: tally.running_accuracy(),
+                        rows: seen,
                     },
                 );
             }
+            let trained = tally.finish(self.task(loss), 0.0);
             let average_loss = (sum / count as f64) as f32;
             let evaluation = match validation {
                 Some(v) => Some(self.evaluate(v, loss, config.validation_batch_size)?),
@@ -406,6 +435,8 @@ impl Sequential {
             let log = EpochLog {
                 epoch,
                 loss: average_loss,
+                accuracy: trained.accuracy,
+                regression: trained.regression,
                 validation_loss: evaluation.as_ref().map(|e| e.loss),
                 validation_accuracy: evaluation.as_ref().and_then(|e| e.accuracy),
                 validation_regression: evaluation.as_ref().and_then(|e| e.regression),

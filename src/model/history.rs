@@ -42,6 +42,11 @@ pub enum Progress {
         loss: f32,
         /// Average batch loss so far in this epoch.
         running_loss: f32,
+        /// Accuracy so far in this epoch, for a classifier whose data has classes: on the
+        /// outputs of the training steps (each before its update), as Keras' progress bar.
+        running_accuracy: Option<f32>,
+        /// Rows trained on so far in this epoch, this batch's included.
+        rows: usize,
     },
     /// An epoch ended.
     EpochEnd {
@@ -65,6 +70,12 @@ pub struct EpochLog {
     pub epoch: usize,
     /// Mean batch loss.
     pub loss: f32,
+    /// Training accuracy of a classifier (Keras' `accuracy`): the share of the epoch's
+    /// training rows that the training steps' outputs classified right, each output taken
+    /// before its step's update (as Keras computes it), so at no extra pass over the data.
+    pub accuracy: Option<f32>,
+    /// Training MSE, RMSE, MAE and R^2 of a regression, on the training steps' outputs.
+    pub regression: Option<RegressionMetrics>,
     /// Validation loss, when there is validation data.
     pub validation_loss: Option<f32>,
     /// Validation accuracy, when there is validation data with classes.
@@ -82,6 +93,11 @@ pub struct EpochLog {
 pub struct History {
     /// Mean batch loss of each epoch.
     pub epoch_losses: Vec<f32>,
+    /// Training accuracy of each epoch, for a classifier (Keras' `history["accuracy"]`;
+    /// see [`EpochLog::accuracy`]); empty otherwise.
+    pub accuracies: Vec<f32>,
+    /// Training MSE, RMSE, MAE and R^2 of each epoch, for a regression; empty otherwise.
+    pub regression: Vec<RegressionMetrics>,
     /// Validation loss of each epoch (empty without validation data).
     pub validation_losses: Vec<f32>,
     /// Validation accuracy of each epoch (empty without validation data with classes).
@@ -103,6 +119,8 @@ impl History {
     /// Appends one epoch's results.
     pub(crate) fn record(&mut self, log: &EpochLog) {
         self.epoch_losses.push(log.loss);
+        self.accuracies.extend(log.accuracy);
+        self.regression.extend(log.regression);
         self.validation_losses.extend(log.validation_loss);
         self.validation_accuracies.extend(log.validation_accuracy);
         self.validation_regression.extend(log.validation_regression);

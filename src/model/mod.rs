@@ -46,12 +46,14 @@ mod summary;
 
 pub use crate::layers::LayerRegistry;
 pub use backup::Backup;
-pub use callbacks::{Callback, CallbackState, Control, EarlyStopping, Monitor};
+#[cfg(feature = "indicatif")]
+pub use callbacks::ProgressBar;
+pub use callbacks::{Callback, CallbackState, Control, CsvLogger, EarlyStopping, Monitor};
 pub use evaluate::Evaluation;
 pub use fit::{FitConfig, FitError, Validation, Verbosity};
 pub use history::{EpochLog, History, Progress};
 pub use predict::ClassPredictions;
-pub use summary::Summary;
+pub use summary::{LayerSummary, Summary};
 
 use crate::data::Dataset;
 use crate::init::Init;
@@ -484,7 +486,11 @@ impl Sequential {
         let widest = self.widths.iter().copied().max().unwrap_or(0);
         let elements = self.largest_parameter.max(rows.saturating_mul(widest));
         if parallel::splits(work, elements) {
-            parallel::with_threads_awake(|| f(self))
+            // On the pool of `set_num_threads` when one is set, else on rayon's global pool.
+            match crate::threads::pool() {
+                Some(pool) => pool.install(|| parallel::with_threads_awake(|| f(self))),
+                None => parallel::with_threads_awake(|| f(self)),
+            }
         } else {
             f(self)
         }

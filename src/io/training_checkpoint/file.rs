@@ -56,6 +56,7 @@ impl TrainingCheckpoint {
         let n = history.epoch_losses.len();
         for (name, values) in [
             ("loss", &history.epoch_losses),
+            ("accuracy", &history.accuracies),
             ("val_loss", &history.validation_losses),
             ("val_accuracy", &history.validation_accuracies),
             ("learning_rate", &history.learning_rates),
@@ -65,18 +66,19 @@ impl TrainingCheckpoint {
                 f32_tensor(vec![values.len()], values.iter()),
             ));
         }
-        let regression: Vec<f32> = history
-            .validation_regression
-            .iter()
-            .flat_map(|r| [r.mse, r.rmse, r.mae, r.r2])
-            .collect();
-        tensors.push((
-            format!("{HISTORY}val_regression"),
-            f32_tensor(
-                vec![history.validation_regression.len(), 4],
-                regression.iter(),
-            ),
-        ));
+        for (name, metrics) in [
+            ("regression", &history.regression),
+            ("val_regression", &history.validation_regression),
+        ] {
+            let values: Vec<f32> = metrics
+                .iter()
+                .flat_map(|r| [r.mse, r.rmse, r.mae, r.r2])
+                .collect();
+            tensors.push((
+                format!("{HISTORY}{name}"),
+                f32_tensor(vec![metrics.len(), 4], values.iter()),
+            ));
+        }
         let times: Vec<u8> = history
             .epoch_times
             .iter()
@@ -279,26 +281,37 @@ impl TrainingCheckpoint {
             .ok()
             .filter(|t| t.dtype() == Dtype::U64 && t.shape() == [epochs])
             .ok_or_else(|| malformed(format!("{HISTORY}epoch_time_ns: not {epochs} U64")))?;
+        // The training metrics came in version 0.2: a checkpoint written before has none.
+        let present = |name: &str| tensors.tensor(&format!("{HISTORY}{name}")).is_ok();
+        let regression = |name: &str| -> Result<Vec<RegressionMetrics>> {
+            let name = format!("{HISTORY}{name}");
+            let (shape, values) = read_f32(&tensors, &name, Some(2)).map_err(&malformed)?;
+            if shape[1] != 4 {
+                return Err(malformed(format!("{name}: not 4 metrics an epoch")));
+            }
+            Ok(values
+                .chunks_exact(4)
+                .map(|m| RegressionMetrics {
+                    mse: m[0],
+                    rmse: m[1],
+                    mae: m[2],
+                    r2: m[3],
+                })
+                .collect())
+        };
         let history = History {
             epoch_losses: history_values("loss", Some(epochs))?,
+            accuracies: match present("accuracy") {
+                true => history_values("accuracy", None)?,
+                false => Vec::new(),
+            },
+            regression: match present("regression") {
+                true => regression("regression")?,
+                false => Vec::new(),
+            },
             validation_losses: history_values("val_loss", None)?,
             validation_accuracies: history_values("val_accuracy", None)?,
-            validation_regression: {
-                let name = format!("{HISTORY}val_regression");
-                let (shape, values) = read_f32(&tensors, &name, Some(2)).map_err(malformed)?;
-                if shape[1] != 4 {
-                    return Err(malformed(format!("{name}: not 4 metrics an epoch")));
-                }
-                values
-                    .chunks_exact(4)
-                    .map(|m| RegressionMetrics {
-                        mse: m[0],
-                        rmse: m[1],
-                        mae: m[2],
-                        r2: m[3],
-                    })
-                    .collect()
-            },
+            validation_regression: regression("val_regression")?,
             learning_rates: history_values("learning_rate", Some(epochs))?,
             epoch_times: times
                 .data()

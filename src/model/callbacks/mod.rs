@@ -1,12 +1,18 @@
 //! Callbacks of [`Sequential::fit_with_callbacks`]: code that runs between epochs and may stop
 //! training, such as [`EarlyStopping`].
 
+mod csv_logger;
 mod early_stopping;
 mod epoch_printer;
+#[cfg(feature = "indicatif")]
+mod progress_bar;
 mod progress_fn;
 
+pub use csv_logger::CsvLogger;
 pub use early_stopping::{EarlyStopping, Monitor};
 pub(crate) use epoch_printer::EpochPrinter;
+#[cfg(feature = "indicatif")]
+pub use progress_bar::ProgressBar;
 pub(crate) use progress_fn::ProgressFn;
 
 use super::{EpochLog, History, Progress, Sequential};
