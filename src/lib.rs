@@ -102,6 +102,7 @@ pub mod metrics;
 pub mod model;
 pub mod optim;
 mod parallel;
+mod quote;
 pub mod random;
 mod task;
 mod workspace;

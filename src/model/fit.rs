@@ -375,7 +375,7 @@ impl Sequential {
             self.set_training(true);
             let mut sum = 0.0f64;
             for (batch, rows) in batches.iter().enumerate() {
-                self.load_batch(train, rows);
+                self.load_batch(train, rows)?;
                 let (inputs, targets) = (
                     std::mem::take(&mut self.batch_inputs),
                     std::mem::take(&mut self.batch_targets),
