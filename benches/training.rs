@@ -57,7 +57,7 @@ fn batch(data: &LabeledImages, rows: std::ops::Range<usize>) -> (Array2<f32>, Ar
     let rows: Vec<usize> = rows.collect();
     let mut x = Array2::zeros((rows.len(), data.input_width()));
     let mut y = Array2::zeros((rows.len(), data.target_width()));
-    data.fill_batch(&rows, x.view_mut(), y.view_mut());
+    data.fill_batch(&rows, x.view_mut(), y.view_mut()).unwrap();
     (x, y)
 }
 
@@ -71,6 +71,7 @@ fn parts(c: &mut Criterion, data: &Data) {
         b.iter(|| {
             data.train
                 .fill_batch(black_box(&rows), x.view_mut(), t.view_mut())
+                .unwrap()
         })
     });
 

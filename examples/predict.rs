@@ -211,7 +211,7 @@ fn write_probabilities(
         let rows: Vec<usize> = (start..(start + BATCH).min(test.len())).collect();
         let mut inputs = Array2::zeros((rows.len(), width));
         let mut targets = Array2::zeros((rows.len(), classes));
-        test.fill_batch(&rows, inputs.view_mut(), targets.view_mut());
+        test.fill_batch(&rows, inputs.view_mut(), targets.view_mut())?;
         for out in model.predict(inputs.view())?.rows() {
             let probabilities = if softmax_last {
                 out.to_vec()

@@ -261,6 +261,20 @@ pub enum Error {
     /// Nothing was written.
     #[error("cannot export the model to ONNX: {0}")]
     OnnxExport(OnnxProblem),
+
+    /// A data set could not give a row of a batch: an I/O or parse error in a data set read
+    /// from disk as training goes (see [`Dataset::fill_batch`](crate::data::Dataset::fill_batch)).
+    /// During [`fit`](crate::Sequential::fit) it comes inside a
+    /// [`FitError`](crate::FitError) with the epochs completed before it.
+    #[error("{}row {row} of the data set: {reason}", .file.as_ref().map(|f| format!("{}, ", f.display())).unwrap_or_default())]
+    DataRead {
+        /// The file the row is read from, if the data set has one.
+        file: Option<PathBuf>,
+        /// The row (an index into the data set).
+        row: usize,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 /// Why a model could not be exported to ONNX, in [`Error::OnnxExport`].
@@ -396,7 +410,7 @@ fn table_location(
         (None, None) => parts.push("table".to_string()),
     }
     if let Some(column) = column {
-        parts.push(format!("column {column:?}"));
+        parts.push(format!("column {}", crate::quote::quote(column)));
     }
     parts.join(", ")
 }

@@ -108,6 +108,7 @@ pub mod optim;
 mod parallel;
 #[cfg(feature = "plot")]
 pub mod plot;
+mod quote;
 pub mod random;
 mod task;
 mod threads;

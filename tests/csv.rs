@@ -462,3 +462,76 @@ fn the_committed_tables_read_with_the_task_guessed() {
     assert_eq!(diabetes.targets()[[0, 0]], 151.0);
     assert_eq!(diabetes.inputs()[[0, 8]], 4.8598);
 }
+
+#[test]
+fn a_column_of_numbers_with_text_further_down_is_text_with_every_spelling() {
+    // The reader types columns as it goes: text after numbers makes it read the file again
+    // with the column as text, so "1" and "1.0" stay two categories, as scikit-learn has them.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("code,x,label\n");
+    for i in 0..3000 {
+        let code = match i {
+            0 => "1".to_string(),
+            1 => "1.0".to_string(),
+            2999 => "red".to_string(),
+            _ => format!("{}", i % 3),
+        };
+        text.push_str(&format!(
+            "{code},{i},{}\n",
+            if i % 2 == 0 { "a" } else { "b" }
+        ));
+    }
+    let path = write(&dir, "late.csv", &text);
+    let table = CsvReader::new().target("label").read(&path).unwrap();
+    assert_eq!(
+        table.encoding().features()[0].kind,
+        FeatureKind::OneHot {
+            categories: vec![
+                "0".into(),
+                "1".into(),
+                "1.0".into(),
+                "2".into(),
+                "red".into()
+            ]
+        }
+    );
+    assert_eq!(
+        table.inputs().row(1).to_vec(),
+        [0.0, 0.0, 1.0, 0.0, 0.0, 1.0]
+    );
+    assert_eq!(
+        table.inputs().row(2999).to_vec(),
+        [0.0, 0.0, 0.0, 0.0, 1.0, 2999.0]
+    );
+    assert_eq!(table.labels().unwrap()[..3], [0, 1, 0]);
+
+    // The same for the target: numbers, then a text label, make text classes.
+    let path = write(&dir, "labels.csv", "x,y\n1,2\n2,10\n3,cat\n4,2\n");
+    let table = CsvReader::new().target("y").read(&path).unwrap();
+    assert_eq!(table.encoding().classes().unwrap(), ["10", "2", "cat"]);
+    assert_eq!(table.labels().unwrap(), [1, 0, 2, 1]);
+}
+
+#[test]
+fn a_numeric_target_with_many_distinct_values_is_a_regression_with_every_value() {
+    // More than 1,000 distinct numbers: the guess turns to regression mid-file, and the rows
+    // read before keep their values.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("x,y\n");
+    for i in 0..2500 {
+        text.push_str(&format!("{i},{}\n", i as f64 * 0.5));
+    }
+    let path = write(&dir, "reg.csv", &text);
+    let table = CsvReader::new().target("y").read(&path).unwrap();
+    assert_eq!(table.task(), Task::Regression);
+    let expected: Vec<f32> = (0..2500).map(|i| i as f32 * 0.5).collect();
+    assert_eq!(table.targets().column(0).to_vec(), expected);
+    assert_eq!(table.lines()[2499], 2501);
+    // Declared classification over so many classes meets the cap instead.
+    let err = CsvReader::new()
+        .target("y")
+        .task(Task::Classification)
+        .read(&path)
+        .unwrap_err();
+    assert!(err.to_string().contains("more than 1000 classes"), "{err}");
+}

@@ -124,7 +124,8 @@ fn fill_batch_gives_pixels_over_255_and_one_hot_labels() {
     let mut inputs = Array2::<f32>::from_elem((2, 784), f32::NAN);
     let mut targets = Array2::<f32>::from_elem((2, 10), f32::NAN);
     m.train
-        .fill_batch(&rows, inputs.view_mut(), targets.view_mut());
+        .fill_batch(&rows, inputs.view_mut(), targets.view_mut())
+        .unwrap();
     for (r, &row) in rows.iter().enumerate() {
         for (j, &x) in m.train.image(row).iter().enumerate() {
             assert_eq!(inputs[[r, j]], x as f32 / 255.0);
@@ -144,20 +145,24 @@ fn fill_batch_gives_pixels_over_255_and_one_hot_labels() {
     // Non-contiguous views (every other row of a larger buffer, transposed) give the same values.
     let mut big = Array2::<f32>::zeros((4, 784));
     let mut big_t = Array2::<f32>::zeros((10, 4));
-    m.train.fill_batch(
-        &rows,
-        big.slice_mut(s![..;2, ..]),
-        big_t.slice_mut(s![.., ..;2]).reversed_axes(),
-    );
+    m.train
+        .fill_batch(
+            &rows,
+            big.slice_mut(s![..;2, ..]),
+            big_t.slice_mut(s![.., ..;2]).reversed_axes(),
+        )
+        .unwrap();
     assert_eq!(big.slice(s![..;2, ..]), inputs);
     assert_eq!(big_t.slice(s![.., ..;2]).t(), targets);
     let mut fortran = Array2::<f32>::zeros((784, 2));
     let mut fortran_t = Array2::<f32>::zeros((10, 2));
-    m.train.fill_batch(
-        &rows,
-        fortran.view_mut().reversed_axes(),
-        fortran_t.view_mut().reversed_axes(),
-    );
+    m.train
+        .fill_batch(
+            &rows,
+            fortran.view_mut().reversed_axes(),
+            fortran_t.view_mut().reversed_axes(),
+        )
+        .unwrap();
     assert_eq!(fortran.t(), inputs);
     assert_eq!(fortran_t.t(), targets);
 }

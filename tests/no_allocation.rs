@@ -86,7 +86,8 @@ fn batch(data: &LabeledImages, start: usize, rows: usize) -> (Array2<f32>, Array
     let indices: Vec<usize> = (start..start + rows).collect();
     let mut x = Array2::zeros((rows, 784));
     let mut y = Array2::zeros((rows, 10));
-    data.fill_batch(&indices, x.view_mut(), y.view_mut());
+    data.fill_batch(&indices, x.view_mut(), y.view_mut())
+        .unwrap();
     (x, y)
 }
 

@@ -180,7 +180,8 @@ fn a_classifier_trained_on_mnist_gives_the_same_probabilities_in_tract() {
     let mut targets = Array2::zeros((rows.len(), 10));
     mnist
         .test
-        .fill_batch(&rows, x.view_mut(), targets.view_mut());
+        .fill_batch(&rows, x.view_mut(), targets.view_mut())
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mnist.onnx");
     model.save_onnx(&path).unwrap();

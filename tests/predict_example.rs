@@ -71,7 +71,10 @@ fn predict_classifies_images_and_evaluates_a_saved_model() {
     let first: Vec<usize> = (0..40).collect();
     let mut x = ndarray::Array2::zeros((40, 784));
     let mut t = ndarray::Array2::zeros((40, 10));
-    mnist.test.fill_batch(&first, x.view_mut(), t.view_mut());
+    mnist
+        .test
+        .fill_batch(&first, x.view_mut(), t.view_mut())
+        .unwrap();
     let p = model.predict(x.view()).unwrap().to_owned();
     let best = |i: usize| {
         let row = p.row(i);
@@ -233,7 +236,10 @@ fn predict_reads_alpha_drawn_digits_refuses_empty_images_and_evaluates_with_the_
     assert_eq!(answers[0], answers[1], "{stdout}");
     let mut x = ndarray::Array2::zeros((1, 784));
     let mut t = ndarray::Array2::zeros((1, 10));
-    mnist.test.fill_batch(&[3], x.view_mut(), t.view_mut());
+    mnist
+        .test
+        .fill_batch(&[3], x.view_mut(), t.view_mut())
+        .unwrap();
     let class = feedforward::metrics::argmax(model.predict(x.view()).unwrap().row(0));
     assert!(answers[1].starts_with(&format!("{class} (")), "{stdout}");
 

@@ -30,12 +30,18 @@ pub trait Dataset {
     ///
     /// The caller guarantees that `inputs` is `(rows.len(), input_width())`, `targets` is
     /// `(rows.len(), target_width())` and every index is below `len()`.
+    ///
+    /// # Errors
+    /// A data set read from disk as training goes returns its read errors: an
+    /// [`Error::DataRead`](crate::Error::DataRead) naming the file and the row (or an
+    /// [`Error::Io`](crate::Error::Io)). [`fit`](crate::Sequential::fit) stops on it and
+    /// returns it with the epochs completed before it; a data set in memory returns `Ok(())`.
     fn fill_batch(
         &self,
         rows: &[usize],
         inputs: ArrayViewMut2<'_, f32>,
         targets: ArrayViewMut2<'_, f32>,
-    );
+    ) -> crate::Result<()>;
 
     /// The class of sample `row` when targets are class labels (one-hot), for accuracy and
     /// confusion matrices. `None` when the data set has no notion of class.

@@ -40,9 +40,15 @@ impl InMemory {
                 hint: "give at least one row, with at least one input and one target column".into(),
             });
         }
+        // Matrices already in row-major order are kept, not copied (a copy would double the
+        // peak memory of reading a large table).
+        let standard = |m: Array2<f32>| match m.is_standard_layout() {
+            true => m,
+            false => m.as_standard_layout().into_owned(),
+        };
         Ok(InMemory {
-            inputs: inputs.as_standard_layout().into_owned(),
-            targets: targets.as_standard_layout().into_owned(),
+            inputs: standard(inputs),
+            targets: standard(targets),
         })
     }
 
@@ -101,11 +107,12 @@ impl Dataset for InMemory {
         rows: &[usize],
         mut inputs: ArrayViewMut2<'_, f32>,
         mut targets: ArrayViewMut2<'_, f32>,
-    ) {
+    ) -> Result<()> {
         for (i, &row) in rows.iter().enumerate() {
             inputs.row_mut(i).assign(&self.inputs.row(row));
             targets.row_mut(i).assign(&self.targets.row(row));
         }
+        Ok(())
     }
 
     fn class_of(&self, row: usize) -> Option<usize> {

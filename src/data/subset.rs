@@ -69,11 +69,11 @@ impl Dataset for Subset<'_> {
         rows: &[usize],
         inputs: ArrayViewMut2<'_, f32>,
         targets: ArrayViewMut2<'_, f32>,
-    ) {
+    ) -> crate::Result<()> {
         let mut mapped = self.mapped.borrow_mut();
         mapped.clear();
         mapped.extend(rows.iter().map(|&r| self.rows[r]));
-        self.data.fill_batch(&mapped, inputs, targets);
+        self.data.fill_batch(&mapped, inputs, targets)
     }
 
     fn class_of(&self, row: usize) -> Option<usize> {

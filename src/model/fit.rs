@@ -394,7 +394,7 @@ impl Sequential {
             let last = self.layers.len() - 1;
             let mut seen = 0;
             for (batch, rows) in batches.iter().enumerate() {
-                self.load_batch(train, rows);
+                self.load_batch(train, rows)?;
                 let (inputs, targets) = (
                     std::mem::take(&mut self.batch_inputs),
                     std::mem::take(&mut self.batch_targets),

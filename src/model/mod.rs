@@ -714,14 +714,17 @@ impl Sequential {
     }
 
     /// Copies the rows of a batch out of `data` into the batch buffers.
-    fn load_batch(&mut self, data: &dyn Dataset, rows: &[usize]) {
+    ///
+    /// # Errors
+    /// The data set's read error (see [`Dataset::fill_batch`]).
+    fn load_batch(&mut self, data: &dyn Dataset, rows: &[usize]) -> Result<()> {
         self.batch_inputs.reshape(rows.len(), data.input_width());
         self.batch_targets.reshape(rows.len(), data.target_width());
         data.fill_batch(
             rows,
             self.batch_inputs.view_mut(),
             self.batch_targets.view_mut(),
-        );
+        )
     }
 
     fn check_inputs(&self, inputs: &ArrayView2<'_, f32>) -> Result<()> {

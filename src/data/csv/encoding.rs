@@ -1,16 +1,23 @@
 //! [`TableEncoding`]: how the columns of a table become numbers, learned from the training
 //! file and applied to any other file or row.
 
-use super::raw::{number, RawTable};
-use super::{CsvReader, Missing, UnknownCategory};
-use crate::data::{one_hot, InMemory};
+use super::lines::Lines;
+use super::pass::{no_rows, FeaturePlan, Pass, TargetPlan};
+use super::raw::number;
+use super::source::{self, Header};
+use super::{Missing, UnknownCategory};
+use crate::data::InMemory;
 use crate::io::atomic_write::write_atomically;
+use crate::io::file_limits::{open_regular, read_capped};
 use crate::task::Task;
 use crate::{Error, Result};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 use std::path::Path;
+
+/// The largest encoding file [`TableEncoding::load`] reads (64 MiB: a thousand features of a
+/// thousand categories each take a few MB of JSON).
+const MAX_ENCODING_BYTES: u64 = 64 << 20;
 
 /// How a table's columns are encoded, learned by [`CsvReader::read`] from the training file,
 /// as a scikit-learn transformer is fitted: the feature columns in order with their kind (and
@@ -24,7 +31,7 @@ pub struct TableEncoding {
     target: Target,
     missing: Missing,
     unknown: UnknownCategory,
-    pub(super) delimiter: u8,
+    delimiter: u8,
 }
 
 /// A feature column and how it is encoded.
@@ -72,138 +79,28 @@ pub enum Target {
 pub(super) struct Encoded {
     /// Encoded inputs and targets.
     pub data: InMemory,
-    /// The class index of every row, for classification.
-    pub labels: Option<Vec<usize>>,
     /// The line each row was read from.
-    pub lines: Vec<u64>,
+    pub lines: Lines,
     /// Rows left out for a missing cell.
     pub dropped_rows: usize,
 }
 
 impl TableEncoding {
-    /// Learns the encoding of `raw` with the reader's settings.
-    pub(super) fn fit(raw: &RawTable, reader: &CsvReader) -> Result<TableEncoding> {
-        if reader.targets.is_empty() {
-            return Err(Error::config(
-                "target column",
-                "(none)",
-                "the name of the column to predict: CsvReader::new().target(\"label\")",
-            ));
-        }
-        let columns = |names: &[String], role: &str| -> Result<Vec<usize>> {
-            names.iter().map(|name| raw.column(name, role)).collect()
-        };
-        let targets = columns(&reader.targets, "target")?;
-        let ignored = columns(&reader.ignored, "columns to ignore")?;
-        let categorical = columns(&reader.categorical, "categorical features")?;
-        for (i, &t) in targets.iter().enumerate() {
-            let clash = if targets[..i].contains(&t) {
-                Some("named twice as a target")
-            } else if ignored.contains(&t) {
-                Some("both a target and ignored")
-            } else if categorical.contains(&t) {
-                Some("both a target and a categorical feature")
-            } else {
-                None
-            };
-            if let Some(clash) = clash {
-                return Err(Error::config(
-                    "target column",
-                    &raw.header[t],
-                    format!("a column used once: it is {clash}"),
-                ));
-            }
-        }
-        let feature_columns: Vec<usize> = (0..raw.header.len())
-            .filter(|c| !targets.contains(c) && !ignored.contains(c))
-            .collect();
-        if feature_columns.is_empty() {
-            return Err(Error::Empty {
-                what: "feature columns".into(),
-                hint: "the table needs at least one column besides the target and the ignored \
-                       ones"
-                    .into(),
-            });
-        }
-        let used: Vec<usize> = feature_columns.iter().chain(&targets).copied().collect();
-        let rows = raw.complete_rows(&used, reader.missing)?;
-        if rows.is_empty() {
-            return Err(no_rows(raw));
-        }
-        let cells = |c: usize| rows.iter().map(move |&r| &raw.rows[r][c]);
-        let features = feature_columns
-            .iter()
-            .map(|&c| {
-                let text = categorical.contains(&c) || cells(c).any(|v| number(v).is_none());
-                let kind = if text {
-                    let categories: BTreeSet<&str> = cells(c).collect();
-                    FeatureKind::OneHot {
-                        categories: categories.into_iter().map(str::to_string).collect(),
-                    }
-                } else {
-                    FeatureKind::Numeric
-                };
-                Feature {
-                    name: raw.header[c].clone(),
-                    kind,
-                }
-            })
-            .collect();
-        let task = match (reader.task, targets.as_slice()) {
-            (Some(task), _) => task,
-            (None, [single]) => guess_task(cells(*single)),
-            (None, _) => Task::Regression,
-        };
-        let target = match (task, targets.as_slice()) {
-            (Task::Binary, _) => {
-                return Err(Error::config(
-                    "task",
-                    "binary classification",
-                    "Task::Classification (a table's class labels are one-hot encoded, for a \
-                     Softmax) or Task::Regression",
-                ))
-            }
-            (Task::Classification, [single]) => {
-                let (classes, numeric) = classes(cells(*single));
-                if classes.len() < 2 {
-                    return Err(raw.error(
-                        None,
-                        Some(*single),
-                        format!(
-                            "a single class ({:?}) in the target: a classifier needs at least two",
-                            classes[0]
-                        ),
-                    ));
-                }
-                Target::Classes {
-                    column: raw.header[*single].clone(),
-                    classes,
-                    numeric,
-                }
-            }
-            (Task::Classification, _) => {
-                return Err(Error::config(
-                    "task",
-                    "classification",
-                    format!(
-                        "one target column for classification ({} given: {}); several targets \
-                         are for multi-output regression",
-                        targets.len(),
-                        reader.targets.join(", ")
-                    ),
-                ))
-            }
-            (Task::Regression, _) => Target::Values {
-                columns: reader.targets.clone(),
-            },
-        };
-        Ok(TableEncoding {
+    /// An encoding from its parts (learned by [`CsvReader::read`]).
+    pub(super) fn new(
+        features: Vec<Feature>,
+        target: Target,
+        missing: Missing,
+        unknown: UnknownCategory,
+        delimiter: u8,
+    ) -> TableEncoding {
+        TableEncoding {
             features,
             target,
-            missing: reader.missing,
-            unknown: reader.unknown,
-            delimiter: reader.delimiter,
-        })
+            missing,
+            unknown,
+            delimiter,
+        }
     }
 
     /// The feature columns, in the order their encodings are laid out in an input row.
@@ -275,6 +172,27 @@ impl TableEncoding {
         self.missing
     }
 
+    /// Reads and encodes the file at `path`, its targets included (see
+    /// [`read`](TableEncoding::read)).
+    pub(super) fn encode_file(&self, path: &Path) -> Result<Encoded> {
+        let (header, mut records) = source::open(path, self.delimiter)?;
+        let mut pass = self.pass(&header, true, self.missing)?;
+        records.for_each(|line, record| pass.row(line, record))?;
+        if pass.rows() == 0 {
+            return Err(no_rows(&header, pass.rows_read));
+        }
+        let (rows, dropped_rows) = (pass.rows(), pass.rows_read - pass.rows());
+        let inputs = Array2::from_shape_vec((rows, pass.input_width), pass.inputs)
+            .expect("rows x input width values");
+        let targets = Array2::from_shape_vec((rows, pass.target_width), pass.targets)
+            .expect("rows x target width values");
+        Ok(Encoded {
+            data: InMemory::new(inputs, targets)?,
+            lines: pass.lines,
+            dropped_rows,
+        })
+    }
+
     /// Reads the feature columns of a file that need not have the target column (rows to
     /// predict), one encoded row per line: a missing cell is an error whatever
     /// [`missing`](TableEncoding::missing) says, so that row `i` is line `i + 2`.
@@ -282,9 +200,10 @@ impl TableEncoding {
     /// # Errors
     /// As [`read`](TableEncoding::read).
     pub fn read_inputs(&self, path: impl AsRef<Path>) -> Result<Array2<f32>> {
-        let raw = RawTable::read(path.as_ref(), self.delimiter)?;
-        self.encode_features(&raw, Missing::Error)
-            .map(|(inputs, _)| inputs)
+        let (header, mut records) = source::open(path.as_ref(), self.delimiter)?;
+        let mut pass = self.pass(&header, false, Missing::Error)?;
+        records.for_each(|line, record| pass.row(line, record))?;
+        Self::inputs_of(pass)
     }
 
     /// Encodes rows given in memory, each holding the features' cells as text in the order of
@@ -299,10 +218,78 @@ impl TableEncoding {
         R: AsRef<[S]>,
         S: AsRef<str>,
     {
-        let header = self.features.iter().map(|f| f.name.clone()).collect();
-        let raw = RawTable::from_rows(header, rows)?;
-        self.encode_features(&raw, Missing::Error)
-            .map(|(inputs, _)| inputs)
+        let header = Header {
+            file: None,
+            names: self.features.iter().map(|f| f.name.clone()).collect(),
+        };
+        let records = source::records_in_memory(&header.names, rows)?;
+        let mut pass = self.pass(&header, false, Missing::Error)?;
+        for (i, record) in records.iter().enumerate() {
+            pass.row(i as u64, record)?;
+        }
+        Self::inputs_of(pass)
+    }
+
+    /// The input matrix a pass without targets wrote.
+    fn inputs_of(pass: Pass<'_>) -> Result<Array2<f32>> {
+        if pass.rows() == 0 {
+            return Err(no_rows(pass.header, pass.rows_read));
+        }
+        Ok(
+            Array2::from_shape_vec((pass.rows(), pass.input_width), pass.inputs)
+                .expect("rows x input width values"),
+        )
+    }
+
+    /// A pass that applies this encoding to the columns of `header`, with the targets when
+    /// `with_targets`, treating missing cells as `missing` says.
+    fn pass<'h>(
+        &self,
+        header: &'h Header,
+        with_targets: bool,
+        missing: Missing,
+    ) -> Result<Pass<'h>> {
+        let target = match (with_targets, &self.target) {
+            (false, _) => TargetPlan::None,
+            (
+                true,
+                Target::Classes {
+                    column,
+                    classes,
+                    numeric,
+                },
+            ) => TargetPlan::classes(header.column(column, "target")?, classes, *numeric),
+            (true, Target::Values { columns }) => TargetPlan::Values {
+                columns: columns
+                    .iter()
+                    .map(|name| header.column(name, "target"))
+                    .collect::<Result<_>>()?,
+            },
+        };
+        let mut offset = 0;
+        let mut features = Vec::with_capacity(self.features.len());
+        for feature in &self.features {
+            let c = header.column(&feature.name, "feature the encoding was learned with")?;
+            let plan = match &feature.kind {
+                FeatureKind::Numeric => FeaturePlan::Numeric { offset },
+                FeatureKind::OneHot { categories } => FeaturePlan::OneHot {
+                    offset,
+                    index: categories.iter().cloned().zip(0..).collect(),
+                    categories: categories.clone(),
+                },
+            };
+            features.push((c, plan));
+            offset += feature.width();
+        }
+        Ok(Pass::new(
+            header,
+            features,
+            offset,
+            target,
+            missing,
+            self.unknown,
+            usize::MAX,
+        ))
     }
 
     /// Writes the encoding to `path` as JSON, atomically (the previous file stays on error).
@@ -322,7 +309,16 @@ impl TableEncoding {
     /// classes, no feature).
     pub fn load(path: impl AsRef<Path>) -> Result<TableEncoding> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| Error::io("reading", path, e))?;
+        let (file, len) = open_regular(path)?;
+        let bytes = read_capped(path, file, len, MAX_ENCODING_BYTES)?.ok_or_else(|| {
+            Error::corrupt(
+                path,
+                format!(
+                    "{len} bytes, more than a table encoding's {MAX_ENCODING_BYTES}: not an \
+                     encoding written by TableEncoding::save"
+                ),
+            )
+        })?;
         let encoding: TableEncoding = serde_json::from_slice(&bytes)
             .map_err(|e| Error::corrupt(path, format!("not a table encoding: {e}")))?;
         encoding
@@ -369,139 +365,6 @@ impl TableEncoding {
         }
         Ok(())
     }
-
-    /// Encodes `raw`, with its targets when `with_targets`.
-    pub(super) fn encode(&self, raw: &RawTable, with_targets: bool) -> Result<Encoded> {
-        let target_columns = if with_targets {
-            self.target_names_in_file()
-                .iter()
-                .map(|name| raw.column(name, "target"))
-                .collect::<Result<Vec<_>>>()?
-        } else {
-            Vec::new()
-        };
-        let (inputs, rows) = self.encode_features_with(raw, self.missing, &target_columns)?;
-        let (targets, labels) = match &self.target {
-            Target::Classes {
-                classes, numeric, ..
-            } => {
-                let column = target_columns[0];
-                let values: Vec<f64> = match numeric {
-                    true => classes.iter().filter_map(|c| number(c)).collect(),
-                    false => Vec::new(),
-                };
-                let labels = rows
-                    .iter()
-                    .map(|&r| {
-                        let cell = &raw.rows[r][column];
-                        let found = match numeric {
-                            true => number(cell).and_then(|v| values.iter().position(|&c| c == v)),
-                            false => classes.binary_search_by(|c| c.as_str().cmp(cell)).ok(),
-                        };
-                        found.ok_or_else(|| {
-                            raw.error(
-                                Some(r),
-                                Some(column),
-                                format!(
-                                    "class {cell:?} is not one of the classes of the training \
-                                     data ({})",
-                                    classes.join(", ")
-                                ),
-                            )
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                (one_hot(&labels, classes.len())?, Some(labels))
-            }
-            Target::Values { .. } => {
-                let mut targets = Array2::zeros((rows.len(), target_columns.len()));
-                for (i, &r) in rows.iter().enumerate() {
-                    for (j, &c) in target_columns.iter().enumerate() {
-                        targets[[i, j]] = finite(raw, r, c, "a regression target")?;
-                    }
-                }
-                (targets, None)
-            }
-        };
-        let lines = rows.iter().map(|&r| raw.lines[r]).collect();
-        let dropped = raw.rows.len() - rows.len();
-        Ok(Encoded {
-            data: InMemory::new(inputs, targets)?,
-            labels,
-            lines,
-            dropped_rows: dropped,
-        })
-    }
-
-    /// The target columns' names.
-    fn target_names_in_file(&self) -> Vec<String> {
-        match &self.target {
-            Target::Classes { column, .. } => vec![column.clone()],
-            Target::Values { columns } => columns.clone(),
-        }
-    }
-
-    /// Encodes the features of `raw`, returning the inputs and the rows (indices into
-    /// `raw.rows`) they come from.
-    fn encode_features(
-        &self,
-        raw: &RawTable,
-        missing: Missing,
-    ) -> Result<(Array2<f32>, Vec<usize>)> {
-        self.encode_features_with(raw, missing, &[])
-    }
-
-    /// As [`encode_features`](Self::encode_features), also dropping (or failing on) rows with
-    /// a missing cell in `other_columns` (the targets).
-    fn encode_features_with(
-        &self,
-        raw: &RawTable,
-        missing: Missing,
-        other_columns: &[usize],
-    ) -> Result<(Array2<f32>, Vec<usize>)> {
-        let columns = self
-            .features
-            .iter()
-            .map(|f| raw.column(&f.name, "feature the encoding was learned with"))
-            .collect::<Result<Vec<_>>>()?;
-        let used: Vec<usize> = columns.iter().chain(other_columns).copied().collect();
-        let rows = raw.complete_rows(&used, missing)?;
-        if rows.is_empty() {
-            return Err(no_rows(raw));
-        }
-        let mut inputs = Array2::zeros((rows.len(), self.input_width()));
-        for (i, &r) in rows.iter().enumerate() {
-            let mut offset = 0;
-            for (feature, &c) in self.features.iter().zip(&columns) {
-                match &feature.kind {
-                    FeatureKind::Numeric => {
-                        inputs[[i, offset]] = finite(raw, r, c, "a numeric feature")?;
-                    }
-                    FeatureKind::OneHot { categories } => {
-                        let cell = &raw.rows[r][c];
-                        match categories.binary_search_by(|k| k.as_str().cmp(cell)) {
-                            Ok(k) => inputs[[i, offset + k]] = 1.0,
-                            Err(_) if self.unknown == UnknownCategory::Ignore => {}
-                            Err(_) => {
-                                return Err(raw.error(
-                                    Some(r),
-                                    Some(c),
-                                    format!(
-                                        "category {cell:?} is not one of those of the training \
-                                         data ({}); UnknownCategory::Ignore encodes unknown \
-                                         categories as zeros",
-                                        categories.join(", ")
-                                    ),
-                                ))
-                            }
-                        }
-                    }
-                }
-                offset += feature.width();
-            }
-        }
-        Ok((inputs, rows))
-    }
 }
 
 impl Feature {
@@ -511,126 +374,5 @@ impl Feature {
             FeatureKind::Numeric => 1,
             FeatureKind::OneHot { categories } => categories.len(),
         }
-    }
-}
-
-/// The cell at row `r`, column `c`, as a finite `f32`, or an error saying why it is not one.
-fn finite(raw: &RawTable, r: usize, c: usize, what: &str) -> Result<f32> {
-    let cell = &raw.rows[r][c];
-    match number(cell) {
-        Some(v) if (v as f32).is_finite() => Ok(v as f32),
-        Some(_) => Err(raw.error(
-            Some(r),
-            Some(c),
-            format!("{cell:?} is not a finite 32-bit number ({what})"),
-        )),
-        None => Err(raw.error(
-            Some(r),
-            Some(c),
-            format!(
-                "{cell:?} is not a number, but the column is {what} (numbers only in the training \
-                 data)"
-            ),
-        )),
-    }
-}
-
-/// The error for a table left without rows.
-fn no_rows(raw: &RawTable) -> Error {
-    let what = match &raw.file {
-        Some(file) => format!("table {}", file.display()),
-        None => "table".to_string(),
-    };
-    Error::Empty {
-        what,
-        hint: match raw.rows.len() {
-            0 => "give at least one row below the header".to_string(),
-            n => format!("every one of its {n} rows has a missing cell"),
-        },
-    }
-}
-
-/// The task AutoGluon's `infer_problem_type` guesses for a target column: text, or exactly two
-/// distinct values, is classification; whole numbers with at most 1,000 distinct values, and
-/// at most 10% as many distinct values as rows (5% above 1,000 rows), are classification;
-/// anything else regression.
-fn guess_task<'a>(cells: impl Iterator<Item = &'a str>) -> Task {
-    let mut values = Vec::new();
-    for cell in cells {
-        match number(cell) {
-            Some(v) => values.push(v),
-            None => return Task::Classification,
-        }
-    }
-    let rows = values.len();
-    values.sort_by(f64::total_cmp);
-    values.dedup();
-    let distinct = values.len();
-    let threshold = if rows > 1000 { 0.05 } else { 0.1 };
-    let whole = values.iter().all(|v| v.fract() == 0.0);
-    if distinct == 2 || (whole && distinct <= 1000 && distinct as f64 / rows as f64 <= threshold) {
-        Task::Classification
-    } else {
-        Task::Regression
-    }
-}
-
-/// The sorted class names of a target column, and whether they are numbers: sorted by value
-/// (named by their first spelling in the file) when every label is a number, else by code
-/// point, as `np.unique` sorts them for scikit-learn's `LabelEncoder`.
-fn classes<'a>(cells: impl Iterator<Item = &'a str> + Clone) -> (Vec<String>, bool) {
-    let numbers: Option<Vec<(f64, &str)>> = cells
-        .clone()
-        .map(|cell| number(cell).map(|v| (v, cell)))
-        .collect();
-    match numbers {
-        Some(mut numbers) => {
-            // A stable sort keeps each value's first spelling first.
-            numbers.sort_by(|a, b| a.0.total_cmp(&b.0));
-            numbers.dedup_by(|b, a| a.0 == b.0);
-            (
-                numbers.into_iter().map(|(_, s)| s.to_string()).collect(),
-                true,
-            )
-        }
-        None => {
-            let names: BTreeSet<&str> = cells.collect();
-            (names.into_iter().map(str::to_string).collect(), false)
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn task_guessed_as_autogluon_does() {
-        let many = |n: usize, modulo: usize| -> Vec<String> {
-            (0..n).map(|i| (i % modulo).to_string()).collect()
-        };
-        let guess = |cells: &[String]| guess_task(cells.iter().map(String::as_str));
-        assert_eq!(guess(&many(150, 3)), Task::Classification); // iris as 0/1/2
-        assert_eq!(guess(&many(100, 10)), Task::Classification); // ratio 0.1
-        assert_eq!(guess(&many(100, 11)), Task::Regression); // ratio 0.11
-        assert_eq!(guess(&many(2000, 100)), Task::Classification); // 0.05 above 1,000 rows
-        assert_eq!(guess(&many(2000, 101)), Task::Regression);
-        let halves: Vec<String> = (0..100).map(|i| format!("{}.5", i % 3)).collect();
-        assert_eq!(guess(&halves), Task::Regression);
-        let two: Vec<String> = (0..100).map(|i| format!("{}.5", i % 2)).collect();
-        assert_eq!(guess(&two), Task::Classification);
-        assert_eq!(guess(&["a".into(), "1".into()]), Task::Classification);
-    }
-
-    #[test]
-    fn classes_sort_numbers_by_value_and_text_by_code_point() {
-        let cells = ["10", "9", "1.0", "1", "-2"];
-        let (names, numeric) = classes(cells.iter().copied());
-        assert!(numeric);
-        assert_eq!(names, ["-2", "1.0", "9", "10"]);
-        // np.unique(["b", "B", "a", "é"]) = ['B', 'a', 'b', 'é']
-        let (names, numeric) = classes(["b", "B", "a", "é"].iter().copied());
-        assert!(!numeric);
-        assert_eq!(names, ["B", "a", "b", "é"]);
     }
 }

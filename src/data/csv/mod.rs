@@ -51,9 +51,13 @@
 //! ```
 
 mod encoding;
+mod learn;
+mod lines;
+mod pass;
 mod raw;
 mod read;
 mod reader;
+mod source;
 mod table;
 
 pub use crate::task::Task;
@@ -61,5 +65,5 @@ pub use crate::task::Task;
 use crate::Error;
 pub use encoding::{Feature, FeatureKind, TableEncoding, Target};
 pub use raw::{is_missing, MISSING_MARKERS};
-pub use reader::{CsvReader, Missing, UnknownCategory};
+pub use reader::{CsvReader, Missing, UnknownCategory, DEFAULT_MAX_CATEGORIES};
 pub use table::Table;

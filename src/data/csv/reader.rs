@@ -50,7 +50,14 @@ pub struct CsvReader {
     pub(super) delimiter: u8,
     pub(super) categorical: Vec<String>,
     pub(super) ignored: Vec<String>,
+    pub(super) max_categories: usize,
 }
+
+/// The most categories a text feature (or classes a target) may have unless
+/// [`CsvReader::max_categories`] says otherwise: each category is an input column of the
+/// one-hot encoding, so a column of identifiers (as many values as rows) would make a matrix of
+/// rows x rows numbers.
+pub const DEFAULT_MAX_CATEGORIES: usize = 1000;
 
 impl Default for CsvReader {
     fn default() -> Self {
@@ -70,6 +77,7 @@ impl CsvReader {
             delimiter: b',',
             categorical: Vec::new(),
             ignored: Vec::new(),
+            max_categories: DEFAULT_MAX_CATEGORIES,
         }
     }
 
@@ -113,6 +121,14 @@ impl CsvReader {
     /// Leaves `column` out of the features (an identifier, say).
     pub fn ignore(mut self, column: impl Into<String>) -> Self {
         self.ignored.push(column.into());
+        self
+    }
+
+    /// The most categories one text feature may have, and classes the target
+    /// ([`DEFAULT_MAX_CATEGORIES`] unless set): a column with more is an [`Error::Table`]
+    /// naming it, rather than a one-hot block as wide as the column has values.
+    pub fn max_categories(mut self, max: usize) -> Self {
+        self.max_categories = max;
         self
     }
 }

@@ -1,11 +1,13 @@
 //! [`Table`]: an encoded table, a [`Dataset`] with its encoding and where its rows came from.
 
 use super::encoding::Encoded;
+use super::lines::Lines;
 use super::TableEncoding;
 use crate::data::{Dataset, InMemory};
 use crate::task::Task;
 use crate::Result;
 use ndarray::{ArrayView2, ArrayViewMut2};
+use std::sync::OnceLock;
 
 /// A table read by [`CsvReader::read`](super::CsvReader::read) or
 /// [`TableEncoding::read`]: encoded inputs and targets (an [`InMemory`] data set), the class
@@ -14,11 +16,16 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 /// As a [`Dataset`] it goes straight to [`fit`](crate::Sequential::fit) and
 /// [`evaluate`](crate::Sequential::evaluate), which report accuracy and a confusion matrix for
 /// classification ([`class_of`](Dataset::class_of) gives the row's class).
+///
+/// The class indices and the lines are worked out when first asked for (from the one-hot
+/// targets, and from where the line numbering jumps), so that a table holds its two `f32`
+/// matrices and little else.
 #[derive(Clone, Debug)]
 pub struct Table {
     data: InMemory,
-    labels: Option<Vec<usize>>,
-    lines: Vec<u64>,
+    labels: OnceLock<Vec<usize>>,
+    lines: Lines,
+    all_lines: OnceLock<Vec<u64>>,
     dropped_rows: usize,
     encoding: TableEncoding,
 }
@@ -28,14 +35,14 @@ impl Table {
     pub(super) fn new(encoded: Encoded, encoding: TableEncoding) -> Table {
         let Encoded {
             data,
-            labels,
             lines,
             dropped_rows,
         } = encoded;
         Table {
             data,
-            labels,
+            labels: OnceLock::new(),
             lines,
+            all_lines: OnceLock::new(),
             dropped_rows,
             encoding,
         }
@@ -54,12 +61,18 @@ impl Table {
 
     /// The class index of every row (into [`TableEncoding::classes`]), for classification.
     pub fn labels(&self) -> Option<&[usize]> {
-        self.labels.as_deref()
+        if self.task() != Task::Classification {
+            return None;
+        }
+        let labels = self
+            .labels
+            .get_or_init(|| (0..self.len()).filter_map(|r| self.class_of(r)).collect());
+        Some(labels)
     }
 
     /// The line of the file each row was read from (the header is line 1).
     pub fn lines(&self) -> &[u64] {
-        &self.lines
+        self.all_lines.get_or_init(|| self.lines.to_vec())
     }
 
     /// How many rows of the file were left out for missing cells
@@ -92,16 +105,16 @@ impl Table {
     /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) for an index out of range.
     pub fn select(&self, indices: &[usize]) -> Result<Table> {
         let data = self.data.select(indices)?;
-        Ok(Table {
+        let mut lines = Lines::default();
+        for &i in indices {
+            lines.push(self.lines.get(i));
+        }
+        let encoded = Encoded {
             data,
-            labels: self
-                .labels
-                .as_ref()
-                .map(|labels| indices.iter().map(|&i| labels[i]).collect()),
-            lines: indices.iter().map(|&i| self.lines[i]).collect(),
+            lines,
             dropped_rows: self.dropped_rows,
-            encoding: self.encoding.clone(),
-        })
+        };
+        Ok(Table::new(encoded, self.encoding.clone()))
     }
 }
 
@@ -123,13 +136,17 @@ impl Dataset for Table {
         rows: &[usize],
         inputs: ArrayViewMut2<'_, f32>,
         targets: ArrayViewMut2<'_, f32>,
-    ) {
-        self.data.fill_batch(rows, inputs, targets);
+    ) -> Result<()> {
+        self.data.fill_batch(rows, inputs, targets)
     }
 
     fn class_of(&self, row: usize) -> Option<usize> {
-        self.labels
-            .as_ref()
-            .and_then(|labels| labels.get(row).copied())
+        match self.task() {
+            // The targets are one-hot: the class is where the 1 is.
+            Task::Classification if row < self.len() => {
+                Some(crate::metrics::argmax(self.data.targets().row(row)))
+            }
+            _ => None,
+        }
     }
 }

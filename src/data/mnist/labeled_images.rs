@@ -438,7 +438,7 @@ impl Dataset for LabeledImages {
         rows: &[usize],
         mut inputs: ArrayViewMut2<'_, f32>,
         mut targets: ArrayViewMut2<'_, f32>,
-    ) {
+    ) -> crate::Result<()> {
         let width = self.image_len();
         debug_assert_eq!(inputs.dim(), (rows.len(), width));
         debug_assert_eq!(targets.dim(), (rows.len(), self.classes));
@@ -462,6 +462,7 @@ impl Dataset for LabeledImages {
                 *t = 1.0;
             }
         }
+        Ok(())
     }
 
     fn class_of(&self, row: usize) -> Option<usize> {
