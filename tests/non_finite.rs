@@ -222,6 +222,8 @@ fn log(epoch: usize, loss: f32) -> EpochLog {
     EpochLog {
         epoch,
         loss,
+        accuracy: None,
+        regression: None,
         validation_loss: None,
         validation_accuracy: None,
         validation_regression: None,
