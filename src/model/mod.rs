@@ -55,7 +55,7 @@ pub use summary::Summary;
 
 use crate::data::Dataset;
 use crate::init::Init;
-use crate::layers::{Dense, Layer, LayerSpec, OutputKind};
+use crate::layers::{Dense, Layer, LayerSpec, OutputKind, Shape};
 use crate::losses::{FusedLoss, Loss, ModelOutput};
 use crate::metrics::Task;
 use crate::optim::Optimizer;
@@ -70,6 +70,9 @@ pub struct Sequential {
     pub(crate) layers: Vec<Box<dyn Layer>>,
     /// `widths[0]` is the input width, `widths[i + 1]` the output width of layer `i`.
     widths: Vec<usize>,
+    /// The shapes of one sample that `widths` count: `shapes[0]` the input's, `shapes[i + 1]`
+    /// layer `i`'s output.
+    shapes: Vec<Shape>,
     /// Output of each layer for the last forward pass.
     activations: Vec<Buffer>,
     /// Ping-pong buffers for dLoss/dActivation during backward.
@@ -90,7 +93,7 @@ impl std::fmt::Debug for Sequential {
         let names: Vec<&str> = self.layers.iter().map(|l| l.name()).collect();
         f.debug_struct("Sequential")
             .field("layers", &names)
-            .field("widths", &self.widths)
+            .field("shapes", &self.shapes)
             .finish()
     }
 }
@@ -116,7 +119,7 @@ impl std::fmt::Debug for Sequential {
 /// # Ok::<(), feedforward::Error>(())
 /// ```
 pub struct SequentialBuilder {
-    input_width: usize,
+    input: Shape,
     pub(crate) layers: Vec<Box<dyn Layer>>,
     rng: RandomState,
     /// The first error of a [`dense`](SequentialBuilder::dense) call, returned by `build`.
@@ -159,8 +162,8 @@ impl SequentialBuilder {
     pub fn dense(mut self, outputs: usize, init: Init) -> Self {
         if self.error.is_none() {
             let layer = self
-                .current_width()
-                .and_then(|inputs| Dense::new(inputs, outputs, init, &mut self.rng));
+                .current_shape()
+                .and_then(|input| Dense::new(input.size(), outputs, init, &mut self.rng));
             match layer {
                 Ok(layer) => self.layers.push(Box::new(layer)),
                 Err(e) => self.error = Some(e),
@@ -177,24 +180,35 @@ impl SequentialBuilder {
     pub fn build(self) -> Result<Sequential> {
         match self.error {
             Some(error) => Err(error),
-            None => Sequential::new(self.input_width, self.layers),
+            None => Sequential::with_input_shape(self.input, self.layers),
         }
     }
 
-    /// The output width of the layers so far (the input width without layers).
-    fn current_width(&self) -> Result<usize> {
-        self.layers
-            .iter()
-            .enumerate()
-            .try_fold(self.input_width, |input, (index, layer)| {
-                layer.output_width(input).map_err(|e| Error::LayerMismatch {
-                    index,
-                    layer: layer.name().to_string(),
-                    input_width: input,
-                    reason: e.to_string(),
-                })
-            })
+    /// The output shape of the layers so far (the input's without layers).
+    fn current_shape(&mut self) -> Result<Shape> {
+        let shapes = build_layers(self.input, &mut self.layers)?;
+        Ok(*shapes.last().expect("the input's shape comes first"))
     }
+}
+
+/// Builds `layers` in order for samples of shape `input` ([`Layer::build`]): the input's shape
+/// and every layer's output shape, or [`Error::LayerMismatch`] naming the first layer that
+/// cannot take its predecessor's output.
+fn build_layers(input: Shape, layers: &mut [Box<dyn Layer>]) -> Result<Vec<Shape>> {
+    let mut shapes = Vec::with_capacity(layers.len() + 1);
+    shapes.push(input);
+    for (index, layer) in layers.iter_mut().enumerate() {
+        let input = *shapes.last().expect("shapes starts non-empty");
+        let output = layer.build(input).map_err(|e| Error::LayerMismatch {
+            index,
+            layer: layer.name().to_string(),
+            input_width: input.size(),
+            input_shape: input.to_string(),
+            reason: e.to_string(),
+        })?;
+        shapes.push(output);
+    }
+    Ok(shapes)
 }
 
 /// A copy of a model's parameters and buffers (batch-norm running statistics), from
@@ -236,31 +250,32 @@ impl Sequential {
     /// [`Error::Empty`] without layers or with a zero input width; [`Error::LayerMismatch`]
     /// naming the first layer that cannot take its predecessor's output.
     pub fn new(input_width: usize, layers: Vec<Box<dyn Layer>>) -> Result<Self> {
+        Sequential::with_input_shape(Shape::flat(input_width), layers)
+    }
+
+    /// A model taking samples of shape `input` (an image's row holds it in PyTorch's
+    /// `(channels, height, width)` order) through `layers` in order. Each layer is built
+    /// ([`Layer::build`]) with its predecessor's output shape.
+    ///
+    /// # Errors
+    /// As [`Sequential::new`]; [`Error::LayerMismatch`] names the layer, the input shape it was
+    /// given and what it expected (a [`Dense`] after an image says to add a
+    /// [`Flatten`](crate::layers::Flatten)).
+    pub fn with_input_shape(input: Shape, mut layers: Vec<Box<dyn Layer>>) -> Result<Self> {
         if layers.is_empty() {
             return Err(Error::Empty {
                 what: "model".into(),
                 hint: "add at least one layer".into(),
             });
         }
-        if input_width == 0 {
+        if input.size() == 0 {
             return Err(Error::Empty {
                 what: "model input".into(),
                 hint: "the input width must be at least 1".into(),
             });
         }
-        let mut widths = vec![input_width];
-        for (index, layer) in layers.iter().enumerate() {
-            let input = *widths.last().expect("widths starts non-empty");
-            let output = layer
-                .output_width(input)
-                .map_err(|e| Error::LayerMismatch {
-                    index,
-                    layer: layer.name().to_string(),
-                    input_width: input,
-                    reason: e.to_string(),
-                })?;
-            widths.push(output);
-        }
+        let shapes = build_layers(input, &mut layers)?;
+        let widths = shapes.iter().map(Shape::size).collect();
         let largest_parameter = layers
             .iter()
             .flat_map(|layer| layer.parameters())
@@ -271,6 +286,7 @@ impl Sequential {
             activations: vec![Buffer::default(); layers.len()],
             layers,
             widths,
+            shapes,
             largest_parameter,
             gradients: Default::default(),
             batch_inputs: Buffer::default(),
@@ -293,8 +309,43 @@ impl Sequential {
 
     /// Starts a model for rows of `input_width` features; add layers, then `build`.
     pub fn builder(input_width: usize) -> SequentialBuilder {
+        Sequential::builder_shaped(Shape::flat(input_width))
+    }
+
+    /// Starts a model for images of `channels` planes of `height` by `width` values, each
+    /// sample's row in PyTorch's `(channels, height, width)` order (MNIST:
+    /// `builder_image(1, 28, 28)`, see [`LabeledImages::shape`](crate::data::mnist::LabeledImages::shape)).
+    /// A dimension of 0, or a size that cannot be allocated, is an error of
+    /// [`build`](SequentialBuilder::build).
+    ///
+    /// ```
+    /// use feedforward::layers::{Flatten, Shape};
+    /// use feedforward::prelude::*;
+    ///
+    /// let model = Sequential::builder_image(1, 28, 28)
+    ///     .push(Relu)
+    ///     .push(Flatten)
+    ///     .dense(10, Init::XavierUniform)
+    ///     .push(Softmax)
+    ///     .build()?;
+    /// assert_eq!(model.output_shapes()[0], Shape::image(1, 28, 28)?);
+    /// assert_eq!(model.output_shapes()[1], Shape::flat(784));
+    /// # Ok::<(), feedforward::Error>(())
+    /// ```
+    pub fn builder_image(channels: usize, height: usize, width: usize) -> SequentialBuilder {
+        match Shape::image(channels, height, width) {
+            Ok(shape) => Sequential::builder_shaped(shape),
+            Err(error) => SequentialBuilder {
+                error: Some(error),
+                ..Sequential::builder_shaped(Shape::flat(1))
+            },
+        }
+    }
+
+    /// Starts a model for samples of shape `input`; add layers, then `build`.
+    pub fn builder_shaped(input: Shape) -> SequentialBuilder {
         SequentialBuilder {
-            input_width,
+            input,
             layers: Vec::new(),
             rng: RandomState::new(0),
             error: None,
@@ -309,6 +360,18 @@ impl Sequential {
     /// Width of the output rows.
     pub fn output_width(&self) -> usize {
         self.widths[self.layers.len()]
+    }
+
+    /// The shape of one input sample (its row holds [`input_width`](Sequential::input_width)
+    /// values).
+    pub fn input_shape(&self) -> Shape {
+        self.shapes[0]
+    }
+
+    /// The shape of each layer's output for one sample, in order (what the
+    /// [`summary`](Sequential::summary) prints).
+    pub fn output_shapes(&self) -> &[Shape] {
+        &self.shapes[1..]
     }
 
     /// The layers, in order.
