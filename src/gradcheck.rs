@@ -17,7 +17,7 @@
 //! of a max-pooling window that tie or nearly tie) the central difference straddles two slopes
 //! and averages them, which no backward pass reports. The layer checks treat kinks as such: at
 //! each element they also form the one-sided differences `(L(v + h) - L(v)) / h` and
-//! `(L(v) - L(v - h)) / h`, and where these two disagree by more than 10% a kink lies within
+//! `(L(v) - L(v - h)) / h`, and where these two disagree by more than 1% a kink lies within
 //! `h` of the element; the analytic derivative is then compared with whichever of the three
 //! differences is closest to it. A kink on one side leaves the other side's difference equal to
 //! the derivative at the element, so a correct backward pass passes, and a wrong one (off by a
@@ -46,7 +46,7 @@ const STEP: f32 = 1e-2;
 /// Floor of the relative error's denominator.
 const FLOOR: f64 = 1e-2;
 /// Relative disagreement of the one-sided differences above which a kink lies within the step.
-const KINK: f64 = 0.1;
+const KINK: f64 = 0.01;
 
 /// The outcome of a gradient check.
 #[derive(Clone, Debug, PartialEq)]

@@ -8,8 +8,8 @@
 
 use feedforward::gradcheck::{check_layer, check_layer_at, check_layer_in_mode};
 use feedforward::layers::{
-    AvgPool2d, BatchNorm2d, Conv2d, Conv2dConfig, GlobalAvgPool2d, MaxPool2d, Padding,
-    PoolConfig, Shape,
+    AvgPool2d, BatchNorm2d, Conv2d, Conv2dConfig, GlobalAvgPool2d, MaxPool2d, Padding, PoolConfig,
+    Shape,
 };
 use feedforward::ndarray::{Array2, ArrayView2};
 use feedforward::prelude::*;
@@ -18,7 +18,10 @@ use std::collections::BTreeMap;
 
 fn pair(v: &Value) -> (usize, usize) {
     let a = v.as_array().expect("a pair");
-    (a[0].as_u64().unwrap() as usize, a[1].as_u64().unwrap() as usize)
+    (
+        a[0].as_u64().unwrap() as usize,
+        a[1].as_u64().unwrap() as usize,
+    )
 }
 
 fn floats(v: &Value) -> Vec<f32> {
@@ -86,7 +89,8 @@ fn layer_of(case: &Value) -> Box<dyn Layer> {
                 p.value.assign(&matrix(floats(&parameters[p.name]), 1));
             });
             for (name, value) in case["buffers_before"].as_object().unwrap() {
-                bn.set_buffer(name, matrix(floats(value), 1).view()).unwrap();
+                bn.set_buffer(name, matrix(floats(value), 1).view())
+                    .unwrap();
             }
             Box::new(bn)
         }
@@ -127,7 +131,9 @@ fn outputs_and_gradients_match_pytorch() {
             .map(|v| v.as_u64().unwrap() as usize)
             .collect();
         let mut layer = layer_of(case);
-        let built = layer.build(Shape::image(shape[1], shape[2], shape[3]).unwrap()).unwrap();
+        let built = layer
+            .build(Shape::image(shape[1], shape[2], shape[3]).unwrap())
+            .unwrap();
         let expected = if out_shape.len() == 4 {
             Shape::image(out_shape[1], out_shape[2], out_shape[3]).unwrap()
         } else {
@@ -152,10 +158,19 @@ fn outputs_and_gradients_match_pytorch() {
         let want = case["gradients"].as_object().unwrap();
         assert_eq!(grads.len(), want.len(), "{name}: parameters");
         for (param, value) in want {
-            assert_close(&format!("{name}: d{param}"), grads[param].view(), &floats(value));
+            assert_close(
+                &format!("{name}: d{param}"),
+                grads[param].view(),
+                &floats(value),
+            );
         }
         for (buffer, value) in case["buffers_after"].as_object().unwrap() {
-            let got = layer.buffers().into_iter().find(|(n, _)| n == buffer).unwrap().1;
+            let got = layer
+                .buffers()
+                .into_iter()
+                .find(|(n, _)| n == buffer)
+                .unwrap()
+                .1;
             assert_close(&format!("{name}: {buffer}"), got, &floats(value));
         }
     }
@@ -190,11 +205,25 @@ fn convolution_gradients_pass_finite_differences_for_every_option() {
         (Conv2d::config(2, 3, 3), image(2, 5, 4)),
         (Conv2d::config(2, 2, (3, 2)).stride(2), image(2, 7, 6)),
         (Conv2d::config(1, 2, 3).padding(1), image(1, 4, 4)),
-        (Conv2d::config(2, 2, (2, 3)).padding((1, 2)).stride((2, 1)), image(2, 5, 4)),
-        (Conv2d::config(2, 3, 3).padding(Padding::Same), image(2, 4, 5)),
-        (Conv2d::config(1, 2, (4, 2)).padding(Padding::Same), image(1, 5, 4)),
+        (
+            Conv2d::config(2, 2, (2, 3)).padding((1, 2)).stride((2, 1)),
+            image(2, 5, 4),
+        ),
+        (
+            Conv2d::config(2, 3, 3).padding(Padding::Same),
+            image(2, 4, 5),
+        ),
+        (
+            Conv2d::config(1, 2, (4, 2)).padding(Padding::Same),
+            image(1, 5, 4),
+        ),
         (Conv2d::config(2, 2, 3).dilation(2), image(2, 6, 7)),
-        (Conv2d::config(2, 2, 3).dilation((2, 1)).padding(Padding::Same), image(2, 5, 5)),
+        (
+            Conv2d::config(2, 2, 3)
+                .dilation((2, 1))
+                .padding(Padding::Same),
+            image(2, 5, 5),
+        ),
         (Conv2d::config(4, 6, 3).groups(2).padding(1), image(4, 3, 4)),
         (Conv2d::config(3, 3, 3).groups(3).padding(1), image(3, 4, 4)),
         (Conv2d::config(2, 4, 2).bias(false), image(2, 3, 4)),
@@ -212,12 +241,46 @@ fn pooling_gradients_pass_the_default_check_ties_included() {
     // are treated as such (see gradcheck's documentation).
     for seed in 0..5 {
         check(&mut MaxPool2d::new(2).unwrap(), image, 4, seed);
-        check(&mut MaxPool2d::new(3).unwrap().stride(2).unwrap().padding(1).unwrap(), image, 3, seed);
-        check(&mut MaxPool2d::new(2).unwrap().stride(1).unwrap().dilation(2).unwrap(), image, 2, seed);
-        check(&mut AvgPool2d::new(2).unwrap(), image, 2, seed);
-        check(&mut AvgPool2d::new(3).unwrap().stride(2).unwrap().padding(1).unwrap(), image, 2, seed);
         check(
-            &mut AvgPool2d::new(3).unwrap().padding(1).unwrap().count_include_pad(false),
+            &mut MaxPool2d::new(3)
+                .unwrap()
+                .stride(2)
+                .unwrap()
+                .padding(1)
+                .unwrap(),
+            image,
+            3,
+            seed,
+        );
+        check(
+            &mut MaxPool2d::new(2)
+                .unwrap()
+                .stride(1)
+                .unwrap()
+                .dilation(2)
+                .unwrap(),
+            image,
+            2,
+            seed,
+        );
+        check(&mut AvgPool2d::new(2).unwrap(), image, 2, seed);
+        check(
+            &mut AvgPool2d::new(3)
+                .unwrap()
+                .stride(2)
+                .unwrap()
+                .padding(1)
+                .unwrap(),
+            image,
+            2,
+            seed,
+        );
+        check(
+            &mut AvgPool2d::new(3)
+                .unwrap()
+                .padding(1)
+                .unwrap()
+                .count_include_pad(false),
             image,
             2,
             seed,
@@ -233,7 +296,9 @@ fn exact_ties_in_max_pooling_pass_and_a_wrong_gradient_still_fails() {
     pool.build(Shape::image(1, 4, 4).unwrap()).unwrap();
     let x = Array2::from_shape_fn((2, 16), |(r, c)| {
         let (y, x) = (c / 4, c % 4);
-        0.1 * (r as f32 + 1.0) * ((y / 2 * 2 + x / 2) as f32 + 1.0) * if y % 2 == 0 { 1.0 } else { 0.5 }
+        0.1 * (r as f32 + 1.0)
+            * ((y / 2 * 2 + x / 2) as f32 + 1.0)
+            * if y % 2 == 0 { 1.0 } else { 0.5 }
     });
     let report = check_layer_at(&mut pool, x.view(), 3).unwrap();
     assert!(report.max_relative_error < 1e-2, "{report}");
@@ -283,14 +348,21 @@ fn batch_norm_2d_gradients_pass_in_training_and_evaluation() {
         randomise(&mut bn, 4);
         if !training {
             bn.set_running_stats(
-                Array2::from_shape_vec((1, 3), vec![0.5, -0.5, 0.1]).unwrap().view(),
-                Array2::from_shape_vec((1, 3), vec![2.0, 0.5, 1.5]).unwrap().view(),
+                Array2::from_shape_vec((1, 3), vec![0.5, -0.5, 0.1])
+                    .unwrap()
+                    .view(),
+                Array2::from_shape_vec((1, 3), vec![2.0, 0.5, 1.5])
+                    .unwrap()
+                    .view(),
             )
             .unwrap();
         }
         let input = RandomState::new(5).randn(3, 18).unwrap();
         let report = check_layer_in_mode(&mut bn, input.view(), 6, training).unwrap();
-        assert!(report.max_relative_error < 1e-2, "training {training}: {report}");
+        assert!(
+            report.max_relative_error < 1e-2,
+            "training {training}: {report}"
+        );
         assert_eq!(report.checked, 3 * 18 + 3 + 3);
     }
     // One sample is enough in training mode: each channel has 6 values.
@@ -299,6 +371,9 @@ fn batch_norm_2d_gradients_pass_in_training_and_evaluation() {
     bn.build(shape).unwrap();
     assert_eq!(bn.min_training_rows(), 1);
     let mut y = Array2::zeros((1, 18));
-    bn.forward(RandomState::new(1).randn(1, 18).unwrap().view(), y.view_mut())
-        .unwrap();
+    bn.forward(
+        RandomState::new(1).randn(1, 18).unwrap().view(),
+        y.view_mut(),
+    )
+    .unwrap();
 }

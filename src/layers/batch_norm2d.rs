@@ -172,7 +172,11 @@ impl Layer for BatchNorm2d {
         }
     }
 
-    fn forward(&mut self, input: ArrayView2<'_, f32>, output: ArrayViewMut2<'_, f32>) -> Result<()> {
+    fn forward(
+        &mut self,
+        input: ArrayView2<'_, f32>,
+        output: ArrayViewMut2<'_, f32>,
+    ) -> Result<()> {
         self.output_width(input.ncols())?;
         self.inner.forward(input, output)
     }

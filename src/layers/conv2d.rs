@@ -196,7 +196,9 @@ impl Conv2dConfig {
         if len.is_none() {
             return Err(crate::allocation::too_large(
                 "Conv2d weights",
-                out_channels as u128 * (in_channels / groups) as u128 * self.kernel.0 as u128
+                out_channels as u128
+                    * (in_channels / groups) as u128
+                    * self.kernel.0 as u128
                     * self.kernel.1 as u128,
                 4,
             ));
@@ -242,7 +244,13 @@ impl Conv2dConfig {
     pub fn build_with(&self, init: Init, rng: &mut RandomState) -> Result<Conv2d> {
         self.check()?;
         let fan_out = self.out_channels * self.kernel.0 * self.kernel.1;
-        let weight = init.sample_with_fans(self.out_channels, self.fan_in(), self.fan_in(), fan_out, rng)?;
+        let weight = init.sample_with_fans(
+            self.out_channels,
+            self.fan_in(),
+            self.fan_in(),
+            fan_out,
+            rng,
+        )?;
         let bias = crate::allocation::filled("Conv2d bias", 1, self.out_channels, 0.0)?;
         Conv2d::from_parts(*self, weight, bias)
     }
@@ -258,7 +266,11 @@ impl Conv2dConfig {
     pub fn with_parameters(&self, weight: Array2<f32>, bias: Array2<f32>) -> Result<Conv2d> {
         self.check()?;
         let expected = [
-            ("Conv2d weight", weight.dim(), (self.out_channels, self.fan_in())),
+            (
+                "Conv2d weight",
+                weight.dim(),
+                (self.out_channels, self.fan_in()),
+            ),
             ("Conv2d bias", bias.dim(), (1, self.out_channels)),
         ];
         for (what, got, want) in expected {
@@ -331,7 +343,12 @@ impl Conv2d {
     fn from_parts(config: Conv2dConfig, weight: Array2<f32>, bias: Array2<f32>) -> Result<Conv2d> {
         let window = config.check()?;
         Ok(Conv2d {
-            weight_grad: crate::allocation::filled("Conv2d weights", weight.nrows(), weight.ncols(), 0.0)?,
+            weight_grad: crate::allocation::filled(
+                "Conv2d weights",
+                weight.nrows(),
+                weight.ncols(),
+                0.0,
+            )?,
             bias_grad: Array2::zeros(bias.raw_dim()),
             config,
             window,
@@ -383,7 +400,12 @@ impl Layer for Conv2d {
 
     fn output_width(&self, input_width: usize) -> Result<usize> {
         let geometry = self.geometry()?;
-        super::fixed_input_width("Conv2d", geometry.input_len(), input_width, geometry.output_len())
+        super::fixed_input_width(
+            "Conv2d",
+            geometry.input_len(),
+            input_width,
+            geometry.output_len(),
+        )
     }
 
     /// `(out, H_out, W_out)` for an image of `in` channels (see the module documentation).
@@ -412,7 +434,11 @@ impl Layer for Conv2d {
     ) -> Result<()> {
         let geometry = self.geometry()?;
         super::expect_width("Conv2d input", &input, geometry.input_len())?;
-        expect_dim("Conv2d output", (input.nrows(), geometry.output_len()), output.dim())?;
+        expect_dim(
+            "Conv2d output",
+            (input.nrows(), geometry.output_len()),
+            output.dim(),
+        )?;
         let Conv2d {
             weight,
             bias,
@@ -437,7 +463,11 @@ impl Layer for Conv2d {
     ) -> Result<()> {
         let geometry = self.geometry()?;
         super::expect_width("Conv2d input", &input, geometry.input_len())?;
-        expect_dim("Conv2d output gradient", (input.nrows(), geometry.output_len()), grad_output.dim())?;
+        expect_dim(
+            "Conv2d output gradient",
+            (input.nrows(), geometry.output_len()),
+            grad_output.dim(),
+        )?;
         if let Some(grad_input) = &grad_input {
             expect_dim("Conv2d input gradient", input.dim(), grad_input.dim())?;
         }
@@ -498,13 +528,18 @@ fn expect_dim(context: &str, expected: (usize, usize), got: (usize, usize)) -> R
     if expected == got {
         Ok(())
     } else {
-        Err(Error::shape(context, format!("{expected:?}"), format!("{got:?}")))
+        Err(Error::shape(
+            context,
+            format!("{expected:?}"),
+            format!("{got:?}"),
+        ))
     }
 }
 
 /// The elements of a matrix the layer keeps in standard layout.
 fn standard(a: &Array2<f32>) -> &[f32] {
-    a.as_slice().expect("Conv2d keeps its matrices in standard layout")
+    a.as_slice()
+        .expect("Conv2d keeps its matrices in standard layout")
 }
 
 /// As [`standard`], writable.

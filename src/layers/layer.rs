@@ -1,9 +1,9 @@
 //! The [`Layer`] trait, what a layer shows optimizers ([`Parameter`]) and what its output
 //! means ([`OutputKind`]).
 
-use super::{LayerSpec, Shape};
 #[cfg(doc)]
 use super::{BatchNorm1d, Dense, Dropout, Sigmoid, Softmax};
+use super::{LayerSpec, Shape};
 use crate::Result;
 use ndarray::{ArrayView2, ArrayViewMut2};
 

@@ -109,16 +109,17 @@ fn per_sample(
 ) {
     let parts = crate::parallel::parts(x.len().max(y.len()));
     let rows = x.nrows().div_ceil(parts.max(1)).max(1);
-    let run = |x: ArrayView2<'_, f32>, z: Option<ArrayView2<'_, f32>>, mut y: ArrayViewMut2<'_, f32>| {
-        for (i, (x, mut y)) in x.rows().into_iter().zip(y.rows_mut()).enumerate() {
-            let z = z.as_ref().map(|z| z.row(i));
-            let (x, z) = (x.to_slice(), z.as_ref().and_then(|z| z.to_slice()));
-            match (x, y.as_slice_mut()) {
-                (Some(x), Some(y)) => f(x, z, y),
-                _ => unreachable!("rows of standard-layout matrices are contiguous"),
+    let run =
+        |x: ArrayView2<'_, f32>, z: Option<ArrayView2<'_, f32>>, mut y: ArrayViewMut2<'_, f32>| {
+            for (i, (x, mut y)) in x.rows().into_iter().zip(y.rows_mut()).enumerate() {
+                let z = z.as_ref().map(|z| z.row(i));
+                let (x, z) = (x.to_slice(), z.as_ref().and_then(|z| z.to_slice()));
+                match (x, y.as_slice_mut()) {
+                    (Some(x), Some(y)) => f(x, z, y),
+                    _ => unreachable!("rows of standard-layout matrices are contiguous"),
+                }
             }
-        }
-    };
+        };
     if parts <= 1 || x.nrows() < 2 {
         return run(x, z, y);
     }
@@ -138,7 +139,11 @@ fn expect_dim(context: &str, expected: (usize, usize), got: (usize, usize)) -> R
     if expected == got {
         Ok(())
     } else {
-        Err(Error::shape(context, format!("{expected:?}"), format!("{got:?}")))
+        Err(Error::shape(
+            context,
+            format!("{expected:?}"),
+            format!("{got:?}"),
+        ))
     }
 }
 
@@ -269,16 +274,26 @@ impl Layer for MaxPool2d {
         Ok(g.output_shape())
     }
 
-    fn forward(&mut self, input: ArrayView2<'_, f32>, output: ArrayViewMut2<'_, f32>) -> Result<()> {
+    fn forward(
+        &mut self,
+        input: ArrayView2<'_, f32>,
+        output: ArrayViewMut2<'_, f32>,
+    ) -> Result<()> {
         let g = built("MaxPool2d", self.geometry)?;
         super::expect_width("MaxPool2d input", &input, g.input_len())?;
-        expect_dim("MaxPool2d output", (input.nrows(), g.output_len()), output.dim())?;
+        expect_dim(
+            "MaxPool2d output",
+            (input.nrows(), g.output_len()),
+            output.dim(),
+        )?;
         let (input, mut output) = (input.as_standard_layout(), output);
         let mut staged = None;
         let target = if output.is_standard_layout() {
             output.view_mut()
         } else {
-            staged.insert(ndarray::Array2::zeros(output.raw_dim())).view_mut()
+            staged
+                .insert(ndarray::Array2::zeros(output.raw_dim()))
+                .view_mut()
         };
         let (plane, positions) = (g.height * g.width, g.positions());
         per_sample(input.view(), None, target, &|x, _, y| {
@@ -301,7 +316,11 @@ impl Layer for MaxPool2d {
     ) -> Result<()> {
         let g = built("MaxPool2d", self.geometry)?;
         super::expect_width("MaxPool2d input", &input, g.input_len())?;
-        expect_dim("MaxPool2d output gradient", (input.nrows(), g.output_len()), grad_output.dim())?;
+        expect_dim(
+            "MaxPool2d output gradient",
+            (input.nrows(), g.output_len()),
+            grad_output.dim(),
+        )?;
         let Some(mut grad_input) = grad_input else {
             return Ok(());
         };
@@ -311,20 +330,27 @@ impl Layer for MaxPool2d {
         let target = if grad_input.is_standard_layout() {
             grad_input.view_mut()
         } else {
-            staged.insert(ndarray::Array2::zeros(grad_input.raw_dim())).view_mut()
+            staged
+                .insert(ndarray::Array2::zeros(grad_input.raw_dim()))
+                .view_mut()
         };
         let (plane, positions) = (g.height * g.width, g.positions());
-        per_sample(input.view(), Some(grad_output.view()), target, &|x, go, dx| {
-            let go = go.expect("the output gradient is given");
-            dx.fill(0.0);
-            for ((x, go), dx) in x
-                .chunks_exact(plane)
-                .zip(go.chunks_exact(positions))
-                .zip(dx.chunks_exact_mut(plane))
-            {
-                argmax(&g, x, |position, place| dx[place] += go[position]);
-            }
-        });
+        per_sample(
+            input.view(),
+            Some(grad_output.view()),
+            target,
+            &|x, go, dx| {
+                let go = go.expect("the output gradient is given");
+                dx.fill(0.0);
+                for ((x, go), dx) in x
+                    .chunks_exact(plane)
+                    .zip(go.chunks_exact(positions))
+                    .zip(dx.chunks_exact_mut(plane))
+                {
+                    argmax(&g, x, |position, place| dx[place] += go[position]);
+                }
+            },
+        );
         if let Some(staged) = staged {
             grad_input.assign(&staged);
         }
@@ -339,7 +365,11 @@ impl Layer for MaxPool2d {
 /// Visits each window of a channel: `visit(output position, places in the window, divisor)`,
 /// the places in the padding left out; the divisor is the kernel's size with
 /// `count_include_pad` (PyTorch's default), else the places' count.
-fn windows(geometry: &Geometry, count_include_pad: bool, mut visit: impl FnMut(usize, &mut dyn Iterator<Item = usize>, f32)) {
+fn windows(
+    geometry: &Geometry,
+    count_include_pad: bool,
+    mut visit: impl FnMut(usize, &mut dyn Iterator<Item = usize>, f32),
+) {
     let Window {
         kernel: (kh, kw),
         stride: (sh, sw),
@@ -459,18 +489,29 @@ impl Layer for AvgPool2d {
         Ok(g.output_shape())
     }
 
-    fn forward(&mut self, input: ArrayView2<'_, f32>, mut output: ArrayViewMut2<'_, f32>) -> Result<()> {
+    fn forward(
+        &mut self,
+        input: ArrayView2<'_, f32>,
+        mut output: ArrayViewMut2<'_, f32>,
+    ) -> Result<()> {
         let g = built("AvgPool2d", self.geometry)?;
         super::expect_width("AvgPool2d input", &input, g.input_len())?;
-        expect_dim("AvgPool2d output", (input.nrows(), g.output_len()), output.dim())?;
+        expect_dim(
+            "AvgPool2d output",
+            (input.nrows(), g.output_len()),
+            output.dim(),
+        )?;
         let input = input.as_standard_layout();
         let mut staged = None;
         let target = if output.is_standard_layout() {
             output.view_mut()
         } else {
-            staged.insert(ndarray::Array2::zeros(output.raw_dim())).view_mut()
+            staged
+                .insert(ndarray::Array2::zeros(output.raw_dim()))
+                .view_mut()
         };
-        let (plane, positions, include) = (g.height * g.width, g.positions(), self.count_include_pad);
+        let (plane, positions, include) =
+            (g.height * g.width, g.positions(), self.count_include_pad);
         per_sample(input.view(), None, target, &|x, _, y| {
             for (x, y) in x.chunks_exact(plane).zip(y.chunks_exact_mut(positions)) {
                 windows(&g, include, |position, places, divisor| {
@@ -493,7 +534,11 @@ impl Layer for AvgPool2d {
     ) -> Result<()> {
         let g = built("AvgPool2d", self.geometry)?;
         super::expect_width("AvgPool2d input", &input, g.input_len())?;
-        expect_dim("AvgPool2d output gradient", (input.nrows(), g.output_len()), grad_output.dim())?;
+        expect_dim(
+            "AvgPool2d output gradient",
+            (input.nrows(), g.output_len()),
+            grad_output.dim(),
+        )?;
         let Some(mut grad_input) = grad_input else {
             return Ok(());
         };
@@ -503,9 +548,12 @@ impl Layer for AvgPool2d {
         let target = if grad_input.is_standard_layout() {
             grad_input.view_mut()
         } else {
-            staged.insert(ndarray::Array2::zeros(grad_input.raw_dim())).view_mut()
+            staged
+                .insert(ndarray::Array2::zeros(grad_input.raw_dim()))
+                .view_mut()
         };
-        let (plane, positions, include) = (g.height * g.width, g.positions(), self.count_include_pad);
+        let (plane, positions, include) =
+            (g.height * g.width, g.positions(), self.count_include_pad);
         per_sample(grad_output.view(), None, target, &|go, _, dx| {
             dx.fill(0.0);
             for (go, dx) in go.chunks_exact(positions).zip(dx.chunks_exact_mut(plane)) {
@@ -578,7 +626,11 @@ impl Layer for GlobalAvgPool2d {
         Ok(Shape::flat(c))
     }
 
-    fn forward(&mut self, input: ArrayView2<'_, f32>, mut output: ArrayViewMut2<'_, f32>) -> Result<()> {
+    fn forward(
+        &mut self,
+        input: ArrayView2<'_, f32>,
+        mut output: ArrayViewMut2<'_, f32>,
+    ) -> Result<()> {
         let (c, plane) = self.plane()?;
         super::expect_width("GlobalAvgPool2d input", &input, c * plane)?;
         expect_dim("GlobalAvgPool2d output", (input.nrows(), c), output.dim())?;
@@ -600,11 +652,19 @@ impl Layer for GlobalAvgPool2d {
     ) -> Result<()> {
         let (c, plane) = self.plane()?;
         super::expect_width("GlobalAvgPool2d input", &input, c * plane)?;
-        expect_dim("GlobalAvgPool2d output gradient", (input.nrows(), c), grad_output.dim())?;
+        expect_dim(
+            "GlobalAvgPool2d output gradient",
+            (input.nrows(), c),
+            grad_output.dim(),
+        )?;
         let Some(mut grad_input) = grad_input else {
             return Ok(());
         };
-        expect_dim("GlobalAvgPool2d input gradient", input.dim(), grad_input.dim())?;
+        expect_dim(
+            "GlobalAvgPool2d input gradient",
+            input.dim(),
+            grad_input.dim(),
+        )?;
         for (go, mut dx) in grad_output.rows().into_iter().zip(grad_input.rows_mut()) {
             for (channel, &g) in go.iter().enumerate() {
                 dx.slice_mut(ndarray::s![channel * plane..(channel + 1) * plane])
@@ -636,15 +696,37 @@ mod tests {
     fn max_pooling_takes_the_first_largest_and_lets_nan_through() {
         // torch.nn.MaxPool2d(2)(torch.tensor([[[[1., 5, 2, 2], [3, 4, 2, 1], [0, -1, nan, 1], [-2, -3, 1, 1]]]]))
         // == [[5, 2], [0, nan]]
-        let x = array![[1.0, 5.0, 2.0, 2.0, 3.0, 4.0, 2.0, 1.0, 0.0, -1.0, f32::NAN, 1.0, -2.0, -3.0, 1.0, 1.0]];
+        let x = array![[
+            1.0,
+            5.0,
+            2.0,
+            2.0,
+            3.0,
+            4.0,
+            2.0,
+            1.0,
+            0.0,
+            -1.0,
+            f32::NAN,
+            1.0,
+            -2.0,
+            -3.0,
+            1.0,
+            1.0
+        ]];
         let mut pool = MaxPool2d::new(2).unwrap();
         let y = run(&mut pool, Shape::image(1, 4, 4).unwrap(), &x);
         assert_eq!(y.slice(ndarray::s![0, ..3]), array![5.0, 2.0, 0.0]);
         assert!(y[[0, 3]].is_nan());
         // The tie 2, 2 at the top right: the gradient goes to the first.
         let mut dx = Array2::zeros((1, 16));
-        pool.backward(x.view(), y.view(), array![[1.0, 10.0, 100.0, 1000.0]].view(), Some(dx.view_mut()))
-            .unwrap();
+        pool.backward(
+            x.view(),
+            y.view(),
+            array![[1.0, 10.0, 100.0, 1000.0]].view(),
+            Some(dx.view_mut()),
+        )
+        .unwrap();
         let mut want = [0.0f32; 16];
         (want[1], want[2], want[8], want[10]) = (1.0, 10.0, 100.0, 1000.0);
         assert_eq!(dx.as_slice().unwrap(), &want);
@@ -653,39 +735,70 @@ mod tests {
     #[test]
     fn average_pooling_counts_the_padding_as_pytorch() {
         // torch.nn.AvgPool2d(2, stride=2, padding=1)(torch.arange(1., 10).view(1, 1, 3, 3))
-        // == [[0.25, 1.25], [1.75, 3.5]]; count_include_pad=False: [[1, 2.5], [3.5, 7]]
+        // == [[0.25, 1.25], [2.75, 7]]; count_include_pad=False: [[1, 2.5], [5.5, 7]]
         let x = array![[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]];
         let shape = Shape::image(1, 3, 3).unwrap();
         let mut pool = AvgPool2d::new(2).unwrap().padding(1).unwrap();
-        assert_eq!(run(&mut pool, shape, &x), array![[0.25, 1.25, 1.75, 3.5]]);
+        assert_eq!(run(&mut pool, shape, &x), array![[0.25, 1.25, 2.75, 7.0]]);
         let mut pool = pool.count_include_pad(false);
-        assert_eq!(run(&mut pool, shape, &x), array![[1.0, 2.5, 3.5, 7.0]]);
+        assert_eq!(run(&mut pool, shape, &x), array![[1.0, 2.5, 5.5, 7.0]]);
     }
 
     #[test]
     fn global_average_pooling_gives_each_channels_mean() {
         let x = array![[1.0, 2.0, 3.0, 6.0, 0.0, 0.0, 0.0, 4.0]];
         let mut pool = GlobalAvgPool2d::new();
-        assert_eq!(run(&mut pool, Shape::image(2, 2, 2).unwrap(), &x), array![[3.0, 1.0]]);
+        assert_eq!(
+            run(&mut pool, Shape::image(2, 2, 2).unwrap(), &x),
+            array![[3.0, 1.0]]
+        );
         let report = check_layer(&mut pool, 3, 8, 1).unwrap();
         assert!(report.max_relative_error < 1e-2, "{report}");
     }
 
     #[test]
     fn impossible_windows_are_errors_at_construction_or_build() {
-        assert!(matches!(MaxPool2d::new(0), Err(Error::InvalidConfig { .. })));
-        assert!(matches!(MaxPool2d::new(2).unwrap().stride(0), Err(Error::InvalidConfig { .. })));
+        assert!(matches!(
+            MaxPool2d::new(0),
+            Err(Error::InvalidConfig { .. })
+        ));
+        assert!(matches!(
+            MaxPool2d::new(2).unwrap().stride(0),
+            Err(Error::InvalidConfig { .. })
+        ));
         // PyTorch: pad should be at most half of effective kernel size.
         assert!(MaxPool2d::new(2).unwrap().padding(2).is_err());
-        assert!(MaxPool2d::new(3).unwrap().dilation(2).unwrap().padding(2).is_ok());
-        assert!(AvgPool2d::from_config(PoolConfig { dilation: (2, 2), ..PoolConfig::new(2) }, true).is_err());
+        assert!(MaxPool2d::new(3)
+            .unwrap()
+            .dilation(2)
+            .unwrap()
+            .padding(2)
+            .is_ok());
+        assert!(AvgPool2d::from_config(
+            PoolConfig {
+                dilation: (2, 2),
+                ..PoolConfig::new(2)
+            },
+            true
+        )
+        .is_err());
         // A window larger than the image, and a flat input.
         let mut pool = MaxPool2d::new(5).unwrap();
-        assert!(matches!(pool.build(Shape::image(1, 4, 9).unwrap()), Err(Error::ShapeMismatch { .. })));
-        assert!(pool.build(Shape::flat(100)).unwrap_err().to_string().contains("builder_image"));
+        assert!(matches!(
+            pool.build(Shape::image(1, 4, 9).unwrap()),
+            Err(Error::ShapeMismatch { .. })
+        ));
+        assert!(pool
+            .build(Shape::flat(100))
+            .unwrap_err()
+            .to_string()
+            .contains("builder_image"));
         assert!(GlobalAvgPool2d::new().build(Shape::flat(3)).is_err());
         // Used before it was built.
         let mut y = Array2::zeros((1, 1));
-        assert!(MaxPool2d::new(2).unwrap().forward(Array2::zeros((1, 4)).view(), y.view_mut()).is_err());
+        assert!(MaxPool2d::new(2)
+            .unwrap()
+            .forward(Array2::zeros((1, 4)).view(), y.view_mut())
+            .is_err());
     }
 }

@@ -234,8 +234,11 @@ mod tests {
 
     #[test]
     fn impossible_windows_are_errors() {
-        for (k, s, d) in [((0, 1), (1, 1), (1, 1)), ((1, 1), (1, 0), (1, 1)), ((2, 2), (1, 1), (0, 1))]
-        {
+        for (k, s, d) in [
+            ((0, 1), (1, 1), (1, 1)),
+            ((1, 1), (1, 0), (1, 1)),
+            ((2, 2), (1, 1), (0, 1)),
+        ] {
             assert!(matches!(
                 Window::new("t", k, s, d, (0, 0), (0, 0)),
                 Err(Error::InvalidConfig { .. })

@@ -303,8 +303,17 @@ impl Sequential {
     /// A layer's [`Error::InvalidConfig`] for settings out of range, and the errors of
     /// [`Sequential::new`].
     pub fn from_specs(input_width: usize, specs: &[LayerSpec]) -> Result<Sequential> {
+        Sequential::from_specs_shaped(Shape::flat(input_width), specs)
+    }
+
+    /// A model of fresh layers built from `specs`, for samples of shape `input` (an image for
+    /// convolutional layers).
+    ///
+    /// # Errors
+    /// As [`Sequential::from_specs`] and [`Sequential::with_input_shape`].
+    pub fn from_specs_shaped(input: Shape, specs: &[LayerSpec]) -> Result<Sequential> {
         let layers = specs.iter().map(LayerSpec::build).collect::<Result<_>>()?;
-        Sequential::new(input_width, layers)
+        Sequential::with_input_shape(input, layers)
     }
 
     /// Starts a model for rows of `input_width` features; add layers, then `build`.

@@ -15,7 +15,14 @@ impl Geometry {
     /// The input coordinate that tap `k` of the window at output coordinate `o` reads along an
     /// axis, or `None` in the padding.
     #[inline]
-    fn source(o: usize, k: usize, stride: usize, dilation: usize, pad: usize, size: usize) -> Option<usize> {
+    fn source(
+        o: usize,
+        k: usize,
+        stride: usize,
+        dilation: usize,
+        pad: usize,
+        size: usize,
+    ) -> Option<usize> {
         (o * stride + k * dilation)
             .checked_sub(pad)
             .filter(|&i| i < size)
@@ -42,7 +49,8 @@ impl Geometry {
                 for c in channels.clone() {
                     let plane = &x[c * h * w..(c + 1) * h * w];
                     for ky in 0..kh {
-                        let line = Self::source(oy, ky, sh, dh, pt, h).map(|iy| &plane[iy * w..(iy + 1) * w]);
+                        let line = Self::source(oy, ky, sh, dh, pt, h)
+                            .map(|iy| &plane[iy * w..(iy + 1) * w]);
                         for kx in 0..kw {
                             let tap = taps.next().expect("a row holds patch_len values");
                             *tap = match (line, Self::source(ox, kx, sw, dw, pl, w)) {
@@ -81,7 +89,8 @@ impl Geometry {
                         let iy = Self::source(oy, ky, sh, dh, pt, h);
                         for kx in 0..kw {
                             let tap = taps.next().expect("a row holds patch_len values");
-                            if let (Some(iy), Some(ix)) = (iy, Self::source(ox, kx, sw, dw, pl, w)) {
+                            if let (Some(iy), Some(ix)) = (iy, Self::source(ox, kx, sw, dw, pl, w))
+                            {
                                 plane[iy * w + ix] += tap;
                             }
                         }
@@ -96,7 +105,12 @@ impl Geometry {
 mod tests {
     use super::*;
 
-    fn geometry(window: Window, (c, h, w): (usize, usize, usize), groups: usize, out: usize) -> Geometry {
+    fn geometry(
+        window: Window,
+        (c, h, w): (usize, usize, usize),
+        groups: usize,
+        out: usize,
+    ) -> Geometry {
         let (out_height, out_width) = window.output("test", (h, w)).unwrap();
         Geometry {
             channels: c,
@@ -133,7 +147,9 @@ mod tests {
         // <im2row(x), p> == <x, row2im(p)> for every group, with dilation, stride and padding.
         let window = Window::new("t", (3, 2), (2, 1), (2, 1), (1, 0), (2, 1)).unwrap();
         let g = geometry(window, (4, 7, 5), 2, 2);
-        let x: Vec<f32> = (0..g.input_len()).map(|i| ((i * 37 % 11) as f32) - 5.0).collect();
+        let x: Vec<f32> = (0..g.input_len())
+            .map(|i| ((i * 37 % 11) as f32) - 5.0)
+            .collect();
         let p: Vec<f32> = (0..g.positions() * g.patch_len())
             .map(|i| ((i * 13 % 7) as f32) - 3.0)
             .collect();
@@ -147,7 +163,11 @@ mod tests {
             assert_eq!(left, right, "group {group}");
             // Only the group's channels receive anything.
             let plane = g.height * g.width;
-            let others = if group == 0 { 2 * plane..4 * plane } else { 0..2 * plane };
+            let others = if group == 0 {
+                2 * plane..4 * plane
+            } else {
+                0..2 * plane
+            };
             assert!(dx[others].iter().all(|&v| v == 0.0));
         }
     }

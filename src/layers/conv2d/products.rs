@@ -27,8 +27,8 @@
 //! order: blocks and chunks depend on the shapes only, so the results are the same bits on any
 //! number of threads.
 
-use crate::layers::window::Geometry;
 use crate::layers::dense::kernels::{self, Isa};
+use crate::layers::window::Geometry;
 use crate::parallel;
 
 /// Patch values per block of samples: 64 K `f32`, 256 KB.
@@ -65,7 +65,10 @@ impl Workspace {
         grow(&mut self.patches, rows * geometry.patch_len());
         grow(&mut self.dpatches, rows * geometry.patch_len());
         grow(&mut self.rows, rows * geometry.group_outputs());
-        grow(&mut self.dw, geometry.group_outputs() * geometry.patch_len());
+        grow(
+            &mut self.dw,
+            geometry.group_outputs() * geometry.patch_len(),
+        );
     }
 }
 
@@ -174,7 +177,12 @@ pub(super) fn backward(
     }
     let Work { parts, partials } = work;
     let partials = &mut partials[..plan.chunks * weights];
-    let run = |x: &[f32], g: &[f32], dx: Option<&mut [f32]>, partials: &mut [f32], chunks, ws: &mut Workspace| {
+    let run = |x: &[f32],
+               g: &[f32],
+               dx: Option<&mut [f32]>,
+               partials: &mut [f32],
+               chunks,
+               ws: &mut Workspace| {
         backward_part(geometry, &plan, w, x, g, dx, partials, chunks, ws)
     };
     if plan.parts == 1 {
@@ -241,7 +249,11 @@ fn forward_part(
     ws: &mut Workspace,
 ) {
     let isa = Isa::detect();
-    let (p, k, o) = (geometry.positions(), geometry.patch_len(), geometry.group_outputs());
+    let (p, k, o) = (
+        geometry.positions(),
+        geometry.patch_len(),
+        geometry.group_outputs(),
+    );
     for (x, y) in x
         .chunks(plan.block * geometry.input_len())
         .zip(y.chunks_mut(plan.block * geometry.output_len()))
@@ -250,14 +262,23 @@ fn forward_part(
         let m = samples * p;
         for group in 0..geometry.groups {
             let patches = &mut ws.patches[..m * k];
-            for (x, patches) in x.chunks_exact(geometry.input_len()).zip(patches.chunks_exact_mut(p * k)) {
+            for (x, patches) in x
+                .chunks_exact(geometry.input_len())
+                .zip(patches.chunks_exact_mut(p * k))
+            {
                 geometry.im2row(x, group, patches);
             }
             let rows = &mut ws.rows[..m * o];
-            let (w, bias) = (&w[group * o * k..(group + 1) * o * k], &bias[group * o..(group + 1) * o]);
+            let (w, bias) = (
+                &w[group * o * k..(group + 1) * o * k],
+                &bias[group * o..(group + 1) * o],
+            );
             kernels::forward(isa, patches, w, bias, rows, m, k, o, 1, &mut ws.scratch);
             // Rows of positions into the sample's channels.
-            for (y, rows) in y.chunks_exact_mut(geometry.output_len()).zip(rows.chunks_exact(p * o)) {
+            for (y, rows) in y
+                .chunks_exact_mut(geometry.output_len())
+                .zip(rows.chunks_exact(p * o))
+            {
                 let y = &mut y[group * o * p..(group + 1) * o * p];
                 for (position, row) in rows.chunks_exact(o).enumerate() {
                     for (channel, &value) in row.iter().enumerate() {
@@ -285,7 +306,11 @@ fn backward_part(
     ws: &mut Workspace,
 ) {
     let isa = Isa::detect();
-    let (p, k, o) = (geometry.positions(), geometry.patch_len(), geometry.group_outputs());
+    let (p, k, o) = (
+        geometry.positions(),
+        geometry.patch_len(),
+        geometry.group_outputs(),
+    );
     let (input_len, output_len) = (geometry.input_len(), geometry.output_len());
     let first = plan.chunk_start(chunks.start);
     for (chunk, partial) in chunks.zip(partials.chunks_exact_mut(w.len())) {
@@ -296,13 +321,18 @@ fn backward_part(
             let m = (end - start) * p;
             let x = &x[start * input_len..end * input_len];
             let g = &g[start * output_len..end * output_len];
-            let mut dx = dx.as_deref_mut().map(|dx| &mut dx[start * input_len..end * input_len]);
+            let mut dx = dx
+                .as_deref_mut()
+                .map(|dx| &mut dx[start * input_len..end * input_len]);
             if let Some(dx) = dx.as_deref_mut() {
                 dx.fill(0.0);
             }
             for group in 0..geometry.groups {
                 let patches = &mut ws.patches[..m * k];
-                for (x, patches) in x.chunks_exact(input_len).zip(patches.chunks_exact_mut(p * k)) {
+                for (x, patches) in x
+                    .chunks_exact(input_len)
+                    .zip(patches.chunks_exact_mut(p * k))
+                {
                     geometry.im2row(x, group, patches);
                 }
                 // The output gradient's channels of the group, one row per position.
@@ -317,14 +347,20 @@ fn backward_part(
                 }
                 let dw = &mut ws.dw[..o * k];
                 kernels::weight_grad(isa, patches, rows, dw, m, k, o, 1);
-                for (sum, &d) in partial[group * o * k..(group + 1) * o * k].iter_mut().zip(&*dw) {
+                for (sum, &d) in partial[group * o * k..(group + 1) * o * k]
+                    .iter_mut()
+                    .zip(&*dw)
+                {
                     *sum += d;
                 }
                 if let Some(dx) = dx.as_deref_mut() {
                     let w = &w[group * o * k..(group + 1) * o * k];
                     let dpatches = &mut ws.dpatches[..m * k];
                     kernels::input_grad(isa, rows, w, dpatches, m, k, o, 1, &mut ws.scratch);
-                    for (dx, dpatches) in dx.chunks_exact_mut(input_len).zip(dpatches.chunks_exact(p * k)) {
+                    for (dx, dpatches) in dx
+                        .chunks_exact_mut(input_len)
+                        .zip(dpatches.chunks_exact(p * k))
+                    {
                         geometry.row2im_add(dpatches, group, dx);
                     }
                 }
