@@ -16,6 +16,15 @@
 //! | [`BatchNorm1d`] | `Y = (X - mean) / sqrt(var + eps) * gamma + beta`, per column | `weight`, `bias` `(1 x features)`; running mean and variance (buffers) |
 //! | [`LayerNorm`] | `Y = (X - mean) / sqrt(var + eps) * gamma + beta`, per row | `weight`, `bias` `(1 x features)` |
 //! | [`Normalization`] | `Y = (X - mean) / max(sqrt(var), 1e-7)`, per column, statistics from [`adapt`](Normalization::adapt) | none; `mean` and `variance` (buffers) |
+//! | [`Conv2d`] | `Y[o] = b[o] + sum_c W[o][c] * X[c]` (cross-correlation), per image | `weight (out x (in / groups) kh kw)`, `bias (1 x out)` |
+//! | [`MaxPool2d`], [`AvgPool2d`] | maximum, mean of each window of each channel | none |
+//! | [`GlobalAvgPool2d`] | mean of each channel, a flat row | none |
+//! | [`BatchNorm2d`] | [`BatchNorm1d`]'s formula per channel | `weight`, `bias` `(1 x channels)`; running mean and variance (buffers) |
+//! | [`Flatten`] | `Y = X`, an image becomes a flat row | none |
+//!
+//! An image is a row of `channels x height x width` values in PyTorch's order; the model knows
+//! each sample's [`Shape`] ([`Layer::build`],
+//! [`Sequential::builder_image`](crate::Sequential::builder_image)).
 
 mod activation;
 mod batch_norm;

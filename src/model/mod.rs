@@ -328,17 +328,19 @@ impl Sequential {
     /// [`build`](SequentialBuilder::build).
     ///
     /// ```
-    /// use feedforward::layers::{Flatten, Shape};
     /// use feedforward::prelude::*;
     ///
+    /// let mut rng = RandomState::new(0);
     /// let model = Sequential::builder_image(1, 28, 28)
+    ///     .push(Conv2d::config(1, 6, 5).padding(2).build(&mut rng)?)
     ///     .push(Relu)
+    ///     .push(MaxPool2d::new(2)?)
     ///     .push(Flatten)
     ///     .dense(10, Init::XavierUniform)
     ///     .push(Softmax)
     ///     .build()?;
-    /// assert_eq!(model.output_shapes()[0], Shape::image(1, 28, 28)?);
-    /// assert_eq!(model.output_shapes()[1], Shape::flat(784));
+    /// assert_eq!(model.output_shapes()[2], Shape::image(6, 14, 14)?);
+    /// assert_eq!(model.output_shapes()[3], Shape::flat(6 * 14 * 14));
     /// # Ok::<(), feedforward::Error>(())
     /// ```
     pub fn builder_image(channels: usize, height: usize, width: usize) -> SequentialBuilder {
