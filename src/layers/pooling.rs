@@ -31,60 +31,14 @@
 //! # Ok::<(), feedforward::Error>(())
 //! ```
 
+pub(super) mod config;
+
 use super::window::{Geometry, Window};
 use super::{Layer, LayerSpec, Pair, Shape};
 use crate::{Error, Result};
+pub use config::PoolConfig;
 use ndarray::{ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
-
-/// A pooling window's settings, as PyTorch's arguments.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PoolConfig {
-    /// `(height, width)` of the window.
-    pub kernel: (usize, usize),
-    /// `(rows, columns)` the window moves by.
-    pub stride: (usize, usize),
-    /// `(rows, columns)` added on each side: ignored by the maximum, zeros for the average.
-    pub padding: (usize, usize),
-    /// `(rows, columns)` between the window's taps (the maximum only; 1 for the average).
-    pub dilation: (usize, usize),
-}
-
-impl PoolConfig {
-    /// The window, checked as PyTorch checks it.
-    fn window(&self, layer: &'static str) -> Result<Window> {
-        let window = Window::new(
-            layer,
-            self.kernel,
-            self.stride,
-            self.dilation,
-            self.padding,
-            self.padding,
-        )?;
-        // PyTorch: "pad should be at most half of effective kernel size".
-        let (eh, ew) = window.extent();
-        if self.padding.0 > eh / 2 || self.padding.1 > ew / 2 {
-            return Err(Error::config(
-                layer,
-                format!("padding {:?} with a window of {eh} x {ew}", self.padding),
-                "a padding of at most half the window along each axis (as PyTorch)",
-            ));
-        }
-        Ok(window)
-    }
-
-    fn new(kernel: impl Pair) -> PoolConfig {
-        let kernel = kernel.pair();
-        PoolConfig {
-            kernel,
-            stride: kernel,
-            padding: (0, 0),
-            dilation: (1, 1),
-        }
-    }
-}
 
 /// The shapes of the last build of a pooling, or an error saying it was never built.
 fn built(layer: &str, geometry: Option<Geometry>) -> Result<Geometry> {

@@ -104,13 +104,13 @@ pub enum LayerSpec {
     /// [`Flatten`](super::Flatten).
     Flatten,
     /// [`Conv2d`](super::Conv2d) with its settings.
-    Conv2d(super::Conv2dConfig),
+    Conv2d(super::conv2d::config::Conv2dConfig),
     /// [`MaxPool2d`](super::MaxPool2d) with its window.
-    MaxPool2d(super::PoolConfig),
+    MaxPool2d(super::pooling::config::PoolConfig),
     /// [`AvgPool2d`](super::AvgPool2d) with its window.
     AvgPool2d {
         /// The window.
-        config: super::PoolConfig,
+        config: super::pooling::config::PoolConfig,
         /// Whether padded zeros count in the divisor.
         count_include_pad: bool,
     },
