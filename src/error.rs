@@ -27,7 +27,7 @@ pub enum Error {
 
     /// Two layers of a model do not fit together.
     #[error(
-        "layer {index} ({layer}) cannot take an input of width {input_width}: {reason}; \
+        "layer {index} ({layer}) cannot take an input of shape {input_shape}: {reason}; \
          change that layer or the one before it"
     )]
     LayerMismatch {
@@ -37,6 +37,10 @@ pub enum Error {
         layer: String,
         /// The width the previous layer (or the model's input) produces.
         input_width: usize,
+        /// The shape of one sample that the previous layer (or the model's input) produces, as
+        /// [`Shape`](crate::layers::Shape) prints it: `(6, 28, 28)` for an image, `(784)` for a
+        /// row of features.
+        input_shape: String,
         /// What the layer expected instead.
         reason: String,
     },

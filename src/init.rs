@@ -69,8 +69,23 @@ impl Init {
         fan_out: usize,
         rng: &mut RandomState,
     ) -> Result<Array2<f32>> {
+        self.sample_with_fans(fan_in, fan_out, fan_in, fan_out, rng)
+    }
+
+    /// Draws a `(rows, cols)` matrix whose spread is set by `fan_in` and `fan_out`, which a
+    /// convolution's weights count apart from their shape (`fan_in = (in / groups) kh kw`,
+    /// `fan_out = out kh kw`, as PyTorch's `_calculate_fan_in_and_fan_out` and Keras's
+    /// `compute_fans`).
+    pub(crate) fn sample_with_fans(
+        &self,
+        rows: usize,
+        cols: usize,
+        fan_in: usize,
+        fan_out: usize,
+        rng: &mut RandomState,
+    ) -> Result<Array2<f32>> {
         self.check()?;
-        let mut weights = crate::allocation::filled("initial weights", fan_in, fan_out, 0.0f32)?;
+        let mut weights = crate::allocation::filled("initial weights", rows, cols, 0.0f32)?;
         match self.spread(fan_in, fan_out) {
             Spread::Normal(std) => weights
                 .iter_mut()

@@ -36,6 +36,10 @@
 //! ## Where things are
 //! - [`layers`]: the [`Layer`] trait, [`Dense`](layers::Dense), [`Softmax`](layers::Softmax),
 //!   activations, [`Dropout`](layers::Dropout), [`BatchNorm1d`](layers::BatchNorm1d),
+//!   images ([`Conv2d`](layers::Conv2d), [`MaxPool2d`](layers::MaxPool2d),
+//!   [`AvgPool2d`](layers::AvgPool2d), [`GlobalAvgPool2d`](layers::GlobalAvgPool2d),
+//!   [`BatchNorm2d`](layers::BatchNorm2d), [`Flatten`](layers::Flatten), each sample's
+//!   [`Shape`](layers::Shape) tracked by the model),
 //!   [`LayerNorm`](layers::LayerNorm), [`Normalization`](layers::Normalization) (inputs
 //!   standardised with statistics learned from the training data); [`losses`]:
 //!   [`CrossEntropy`](struct@losses::CrossEntropy),
@@ -147,8 +151,9 @@ pub mod prelude {
     };
     pub use crate::init::Init;
     pub use crate::layers::{
-        BatchNorm1d, Dense, Dropout, Elu, Gelu, GeluTanh, Identity, Layer, LayerNorm, LeakyRelu,
-        Normalization, Relu, Sigmoid, Softmax, Tanh,
+        AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dense, Dropout, Elu, Flatten, Gelu, GeluTanh,
+        GlobalAvgPool2d, Identity, Layer, LayerNorm, LeakyRelu, MaxPool2d, Normalization, Padding,
+        Relu, Shape, Sigmoid, Softmax, Tanh,
     };
     pub use crate::losses::{BinaryCrossEntropy, CrossEntropy, HalfMse, Huber, Loss, Mae, Mse};
     pub use crate::metrics::{accuracy, r2_score, ConfusionMatrix, RegressionMetrics};

@@ -207,3 +207,30 @@ fn warm_sigmoid_binary_cross_entropy_steps_allocate_nothing() {
         assert_eq!(count, 0, "sigmoid {with_sigmoid}: {count} allocations");
     }
 }
+
+#[test]
+fn warm_train_steps_of_a_convolutional_network_allocate_nothing() {
+    // LeNet-5 at a batch of 16 (its products stay on the calling thread), then a smaller batch.
+    let data = synthetic_images(64, 5);
+    let (x, y) = batch(&data, 0, 16);
+    let (small_x, small_y) = batch(&data, 16, 5);
+    let mut model = models::lenet5(0);
+    let mut sgd = Sgd::new(0.01).unwrap();
+    model
+        .train_step(x.view(), y.view(), &CrossEntropy, &mut sgd)
+        .unwrap();
+    let count = allocations_of(|| {
+        for _ in 0..5 {
+            model
+                .train_step(x.view(), y.view(), &CrossEntropy, &mut sgd)
+                .unwrap();
+            model
+                .train_step(small_x.view(), small_y.view(), &CrossEntropy, &mut sgd)
+                .unwrap();
+        }
+    });
+    assert_eq!(
+        count, 0,
+        "10 warm LeNet-5 train_step calls allocated {count} times"
+    );
+}

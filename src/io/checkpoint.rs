@@ -46,6 +46,9 @@
 //! | | `N.num_batches_tracked` | `[]`, `I64`, always 0 | |
 //! | [`LayerNorm`](crate::layers::LayerNorm) | `N.weight`, `N.bias` | `[features]` | `nn.LayerNorm(features, eps)` |
 //! | [`Normalization`](crate::layers::Normalization) | `N.mean`, `N.variance` (buffers) | `[features]` | none (Keras's `Normalization`; in PyTorch, `(x - mean) / sqrt(variance).clamp(min=1e-7)`) |
+//! | [`Conv2d`](crate::layers::Conv2d) | `N.weight` | `[out, in / groups, kh, kw]` (our `(out, (in / groups) kh kw)`, the same values) | `nn.Conv2d(in, out, (kh, kw), ...)` |
+//! | | `N.bias` (with a bias) | `[out]` | |
+//! | [`BatchNorm2d`](crate::layers::BatchNorm2d) | as `BatchNorm1d` | `[channels]` | `nn.BatchNorm2d(channels, eps, momentum)` |
 //! | a layer outside the crate | `N.{name}` | its `(rows, cols)`, as it is | |
 //!
 //! Layers without tensors (activations, softmax, dropout) take their index and write nothing,
@@ -62,6 +65,8 @@
 //!   version is refused with [`CheckpointProblem::UnsupportedVersion`]; files of version `1`
 //!   still load (see the checksum below).
 //! - `input_width`: the model's input width, in decimal.
+//! - `input_shape` (models of images only): `[channels, height, width]` of an input sample,
+//!   JSON; without it the input is a row of `input_width` features.
 //! - `architecture` (files from [`save`](Sequential::save) only): the layers' [`LayerSpec`]s
 //!   as a JSON array, e.g. `[{"kind":"Dense","inputs":784,"outputs":10},{"kind":"Softmax"}]`.
 //! - `sha256`: lower-case hex SHA-256 of, in order: the other metadata entries (sorted by key,
@@ -90,8 +95,8 @@
 use super::atomic_write::write_atomically;
 use super::checksum::{canonical_with_checksum, model_checksum, model_checksum_v1, tensor_table};
 use super::header::{
-    checkpoint_error, malformed, read, serialize, Tensor, KEY_ARCHITECTURE, KEY_FORMAT,
-    KEY_INPUT_WIDTH, KEY_SHA256, KEY_VERSION, TRAINING_FORMAT,
+    checkpoint_error, input_shape, insert_input_shape, malformed, read, serialize, Tensor,
+    KEY_ARCHITECTURE, KEY_FORMAT, KEY_INPUT_WIDTH, KEY_SHA256, KEY_VERSION, TRAINING_FORMAT,
 };
 pub use super::header::{FORMAT, MAX_CHECKPOINT_BYTES};
 use crate::error::CheckpointProblem;
@@ -231,6 +236,8 @@ impl Sequential {
                     "the {KEY_INPUT_WIDTH} metadata is missing or not a whole number"
                 )))
             })?;
+        let shape = input_shape(&file.metadata, input_width)
+            .map_err(|e| fail(CheckpointProblem::Architecture(e)))?;
         // Building allocates the layers' parameters: first check that the file holds that many
         // values, so that a damaged width cannot ask for terabytes.
         let needed = specs
@@ -252,7 +259,7 @@ impl Sequential {
             .iter()
             .map(build)
             .collect::<Result<Vec<_>>>()
-            .and_then(|layers| Sequential::new(input_width, layers))
+            .and_then(|layers| Sequential::with_input_shape(shape, layers))
             .map_err(|e| fail(CheckpointProblem::Architecture(e.to_string())))?;
         model.read_tensors(path, &file)?;
         Ok(model)
@@ -337,6 +344,7 @@ impl Sequential {
         metadata.insert(KEY_FORMAT.to_string(), FORMAT.to_string());
         metadata.insert(KEY_VERSION.to_string(), FORMAT_VERSION.to_string());
         metadata.insert(KEY_INPUT_WIDTH.to_string(), self.input_width().to_string());
+        insert_input_shape(&mut metadata, self.input_shape());
         if let Some(specs) = specs {
             let json = serde_json::to_string(specs).map_err(|e| {
                 fail(CheckpointProblem::Architecture(format!(
@@ -528,7 +536,12 @@ impl Sequential {
 fn values_needed(spec: &LayerSpec) -> u128 {
     match *spec {
         LayerSpec::Dense { inputs, outputs } => (inputs as u128 + 1) * outputs as u128,
-        LayerSpec::BatchNorm1d { features, .. } => 4 * features as u128,
+        LayerSpec::BatchNorm1d { features, .. } | LayerSpec::BatchNorm2d { features, .. } => {
+            4 * features as u128
+        }
+        LayerSpec::Conv2d(config) => {
+            (config.fan_in() as u128 + u128::from(config.bias)) * config.out_channels as u128
+        }
         LayerSpec::LayerNorm { features, .. } | LayerSpec::Normalization { features, .. } => {
             2 * features as u128
         }
@@ -546,6 +559,9 @@ enum Layout {
     Transposed,
     /// Stored as it is, `[rows, cols]` (layers from outside the crate).
     AsIs,
+    /// A [`Conv2d`](crate::layers::Conv2d) weight, `(out, (in / groups) kh kw)`, stored as
+    /// PyTorch's `[out, in / groups, kh, kw]`: the same values in the same order.
+    Kernel(usize, usize, usize),
 }
 
 impl Layout {
@@ -553,10 +569,17 @@ impl Layout {
     fn of(spec: Option<&LayerSpec>, name: &str, dim: (usize, usize)) -> Layout {
         match (spec, name) {
             (Some(LayerSpec::Dense { .. }), "weight") => Layout::Transposed,
+            (Some(LayerSpec::Conv2d(config)), "weight") => Layout::Kernel(
+                config.in_channels / config.groups.max(1),
+                config.kernel.0,
+                config.kernel.1,
+            ),
             (
                 Some(
                     LayerSpec::Dense { .. }
+                    | LayerSpec::Conv2d(_)
                     | LayerSpec::BatchNorm1d { .. }
+                    | LayerSpec::BatchNorm2d { .. }
                     | LayerSpec::LayerNorm { .. }
                     | LayerSpec::Normalization { .. },
                 ),
@@ -572,6 +595,7 @@ impl Layout {
             Layout::Vector => vec![cols],
             Layout::Transposed => vec![cols, rows],
             Layout::AsIs => vec![rows, cols],
+            Layout::Kernel(c, kh, kw) => vec![rows, c, kh, kw],
         }
     }
 }
@@ -618,7 +642,9 @@ impl Slot {
             Layout::Transposed => {
                 Array2::from_shape_vec((cols, rows), values).map(|a| a.reversed_axes())
             }
-            Layout::Vector | Layout::AsIs => Array2::from_shape_vec((rows, cols), values),
+            Layout::Vector | Layout::AsIs | Layout::Kernel(..) => {
+                Array2::from_shape_vec((rows, cols), values)
+            }
         };
         shaped.map_err(|e| format!("cannot be shaped {:?}: {e}", self.dim))
     }
@@ -629,7 +655,7 @@ impl Tensor {
     fn encode(layout: Layout, value: ArrayView2<'_, f32>) -> Tensor {
         let ordered = match layout {
             Layout::Transposed => value.reversed_axes(),
-            Layout::Vector | Layout::AsIs => value,
+            Layout::Vector | Layout::AsIs | Layout::Kernel(..) => value,
         };
         Tensor {
             dtype: Dtype::F32,

@@ -8,6 +8,7 @@
 
 use super::file_limits::{open_regular, read_capped};
 use crate::error::CheckpointProblem;
+use crate::layers::Shape;
 use crate::{Error, Result};
 use safetensors::{Dtype, View};
 use std::borrow::Cow;
@@ -33,6 +34,43 @@ pub(crate) const KEY_VERSION: &str = "format_version";
 pub(crate) const KEY_INPUT_WIDTH: &str = "input_width";
 pub(crate) const KEY_ARCHITECTURE: &str = "architecture";
 pub(crate) const KEY_SHA256: &str = "sha256";
+/// The model's input image, `[channels, height, width]` (JSON); absent for rows of features.
+pub(crate) const KEY_INPUT_SHAPE: &str = "input_shape";
+
+/// Records the model's input shape in `metadata` when it is an image (`input_shape`,
+/// `[channels, height, width]`); a model of flat rows writes only its `input_width`, as before
+/// images existed.
+pub(crate) fn insert_input_shape(metadata: &mut HashMap<String, String>, shape: Shape) {
+    if let Some((c, h, w)) = shape.chw() {
+        metadata.insert(KEY_INPUT_SHAPE.to_string(), format!("[{c},{h},{w}]"));
+    }
+}
+
+/// The input shape `metadata` records for inputs of `input_width` values: the image of its
+/// `input_shape` entry, or a flat row without one; a message for an entry that is not three
+/// whole numbers whose product is `input_width`.
+pub(crate) fn input_shape(
+    metadata: &HashMap<String, String>,
+    input_width: usize,
+) -> std::result::Result<Shape, String> {
+    let Some(text) = metadata.get(KEY_INPUT_SHAPE) else {
+        return Ok(Shape::flat(input_width));
+    };
+    let dims: Vec<usize> = serde_json::from_str(text)
+        .map_err(|e| format!("unreadable {KEY_INPUT_SHAPE} metadata {text:?}: {e}"))?;
+    match dims[..] {
+        [c, h, w] => match Shape::image(c, h, w) {
+            Ok(shape) if shape.size() == input_width => Ok(shape),
+            _ => Err(format!(
+                "the {KEY_INPUT_SHAPE} metadata {text} does not hold {input_width} values, the \
+                 input width"
+            )),
+        },
+        _ => Err(format!(
+            "the {KEY_INPUT_SHAPE} metadata {text} is not [channels, height, width]"
+        )),
+    }
+}
 
 /// An [`Error::Checkpoint`] for `path`.
 pub(crate) fn checkpoint_error(path: &Path, problem: CheckpointProblem) -> Error {

@@ -337,6 +337,8 @@ fn export_layer(
         // Evaluation mode: the identity, and no node at all (as torch.onnx exports nn.Dropout
         // of a model in eval mode).
         LayerSpec::Dropout { .. } => input,
+        // The rows already hold an image flat, in PyTorch's order: nothing to compute.
+        LayerSpec::Flatten => input,
         LayerSpec::BatchNorm1d { momentum, eps, .. } => {
             let mut inputs = vec![input.clone()];
             for (name, buffer) in [
@@ -369,6 +371,15 @@ fn export_layer(
                 let centred = graph.node(node, "Sub", &[x, &mean], Vec::new());
                 graph.node(node, "Div", &[&centred, &std], Vec::new())
             }
+        }
+        LayerSpec::Conv2d(_)
+        | LayerSpec::MaxPool2d(_)
+        | LayerSpec::AvgPool2d { .. }
+        | LayerSpec::GlobalAvgPool2d
+        | LayerSpec::BatchNorm2d { .. } => {
+            return Err(unsupported(
+                "the ONNX export of image layers is not written yet (issue 23)",
+            ))
         }
         LayerSpec::Custom { .. } => {
             return Err(unsupported(

@@ -57,9 +57,9 @@
 //!   of early stopping's best epoch, `F32`, as `(rows, cols)`.
 //!
 //! Its metadata: `format` = `feedforward-training`, `format_version` = `1`
-//! ([`TRAINING_FORMAT_VERSION`]; a newer one is refused), `input_width` and `architecture` as
-//! in [`Sequential::save`] (the architecture only when every layer is built in), and JSON
-//! entries `training` (epochs done, the optimizer's initial learning rate, batch size,
+//! ([`TRAINING_FORMAT_VERSION`]; a newer one is refused), `input_width` (with `input_shape`
+//! for a model of images) and `architecture` as in [`Sequential::save`] (the architecture
+//! only when every layer is built in), and JSON entries `training` (epochs done, the optimizer's initial learning rate, batch size,
 //! shuffling seed, training and validation rows, the model's step count, where a callback
 //! stopped training, the training time), `optimizer` (kind, hyper-parameters, step count),
 //! `generators` (each generator's position and cached normal) and `callbacks` (kind and values
@@ -188,7 +188,8 @@ struct CallbackMeta {
 pub struct TrainingCheckpoint {
     path: PathBuf,
     bytes: Vec<u8>,
-    input_width: usize,
+    /// The model's input shape (`input_width` and `input_shape` in the file).
+    input_shape: crate::layers::Shape,
     architecture: Option<Vec<LayerSpec>>,
     training: Training,
     optimizer: OptimizerState,
@@ -250,7 +251,7 @@ impl TrainingCheckpoint {
                     .to_string(),
             ))
         })?;
-        let mut model = Sequential::from_specs(self.input_width, specs)
+        let mut model = Sequential::from_specs_shaped(self.input_shape, specs)
             .map_err(|e| self.error(CheckpointProblem::Architecture(e.to_string())))?;
         self.load_model(&mut model)?;
         Ok(model)

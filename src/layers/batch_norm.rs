@@ -66,6 +66,11 @@ pub struct BatchNorm1d {
     rows: usize,
     /// Whether the last forward pass normalised with the batch's statistics (training mode).
     batch_stats: bool,
+    /// Consecutive values of a row that belong to one feature: 1, or a
+    /// [`BatchNorm2d`](super::BatchNorm2d)'s `height width` (a row holds each channel's plane).
+    spatial: usize,
+    /// The layer's name in messages: `BatchNorm1d`, or `BatchNorm2d` for the layer that wraps it.
+    name: &'static str,
 }
 
 /// What one feature's forward and backward passes need.
@@ -116,6 +121,8 @@ impl BatchNorm1d {
             )?,
             rows: 0,
             batch_stats: false,
+            spatial: 1,
+            name: "BatchNorm1d",
         })
     }
 
@@ -154,6 +161,19 @@ impl BatchNorm1d {
     /// Number of features (columns) normalised.
     pub fn num_features(&self) -> usize {
         self.features.len()
+    }
+
+    /// Normalises each feature over `spatial` consecutive values of a row as well as over the
+    /// rows (a [`BatchNorm2d`](super::BatchNorm2d)'s channel planes, PyTorch's `(N, C, L)`
+    /// input of `BatchNorm1d`), named `name` in messages.
+    pub(super) fn set_spatial(&mut self, spatial: usize, name: &'static str) {
+        self.spatial = spatial.max(1);
+        self.name = name;
+    }
+
+    /// Values of a row: features times their spatial extent.
+    fn width(&self) -> usize {
+        self.features.len() * self.spatial
     }
 
     /// Gamma, `(1, features)`.
@@ -224,7 +244,7 @@ impl Layer for BatchNorm1d {
     }
 
     fn output_width(&self, input_width: usize) -> Result<usize> {
-        fixed_input_width("BatchNorm1d", self.num_features(), input_width, input_width)
+        fixed_input_width(self.name, self.width(), input_width, input_width)
     }
 
     fn forward(
@@ -232,15 +252,17 @@ impl Layer for BatchNorm1d {
         input: ArrayView2<'_, f32>,
         mut output: ArrayViewMut2<'_, f32>,
     ) -> Result<()> {
-        expect_width("BatchNorm1d input", &input, self.num_features())?;
-        same_shape("BatchNorm1d output", &input, &output.view())?;
-        let n = input.nrows();
+        let (name, spatial) = (self.name, self.spatial);
+        expect_width(name, &input, self.width())?;
+        same_shape(name, &input, &output.view())?;
+        // Values per feature: the rows times each feature's spatial extent.
+        let n = input.nrows() * spatial;
         let eps = self.eps as f64;
         if self.training {
             if n < 2 {
                 return Err(Error::shape(
-                    "BatchNorm1d in training mode",
-                    "at least 2 rows (batch statistics need more than one sample)",
+                    format!("{name} in training mode"),
+                    "at least 2 values per feature (batch statistics need more than one)",
                     format!("{:?}", input.dim()),
                 ));
             }
@@ -248,8 +270,8 @@ impl Layer for BatchNorm1d {
                 (f.sum, f.sum2) = (0.0, 0.0);
             }
             for row in input.rows() {
-                for (f, &x) in self.features.iter_mut().zip(row) {
-                    f.sum += x as f64;
+                for (j, &x) in row.iter().enumerate() {
+                    self.features[j / spatial].sum += x as f64;
                 }
             }
             for f in &mut self.features {
@@ -257,7 +279,8 @@ impl Layer for BatchNorm1d {
             }
             // Two passes: the variance from deviations, not from sum(x^2) - n mean^2.
             for row in input.rows() {
-                for (f, &x) in self.features.iter_mut().zip(row) {
+                for (j, &x) in row.iter().enumerate() {
+                    let f = &mut self.features[j / spatial];
                     let d = x as f64 - f.sum;
                     f.sum2 += d * d;
                 }
@@ -289,15 +312,15 @@ impl Layer for BatchNorm1d {
                 f.inv_std = (1.0 / (rv as f64 + eps).sqrt()) as f32;
             }
         }
-        self.rows = n;
+        self.rows = input.nrows();
         self.batch_stats = self.training;
         for (mut y_row, x_row) in output.rows_mut().into_iter().zip(input.rows()) {
-            for (((y, &x), f), (&gamma, &beta)) in y_row
-                .iter_mut()
-                .zip(x_row)
-                .zip(&self.features)
-                .zip(self.weight.iter().zip(self.bias.iter()))
-            {
+            for (j, (y, &x)) in y_row.iter_mut().zip(x_row).enumerate() {
+                let (f, gamma, beta) = (
+                    &self.features[j / spatial],
+                    self.weight[[0, j / spatial]],
+                    self.bias[[0, j / spatial]],
+                );
                 *y = (x - f.mean) * f.inv_std * gamma + beta;
             }
         }
@@ -313,21 +336,23 @@ impl Layer for BatchNorm1d {
         grad_output: ArrayView2<'_, f32>,
         grad_input: Option<ArrayViewMut2<'_, f32>>,
     ) -> Result<()> {
-        expect_width("BatchNorm1d input", &input, self.num_features())?;
-        same_shape("BatchNorm1d output gradient", &input, &grad_output)?;
-        let n = input.nrows();
-        if n != self.rows {
+        let (name, spatial) = (self.name, self.spatial);
+        expect_width(name, &input, self.width())?;
+        same_shape(name, &input, &grad_output)?;
+        if input.nrows() != self.rows {
             return Err(Error::shape(
-                "BatchNorm1d backward",
+                format!("{name} backward"),
                 format!("the {} rows of the last forward pass", self.rows),
                 format!("{:?}", input.dim()),
             ));
         }
+        let n = input.nrows() * spatial;
         for f in &mut self.features {
             (f.sum, f.sum2) = (0.0, 0.0);
         }
         for (g_row, x_row) in grad_output.rows().into_iter().zip(input.rows()) {
-            for ((f, &g), &x) in self.features.iter_mut().zip(g_row).zip(x_row) {
+            for (j, (&g, &x)) in g_row.iter().zip(x_row).enumerate() {
+                let f = &mut self.features[j / spatial];
                 f.sum += g as f64;
                 f.sum2 += (g * ((x - f.mean) * f.inv_std)) as f64;
             }
@@ -344,19 +369,15 @@ impl Layer for BatchNorm1d {
         let Some(mut grad_input) = grad_input else {
             return Ok(());
         };
-        same_shape("BatchNorm1d input gradient", &input, &grad_input.view())?;
+        same_shape(name, &input, &grad_input.view())?;
         for ((mut dx_row, g_row), x_row) in grad_input
             .rows_mut()
             .into_iter()
             .zip(grad_output.rows())
             .zip(input.rows())
         {
-            for (((dx, &g), &x), (f, &gamma)) in dx_row
-                .iter_mut()
-                .zip(g_row)
-                .zip(x_row)
-                .zip(self.features.iter().zip(self.weight.iter()))
-            {
+            for (j, ((dx, &g), &x)) in dx_row.iter_mut().zip(g_row).zip(x_row).enumerate() {
+                let (f, gamma) = (&self.features[j / spatial], self.weight[[0, j / spatial]]);
                 let k = gamma * f.inv_std;
                 *dx = if self.batch_stats {
                     let x_hat = (x - f.mean) * f.inv_std;
@@ -400,9 +421,14 @@ impl Layer for BatchNorm1d {
         })
     }
 
-    /// Batch statistics need at least 2 rows.
+    /// Batch statistics need at least 2 values per feature: 2 rows, or 1 when each feature
+    /// spans several values of a row.
     fn min_training_rows(&self) -> usize {
-        2
+        if self.spatial > 1 {
+            1
+        } else {
+            2
+        }
     }
 
     fn buffers_are_finite(&self) -> bool {

@@ -20,9 +20,9 @@
 //! assert_eq!(dense.weight(), array![[2.0f32], [3.0]]);
 //! ```
 
-mod kernels;
+pub(super) mod kernels;
 
-use super::{expect_width, fixed_input_width, Layer, Parameter};
+use super::{expect_width, fixed_input_width, flat_input, Layer, Parameter, Shape};
 use crate::init::Init;
 use crate::random::RandomState;
 use crate::{Error, Result};
@@ -165,6 +165,13 @@ impl Layer for Dense {
 
     fn output_width(&self, input_width: usize) -> Result<usize> {
         fixed_input_width("Dense", self.inputs(), input_width, self.outputs())
+    }
+
+    /// A flat row of `outputs` features; an image is refused with the advice to add a
+    /// [`Flatten`](super::Flatten) before the layer, as Keras and PyTorch users expect.
+    fn build(&mut self, input: Shape) -> Result<Shape> {
+        flat_input("Dense", input)?;
+        self.output_width(input.size()).map(Shape::flat)
     }
 
     fn forward(
@@ -310,7 +317,7 @@ fn standard_mut(a: &mut Array2<f32>) -> &mut [f32] {
 
 /// The elements of `view` in row-major order: its own memory when it is in standard layout,
 /// otherwise a copy in `buffer`.
-fn row_major<'a>(view: &'a ArrayView2<'_, f32>, buffer: &'a mut Vec<f32>) -> &'a [f32] {
+pub(super) fn row_major<'a>(view: &'a ArrayView2<'_, f32>, buffer: &'a mut Vec<f32>) -> &'a [f32] {
     match view.as_slice() {
         Some(slice) => slice,
         None => {
@@ -323,7 +330,7 @@ fn row_major<'a>(view: &'a ArrayView2<'_, f32>, buffer: &'a mut Vec<f32>) -> &'a
 
 /// Lets `write` fill `view` in row-major order: in place when it is in standard layout,
 /// otherwise through `buffer`.
-fn write_row_major(
+pub(super) fn write_row_major(
     view: &mut ArrayViewMut2<'_, f32>,
     buffer: &mut Vec<f32>,
     write: impl FnOnce(&mut [f32]),

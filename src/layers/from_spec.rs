@@ -4,9 +4,10 @@
 //! [`LayerSpec`] (its [`Layer::spec`]), and only this file names every layer.
 
 use super::{
-    BatchNorm1d, Dense, Dropout, Elu, Gelu, GeluTanh, Identity, Layer, LayerNorm, LayerSpec,
-    LeakyRelu, Normalization, Relu, Sigmoid, Softmax, Tanh,
+    BatchNorm1d, Dense, Dropout, Elu, Flatten, Gelu, GeluTanh, Identity, Layer, LayerNorm,
+    LayerSpec, LeakyRelu, Normalization, Relu, Sigmoid, Softmax, Tanh,
 };
+use crate::random::RandomState;
 use crate::Result;
 
 impl LayerSpec {
@@ -58,6 +59,25 @@ impl LayerSpec {
             LayerSpec::Normalization { features, invert } => {
                 let layer = Normalization::new(features)?;
                 Box::new(if invert { layer.inverted() } else { layer })
+            }
+            LayerSpec::Flatten => Box::new(Flatten),
+            LayerSpec::MaxPool2d(config) => Box::new(super::MaxPool2d::from_config(config)?),
+            LayerSpec::AvgPool2d {
+                config,
+                count_include_pad,
+            } => Box::new(super::AvgPool2d::from_config(config, count_include_pad)?),
+            LayerSpec::GlobalAvgPool2d => Box::new(super::GlobalAvgPool2d::new()),
+            LayerSpec::BatchNorm2d {
+                features,
+                momentum,
+                eps,
+            } => Box::new(
+                super::BatchNorm2d::new(features)?
+                    .with_momentum(momentum)?
+                    .with_eps(eps)?,
+            ),
+            LayerSpec::Conv2d(config) => {
+                Box::new(config.build_with(crate::init::Init::Zeros, &mut RandomState::new(0))?)
             }
             LayerSpec::Custom { ref name, .. } => {
                 return Err(crate::Error::config(

@@ -1,9 +1,9 @@
 //! The [`Layer`] trait, what a layer shows optimizers ([`Parameter`]) and what its output
 //! means ([`OutputKind`]).
 
-use super::LayerSpec;
 #[cfg(doc)]
 use super::{BatchNorm1d, Dense, Dropout, Sigmoid, Softmax};
+use super::{LayerSpec, Shape};
 use crate::Result;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
@@ -82,8 +82,44 @@ pub trait Layer: Send {
     fn name(&self) -> &str;
 
     /// The width of the output for an input of `input_width` columns, or an error saying why
-    /// the layer cannot take such an input. Called once when a model is built.
+    /// the layer cannot take such an input. Called once when a model is built (through
+    /// [`build`](Layer::build)'s default) and by [`gradcheck`](crate::gradcheck).
     fn output_width(&self, input_width: usize) -> Result<usize>;
+
+    /// Keras's `build`: prepares the layer for samples of shape `input` and returns the shape of
+    /// its output, or an error saying why the layer cannot take such an input.
+    /// [`Sequential`](crate::Sequential) calls it once per layer, in order, when the model is
+    /// built, before any forward pass; a layer that needs its input's height and width
+    /// ([`Conv2d`](super::Conv2d), the poolings) stores them here, and its
+    /// [`output_width`](Layer::output_width) and forward pass then follow the shape of the last
+    /// call.
+    ///
+    /// The default keeps every layer that implements only `output_width` working: the output
+    /// has the input's shape when the width does not change (element-wise layers, [`Dropout`]
+    /// keep an image an image) and is a flat row of `output_width(input.size())` values
+    /// otherwise.
+    ///
+    /// ```
+    /// use feedforward::layers::Shape;
+    /// use feedforward::prelude::*;
+    ///
+    /// let image = Shape::image(6, 28, 28)?;
+    /// assert_eq!(Relu.build(image)?, image);
+    /// assert!(Dense::new(4704, 10, Init::Zeros, &mut RandomState::new(0))?
+    ///     .build(image)
+    ///     .unwrap_err()
+    ///     .to_string()
+    ///     .contains("Flatten"));
+    /// # Ok::<(), feedforward::Error>(())
+    /// ```
+    fn build(&mut self, input: Shape) -> Result<Shape> {
+        let width = self.output_width(input.size())?;
+        Ok(if width == input.size() {
+            input
+        } else {
+            Shape::flat(width)
+        })
+    }
 
     /// Computes the output for `input`, writing every element of `output`.
     ///
@@ -222,6 +258,19 @@ pub(crate) fn fixed_input_width(
             format!("{input_width}"),
         ))
     }
+}
+
+/// Refuses an image input for a layer that works on flat rows only (`Dense`), with the fix that
+/// Keras and PyTorch users expect: a `Flatten` before it.
+pub(crate) fn flat_input(layer: &str, input: Shape) -> Result<()> {
+    if input.is_image() {
+        return Err(crate::Error::shape(
+            layer,
+            "a flat row of features: add a Flatten layer before it",
+            format!("an image {input}"),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks that `input` has `expected` columns, for a layer's `forward`.

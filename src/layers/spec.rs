@@ -101,6 +101,30 @@ pub enum LayerSpec {
         /// Whether it undoes the standardisation (Keras's `invert=True`).
         invert: bool,
     },
+    /// [`Flatten`](super::Flatten).
+    Flatten,
+    /// [`Conv2d`](super::Conv2d) with its settings.
+    Conv2d(super::conv2d::config::Conv2dConfig),
+    /// [`MaxPool2d`](super::MaxPool2d) with its window.
+    MaxPool2d(super::pooling::config::PoolConfig),
+    /// [`AvgPool2d`](super::AvgPool2d) with its window.
+    AvgPool2d {
+        /// The window.
+        config: super::pooling::config::PoolConfig,
+        /// Whether padded zeros count in the divisor.
+        count_include_pad: bool,
+    },
+    /// [`GlobalAvgPool2d`](super::GlobalAvgPool2d).
+    GlobalAvgPool2d,
+    /// [`BatchNorm2d`](super::BatchNorm2d) over `features` channels.
+    BatchNorm2d {
+        /// Channels normalised.
+        features: usize,
+        /// Weight of the newest batch in the running statistics.
+        momentum: f32,
+        /// Constant added to the variance.
+        eps: f32,
+    },
     /// A layer written outside the crate: the name its kind is registered under in a
     /// [`LayerRegistry`](crate::model::LayerRegistry) and its settings, as its
     /// [`Layer::spec`] gives them; [`Sequential::load_with`](crate::Sequential::load_with)
@@ -163,6 +187,39 @@ mod tests {
                 features: 2,
                 invert: true,
             },
+            LayerSpec::Flatten,
+            LayerSpec::Conv2d(
+                super::super::Conv2d::config(4, 6, (3, 2))
+                    .stride(2)
+                    .padding((1, 0))
+                    .dilation((1, 2))
+                    .groups(2)
+                    .bias(false),
+            ),
+            LayerSpec::Conv2d(
+                super::super::Conv2d::config(3, 3, 5).padding(super::super::Padding::Same),
+            ),
+            LayerSpec::MaxPool2d(super::super::PoolConfig {
+                kernel: (3, 2),
+                stride: (2, 1),
+                padding: (1, 0),
+                dilation: (1, 2),
+            }),
+            LayerSpec::AvgPool2d {
+                config: super::super::PoolConfig {
+                    kernel: (2, 2),
+                    stride: (1, 1),
+                    padding: (1, 1),
+                    dilation: (1, 1),
+                },
+                count_include_pad: false,
+            },
+            LayerSpec::GlobalAvgPool2d,
+            LayerSpec::BatchNorm2d {
+                features: 3,
+                momentum: 0.2,
+                eps: 1e-4,
+            },
         ]
     }
 
@@ -224,7 +281,7 @@ mod tests {
         }
         let unknown = r#"{"kind":"Dense","inputs":3,"outputs":2,"extra":1}"#;
         assert!(serde_json::from_str::<LayerSpec>(unknown).is_err());
-        assert!(serde_json::from_str::<LayerSpec>(r#"{"kind":"Conv2d"}"#).is_err());
+        assert!(serde_json::from_str::<LayerSpec>(r#"{"kind":"Conv3d"}"#).is_err());
         let custom = LayerSpec::custom("Swish", serde_json::json!({"beta": 1.5}));
         let err = custom.build().err().unwrap().to_string();
         assert!(err.contains("LayerRegistry"), "{err}");

@@ -57,7 +57,7 @@ pub use summary::{LayerSummary, Summary};
 
 use crate::data::Dataset;
 use crate::init::Init;
-use crate::layers::{Dense, Layer, LayerSpec, OutputKind};
+use crate::layers::{Dense, Layer, LayerSpec, OutputKind, Shape};
 use crate::losses::{FusedLoss, Loss, ModelOutput};
 use crate::metrics::Task;
 use crate::optim::Optimizer;
@@ -72,6 +72,9 @@ pub struct Sequential {
     pub(crate) layers: Vec<Box<dyn Layer>>,
     /// `widths[0]` is the input width, `widths[i + 1]` the output width of layer `i`.
     widths: Vec<usize>,
+    /// The shapes of one sample that `widths` count: `shapes[0]` the input's, `shapes[i + 1]`
+    /// layer `i`'s output.
+    shapes: Vec<Shape>,
     /// Output of each layer for the last forward pass.
     activations: Vec<Buffer>,
     /// Ping-pong buffers for dLoss/dActivation during backward.
@@ -92,7 +95,7 @@ impl std::fmt::Debug for Sequential {
         let names: Vec<&str> = self.layers.iter().map(|l| l.name()).collect();
         f.debug_struct("Sequential")
             .field("layers", &names)
-            .field("widths", &self.widths)
+            .field("shapes", &self.shapes)
             .finish()
     }
 }
@@ -118,7 +121,7 @@ impl std::fmt::Debug for Sequential {
 /// # Ok::<(), feedforward::Error>(())
 /// ```
 pub struct SequentialBuilder {
-    input_width: usize,
+    input: Shape,
     pub(crate) layers: Vec<Box<dyn Layer>>,
     rng: RandomState,
     /// The first error of a [`dense`](SequentialBuilder::dense) call, returned by `build`.
@@ -161,8 +164,8 @@ impl SequentialBuilder {
     pub fn dense(mut self, outputs: usize, init: Init) -> Self {
         if self.error.is_none() {
             let layer = self
-                .current_width()
-                .and_then(|inputs| Dense::new(inputs, outputs, init, &mut self.rng));
+                .current_shape()
+                .and_then(|input| Dense::new(input.size(), outputs, init, &mut self.rng));
             match layer {
                 Ok(layer) => self.layers.push(Box::new(layer)),
                 Err(e) => self.error = Some(e),
@@ -179,24 +182,35 @@ impl SequentialBuilder {
     pub fn build(self) -> Result<Sequential> {
         match self.error {
             Some(error) => Err(error),
-            None => Sequential::new(self.input_width, self.layers),
+            None => Sequential::with_input_shape(self.input, self.layers),
         }
     }
 
-    /// The output width of the layers so far (the input width without layers).
-    fn current_width(&self) -> Result<usize> {
-        self.layers
-            .iter()
-            .enumerate()
-            .try_fold(self.input_width, |input, (index, layer)| {
-                layer.output_width(input).map_err(|e| Error::LayerMismatch {
-                    index,
-                    layer: layer.name().to_string(),
-                    input_width: input,
-                    reason: e.to_string(),
-                })
-            })
+    /// The output shape of the layers so far (the input's without layers).
+    fn current_shape(&mut self) -> Result<Shape> {
+        let shapes = build_layers(self.input, &mut self.layers)?;
+        Ok(*shapes.last().expect("the input's shape comes first"))
     }
+}
+
+/// Builds `layers` in order for samples of shape `input` ([`Layer::build`]): the input's shape
+/// and every layer's output shape, or [`Error::LayerMismatch`] naming the first layer that
+/// cannot take its predecessor's output.
+fn build_layers(input: Shape, layers: &mut [Box<dyn Layer>]) -> Result<Vec<Shape>> {
+    let mut shapes = Vec::with_capacity(layers.len() + 1);
+    shapes.push(input);
+    for (index, layer) in layers.iter_mut().enumerate() {
+        let input = *shapes.last().expect("shapes starts non-empty");
+        let output = layer.build(input).map_err(|e| Error::LayerMismatch {
+            index,
+            layer: layer.name().to_string(),
+            input_width: input.size(),
+            input_shape: input.to_string(),
+            reason: e.to_string(),
+        })?;
+        shapes.push(output);
+    }
+    Ok(shapes)
 }
 
 /// A copy of a model's parameters and buffers (batch-norm running statistics), from
@@ -238,31 +252,32 @@ impl Sequential {
     /// [`Error::Empty`] without layers or with a zero input width; [`Error::LayerMismatch`]
     /// naming the first layer that cannot take its predecessor's output.
     pub fn new(input_width: usize, layers: Vec<Box<dyn Layer>>) -> Result<Self> {
+        Sequential::with_input_shape(Shape::flat(input_width), layers)
+    }
+
+    /// A model taking samples of shape `input` (an image's row holds it in PyTorch's
+    /// `(channels, height, width)` order) through `layers` in order. Each layer is built
+    /// ([`Layer::build`]) with its predecessor's output shape.
+    ///
+    /// # Errors
+    /// As [`Sequential::new`]; [`Error::LayerMismatch`] names the layer, the input shape it was
+    /// given and what it expected (a [`Dense`] after an image says to add a
+    /// [`Flatten`](crate::layers::Flatten)).
+    pub fn with_input_shape(input: Shape, mut layers: Vec<Box<dyn Layer>>) -> Result<Self> {
         if layers.is_empty() {
             return Err(Error::Empty {
                 what: "model".into(),
                 hint: "add at least one layer".into(),
             });
         }
-        if input_width == 0 {
+        if input.size() == 0 {
             return Err(Error::Empty {
                 what: "model input".into(),
                 hint: "the input width must be at least 1".into(),
             });
         }
-        let mut widths = vec![input_width];
-        for (index, layer) in layers.iter().enumerate() {
-            let input = *widths.last().expect("widths starts non-empty");
-            let output = layer
-                .output_width(input)
-                .map_err(|e| Error::LayerMismatch {
-                    index,
-                    layer: layer.name().to_string(),
-                    input_width: input,
-                    reason: e.to_string(),
-                })?;
-            widths.push(output);
-        }
+        let shapes = build_layers(input, &mut layers)?;
+        let widths = shapes.iter().map(Shape::size).collect();
         let largest_parameter = layers
             .iter()
             .flat_map(|layer| layer.parameters())
@@ -273,6 +288,7 @@ impl Sequential {
             activations: vec![Buffer::default(); layers.len()],
             layers,
             widths,
+            shapes,
             largest_parameter,
             gradients: Default::default(),
             batch_inputs: Buffer::default(),
@@ -289,14 +305,60 @@ impl Sequential {
     /// A layer's [`Error::InvalidConfig`] for settings out of range, and the errors of
     /// [`Sequential::new`].
     pub fn from_specs(input_width: usize, specs: &[LayerSpec]) -> Result<Sequential> {
+        Sequential::from_specs_shaped(Shape::flat(input_width), specs)
+    }
+
+    /// A model of fresh layers built from `specs`, for samples of shape `input` (an image for
+    /// convolutional layers).
+    ///
+    /// # Errors
+    /// As [`Sequential::from_specs`] and [`Sequential::with_input_shape`].
+    pub fn from_specs_shaped(input: Shape, specs: &[LayerSpec]) -> Result<Sequential> {
         let layers = specs.iter().map(LayerSpec::build).collect::<Result<_>>()?;
-        Sequential::new(input_width, layers)
+        Sequential::with_input_shape(input, layers)
     }
 
     /// Starts a model for rows of `input_width` features; add layers, then `build`.
     pub fn builder(input_width: usize) -> SequentialBuilder {
+        Sequential::builder_shaped(Shape::flat(input_width))
+    }
+
+    /// Starts a model for images of `channels` planes of `height` by `width` values, each
+    /// sample's row in PyTorch's `(channels, height, width)` order (MNIST:
+    /// `builder_image(1, 28, 28)`, see [`LabeledImages::shape`](crate::data::mnist::LabeledImages::shape)).
+    /// A dimension of 0, or a size that cannot be allocated, is an error of
+    /// [`build`](SequentialBuilder::build).
+    ///
+    /// ```
+    /// use feedforward::prelude::*;
+    ///
+    /// let mut rng = RandomState::new(0);
+    /// let model = Sequential::builder_image(1, 28, 28)
+    ///     .push(Conv2d::config(1, 6, 5).padding(2).build(&mut rng)?)
+    ///     .push(Relu)
+    ///     .push(MaxPool2d::new(2)?)
+    ///     .push(Flatten)
+    ///     .dense(10, Init::XavierUniform)
+    ///     .push(Softmax)
+    ///     .build()?;
+    /// assert_eq!(model.output_shapes()[2], Shape::image(6, 14, 14)?);
+    /// assert_eq!(model.output_shapes()[3], Shape::flat(6 * 14 * 14));
+    /// # Ok::<(), feedforward::Error>(())
+    /// ```
+    pub fn builder_image(channels: usize, height: usize, width: usize) -> SequentialBuilder {
+        match Shape::image(channels, height, width) {
+            Ok(shape) => Sequential::builder_shaped(shape),
+            Err(error) => SequentialBuilder {
+                error: Some(error),
+                ..Sequential::builder_shaped(Shape::flat(1))
+            },
+        }
+    }
+
+    /// Starts a model for samples of shape `input`; add layers, then `build`.
+    pub fn builder_shaped(input: Shape) -> SequentialBuilder {
         SequentialBuilder {
-            input_width,
+            input,
             layers: Vec::new(),
             rng: RandomState::new(0),
             error: None,
@@ -311,6 +373,18 @@ impl Sequential {
     /// Width of the output rows.
     pub fn output_width(&self) -> usize {
         self.widths[self.layers.len()]
+    }
+
+    /// The shape of one input sample (its row holds [`input_width`](Sequential::input_width)
+    /// values).
+    pub fn input_shape(&self) -> Shape {
+        self.shapes[0]
+    }
+
+    /// The shape of each layer's output for one sample, in order (what the
+    /// [`summary`](Sequential::summary) prints).
+    pub fn output_shapes(&self) -> &[Shape] {
+        &self.shapes[1..]
     }
 
     /// The layers, in order.

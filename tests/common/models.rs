@@ -98,3 +98,73 @@ pub fn every_kind_model(width: usize, seed: u32) -> Sequential {
     }
     model
 }
+
+/// LeNet-5 as issue 23 gives it, numbered as `torch.nn.Sequential` numbers it: Conv(1->6, 5x5,
+/// padding 2) -> ReLU -> MaxPool 2 -> Conv(6->16, 5x5) -> ReLU -> MaxPool 2 -> Flatten ->
+/// Dense 120 -> ReLU -> Dense 84 -> ReLU -> Dense 10 -> Softmax, for 1 x 28 x 28 images;
+/// PyTorch's default initialisation for the convolutions, He normal for the dense layers.
+pub fn lenet5(seed: u32) -> Sequential {
+    use feedforward::layers::{Conv2d, Flatten, MaxPool2d};
+    let mut rng = RandomState::new(seed);
+    Sequential::builder_image(1, 28, 28)
+        .push(Conv2d::config(1, 6, 5).padding(2).build(&mut rng).unwrap())
+        .push(Relu)
+        .push(MaxPool2d::new(2).unwrap())
+        .push(Conv2d::config(6, 16, 5).build(&mut rng).unwrap())
+        .push(Relu)
+        .push(MaxPool2d::new(2).unwrap())
+        .push(Flatten)
+        .rng(rng)
+        .dense(120, Init::HeNormal)
+        .push(Relu)
+        .dense(84, Init::HeNormal)
+        .push(Relu)
+        .dense(10, Init::XavierNormal)
+        .push(Softmax)
+        .build()
+        .unwrap()
+}
+
+/// A small model of every image layer for `(channels, size, size)` inputs: Conv2d (stride,
+/// padding, groups), BatchNorm2d, MaxPool2d, a depthwise Conv2d without bias and with
+/// `Padding::Same`, AvgPool2d, GlobalAvgPool2d, Dense, Softmax.
+pub fn every_image_layer_model(channels: usize, size: usize, seed: u32) -> Sequential {
+    use feedforward::layers::{
+        AvgPool2d, BatchNorm2d, Conv2d, GlobalAvgPool2d, MaxPool2d, Padding,
+    };
+    let mut rng = RandomState::new(seed);
+    Sequential::builder_image(channels, size, size)
+        .push(
+            Conv2d::config(channels, 8, 3)
+                .padding(1)
+                .build(&mut rng)
+                .unwrap(),
+        )
+        .push(BatchNorm2d::new(8).unwrap())
+        .push(Relu)
+        .push(MaxPool2d::new(2).unwrap())
+        .push(
+            Conv2d::config(8, 8, 3)
+                .padding(Padding::Same)
+                .groups(8)
+                .bias(false)
+                .build(&mut rng)
+                .unwrap(),
+        )
+        .push(
+            Conv2d::config(8, 12, 3)
+                .stride(2)
+                .padding(1)
+                .groups(4)
+                .build(&mut rng)
+                .unwrap(),
+        )
+        .push(Relu)
+        .push(AvgPool2d::new(2).unwrap().stride(1).unwrap())
+        .push(GlobalAvgPool2d::new())
+        .rng(rng)
+        .dense(10, Init::XavierNormal)
+        .push(Softmax)
+        .build()
+        .unwrap()
+}

@@ -45,6 +45,8 @@ impl LabeledImages {
                 "images of at least 1x1 pixel",
             ));
         }
+        // An image's shape must be countable (and its size allocatable), even without images.
+        crate::layers::Shape::image(1, rows, cols)?;
         let expected = labels
             .len()
             .checked_mul(rows)
@@ -193,6 +195,23 @@ impl LabeledImages {
     /// Pixels per image, `image_rows() * image_cols()` (784 for MNIST).
     pub fn image_len(&self) -> usize {
         self.rows * self.cols
+    }
+
+    /// The shape of one image as a model takes it: one channel of `image_rows()` by
+    /// `image_cols()` pixels, `(1, 28, 28)` for MNIST, for
+    /// [`Sequential::builder_shaped`](crate::Sequential::builder_shaped).
+    ///
+    /// ```
+    /// use feedforward::data::mnist::LabeledImages;
+    /// use feedforward::layers::Shape;
+    ///
+    /// let images = LabeledImages::new(vec![0; 2 * 784], vec![3, 7], 28, 28)?;
+    /// assert_eq!(images.shape(), Shape::image(1, 28, 28)?);
+    /// # Ok::<(), feedforward::Error>(())
+    /// ```
+    pub fn shape(&self) -> crate::layers::Shape {
+        crate::layers::Shape::image(1, self.rows, self.cols)
+            .expect("LabeledImages::new checked that the shape can be counted")
     }
 
     /// Number of classes: the width of the one-hot targets.

@@ -133,6 +133,7 @@ impl TrainingCheckpoint {
         metadata.insert(KEY_FORMAT.to_string(), TRAINING_FORMAT.to_string());
         metadata.insert(KEY_VERSION.to_string(), TRAINING_FORMAT_VERSION.to_string());
         metadata.insert(KEY_INPUT_WIDTH.to_string(), model.input_width().to_string());
+        super::super::header::insert_input_shape(&mut metadata, model.input_shape());
         let specs: Option<Vec<LayerSpec>> = model.layers.iter().map(|l| l.spec()).collect();
         if let Some(specs) = specs {
             metadata.insert(KEY_ARCHITECTURE.to_string(), to_json(path, &specs)?);
@@ -197,6 +198,8 @@ impl TrainingCheckpoint {
         let input_width = entry(KEY_INPUT_WIDTH)?
             .parse::<usize>()
             .map_err(|e| malformed(format!("{KEY_INPUT_WIDTH}: {e}")))?;
+        let input_shape =
+            super::super::header::input_shape(&metadata, input_width).map_err(malformed)?;
         let architecture = metadata
             .get(KEY_ARCHITECTURE)
             .map(|a| from_json(a, KEY_ARCHITECTURE))
@@ -341,7 +344,7 @@ impl TrainingCheckpoint {
         Ok(TrainingCheckpoint {
             path: path.to_path_buf(),
             bytes,
-            input_width,
+            input_shape,
             architecture,
             training,
             optimizer,

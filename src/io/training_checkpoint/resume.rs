@@ -169,11 +169,11 @@ impl TrainingCheckpoint {
     /// sizes, layers with a generator.
     fn check_model(&self, model: &Sequential) -> Result<()> {
         let fail = |reason: String| self.error(CheckpointProblem::ModelMismatch(reason));
-        if model.input_width() != self.input_width {
+        if model.input_shape() != self.input_shape {
             return Err(fail(format!(
-                "inputs of width {} in the checkpoint, {} in this model",
-                self.input_width,
-                model.input_width()
+                "inputs of shape {} in the checkpoint, {} in this model",
+                self.input_shape,
+                model.input_shape()
             )));
         }
         let specs: Option<Vec<LayerSpec>> = model.layers.iter().map(|l| l.spec()).collect();

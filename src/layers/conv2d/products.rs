@@ -1,0 +1,412 @@
+//! The products of [`Conv2d`](super::Conv2d): each block of samples' patch matrices
+//! (`Geometry::im2row`) times the weights, on the kernels of [`Dense`](crate::layers::Dense)
+//! (`layers/dense/kernels.rs`: blocked kernels for thin products, the `gemm` crate's packed
+//! GEMM for large ones), and the threads they run on.
+//!
+//! Per group `g`, with `P` output positions, `K` values per patch and `O` output channels per
+//! group, a block of `B` samples makes three products of `B P` rows, the three of a `Dense`
+//! layer of `K` inputs and `O` outputs:
+//!
+//! | product | formula | `Dense` kernel |
+//! | --- | --- | --- |
+//! | forward | `Y (B P, O) = patches (B P, K) . W^T + b` | `kernels::forward` |
+//! | weight gradient | `dW (O, K) = G^T . patches`, `G (B P, O)` | `kernels::weight_grad` |
+//! | input gradient | `dpatches (B P, K) = G . W`, then `Geometry::row2im_add` | `kernels::input_grad` |
+//!
+//! `Y` and `G` have one row per position; the layer's rows hold channels first (PyTorch's
+//! `(C, H, W)`), so `Y` is transposed into the output and `G` gathered from the output gradient,
+//! `O P` values per sample against the `O P K` multiply-adds of each product. The input
+//! gradient is computed directly, `G . W` then one scatter-add (`col2im`), not as a transposed
+//! convolution.
+//!
+//! Blocks hold [`BLOCK_VALUES`] patch values or one sample, so that a block's patches stay in
+//! the processor's second-level cache between the copy and the product. A batch's blocks are
+//! grouped into at most [`MAX_CHUNKS`] chunks of consecutive blocks, and the chunks into parts,
+//! one per thread. Every sample's output and input gradient is computed by its block alone, and
+//! the weight gradient is summed per chunk (block after block) and then over the chunks in
+//! order: blocks and chunks depend on the shapes only, so the results are the same bits on any
+//! number of threads.
+
+use crate::layers::dense::kernels::{self, Isa};
+use crate::layers::window::Geometry;
+use crate::parallel;
+
+/// Patch values per block of samples: 64 K `f32`, 256 KB.
+const BLOCK_VALUES: usize = 1 << 16;
+
+/// The most chunks a batch's weight gradient is summed in (and so the most threads a
+/// convolution uses): each holds one copy of the weight gradient.
+const MAX_CHUNKS: usize = 16;
+
+/// The buffers of one part, kept from call to call (they only grow).
+#[derive(Clone, Debug, Default)]
+struct Workspace {
+    /// A block's patch matrix of one group, `(B P, K)`.
+    patches: Vec<f32>,
+    /// A block's output or output gradient of one group, one row per position, `(B P, O)`.
+    rows: Vec<f32>,
+    /// The patch matrix's gradient, `(B P, K)`.
+    dpatches: Vec<f32>,
+    /// A block's weight gradient of one group, `(O, K)`.
+    dw: Vec<f32>,
+    /// The workspace of the `Dense` kernels (unused on one thread).
+    scratch: Vec<f32>,
+}
+
+impl Workspace {
+    /// Grows the buffers for blocks of `block` samples of `geometry`.
+    fn reserve(&mut self, geometry: &Geometry, block: usize) {
+        let rows = block * geometry.positions();
+        let grow = |buffer: &mut Vec<f32>, len: usize| {
+            if buffer.len() < len {
+                buffer.resize(len, 0.0);
+            }
+        };
+        grow(&mut self.patches, rows * geometry.patch_len());
+        grow(&mut self.dpatches, rows * geometry.patch_len());
+        grow(&mut self.rows, rows * geometry.group_outputs());
+        grow(
+            &mut self.dw,
+            geometry.group_outputs() * geometry.patch_len(),
+        );
+    }
+}
+
+/// What a convolution keeps between calls: one workspace per part and the chunks' weight
+/// gradients.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Work {
+    parts: Vec<Workspace>,
+    partials: Vec<f32>,
+}
+
+/// How a batch of `samples` is cut: blocks of `block` samples, `chunks` runs of consecutive
+/// blocks, `parts` runs of consecutive chunks (one per thread).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Plan {
+    samples: usize,
+    block: usize,
+    chunks: usize,
+    parts: usize,
+}
+
+impl Plan {
+    fn new(geometry: &Geometry, samples: usize) -> Plan {
+        let per_sample = geometry.positions() * geometry.patch_len().max(geometry.group_outputs());
+        let block = (BLOCK_VALUES / per_sample.max(1)).clamp(1, samples.max(1));
+        let blocks = samples.div_ceil(block);
+        let chunks = blocks.clamp(1, MAX_CHUNKS);
+        let work = samples
+            .saturating_mul(geometry.positions())
+            .saturating_mul(geometry.patch_len())
+            .saturating_mul(geometry.out_channels);
+        let parts = parallel::threads_for(work).clamp(1, chunks);
+        Plan {
+            samples,
+            block,
+            chunks,
+            parts,
+        }
+    }
+
+    /// The first sample of chunk `chunk` (`chunk == chunks` gives the end).
+    fn chunk_start(&self, chunk: usize) -> usize {
+        let blocks = self.samples.div_ceil(self.block);
+        (chunk * blocks / self.chunks * self.block).min(self.samples)
+    }
+
+    /// The chunks of part `part`.
+    fn part_chunks(&self, part: usize) -> std::ops::Range<usize> {
+        part * self.chunks / self.parts..(part + 1) * self.chunks / self.parts
+    }
+}
+
+/// The forward pass: `y` (`samples` rows of `output_len`) from `x` (`samples` rows of
+/// `input_len`), with the weights `w` (`(out_channels, patch_len)`, PyTorch's
+/// `(out, in / groups, kh, kw)`) and `bias` (`out_channels` values).
+pub(super) fn forward(
+    geometry: &Geometry,
+    w: &[f32],
+    bias: &[f32],
+    x: &[f32],
+    y: &mut [f32],
+    work: &mut Work,
+) {
+    let samples = x.len() / geometry.input_len();
+    let plan = Plan::new(geometry, samples);
+    prepare(work, geometry, &plan);
+    let run = |x: &[f32], y: &mut [f32], ws: &mut Workspace| {
+        forward_part(geometry, &plan, w, bias, x, y, ws)
+    };
+    if plan.parts == 1 {
+        return run(x, y, &mut work.parts[0]);
+    }
+    rayon::scope(|scope| {
+        let (mut x, mut y) = (x, y);
+        for (part, ws) in work.parts[..plan.parts].iter_mut().enumerate() {
+            let chunks = plan.part_chunks(part);
+            let n = plan.chunk_start(chunks.end) - plan.chunk_start(chunks.start);
+            let (x_part, x_rest) = x.split_at(n * geometry.input_len());
+            let (y_part, y_rest) = std::mem::take(&mut y).split_at_mut(n * geometry.output_len());
+            (x, y) = (x_rest, y_rest);
+            scope.spawn(move |_| run(x_part, y_part, ws));
+        }
+    });
+}
+
+/// The backward pass: the weight gradient into `dw` (`(out_channels, patch_len)`), the bias
+/// gradient into `db` (`out_channels` values) when given, and the input gradient into `dx`
+/// (like `x`) when given, from `g`, the output gradient (like `y`).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn backward(
+    geometry: &Geometry,
+    w: &[f32],
+    x: &[f32],
+    g: &[f32],
+    dw: &mut [f32],
+    db: Option<&mut [f32]>,
+    dx: Option<&mut [f32]>,
+    work: &mut Work,
+) {
+    let samples = x.len() / geometry.input_len();
+    let plan = Plan::new(geometry, samples);
+    prepare(work, geometry, &plan);
+    let weights = w.len();
+    if work.partials.len() < plan.chunks * weights {
+        work.partials.resize(plan.chunks * weights, 0.0);
+    }
+    let Work { parts, partials } = work;
+    let partials = &mut partials[..plan.chunks * weights];
+    let run = |x: &[f32],
+               g: &[f32],
+               dx: Option<&mut [f32]>,
+               partials: &mut [f32],
+               chunks,
+               ws: &mut Workspace| {
+        backward_part(geometry, &plan, w, x, g, dx, partials, chunks, ws)
+    };
+    if plan.parts == 1 {
+        run(x, g, dx, partials, 0..plan.chunks, &mut parts[0]);
+    } else {
+        rayon::scope(|scope| {
+            let (mut x, mut g, mut dx, mut partials) = (x, g, dx, &mut *partials);
+            for (part, ws) in parts[..plan.parts].iter_mut().enumerate() {
+                let chunks = plan.part_chunks(part);
+                let n = plan.chunk_start(chunks.end) - plan.chunk_start(chunks.start);
+                let (x_part, x_rest) = x.split_at(n * geometry.input_len());
+                let (g_part, g_rest) = g.split_at(n * geometry.output_len());
+                let (dx_part, dx_rest) = match dx.take() {
+                    Some(dx) => {
+                        let (a, b) = dx.split_at_mut(n * geometry.input_len());
+                        (Some(a), Some(b))
+                    }
+                    None => (None, None),
+                };
+                let (p_part, p_rest) =
+                    std::mem::take(&mut partials).split_at_mut(chunks.len() * weights);
+                (x, g, dx, partials) = (x_rest, g_rest, dx_rest, p_rest);
+                scope.spawn(move |_| run(x_part, g_part, dx_part, p_part, chunks, ws));
+            }
+        });
+    }
+    // The chunks' sums, added in order.
+    let mut sums = partials.chunks_exact(weights);
+    dw.copy_from_slice(sums.next().expect("at least one chunk"));
+    for partial in sums {
+        for (d, &p) in dw.iter_mut().zip(partial) {
+            *d += p;
+        }
+    }
+    if let Some(db) = db {
+        // Sample after sample, channel by channel: the positions' sum, then the batch's.
+        db.fill(0.0);
+        for sample in g.chunks_exact(geometry.output_len()) {
+            for (d, channel) in db.iter_mut().zip(sample.chunks_exact(geometry.positions())) {
+                *d += channel.iter().sum::<f32>();
+            }
+        }
+    }
+}
+
+/// Makes a workspace for each part, each large enough for a block.
+fn prepare(work: &mut Work, geometry: &Geometry, plan: &Plan) {
+    if work.parts.len() < plan.parts {
+        work.parts.resize_with(plan.parts, Workspace::default);
+    }
+    for ws in &mut work.parts[..plan.parts] {
+        ws.reserve(geometry, plan.block);
+    }
+}
+
+/// The forward pass of the consecutive samples of `x` into `y`, block by block.
+fn forward_part(
+    geometry: &Geometry,
+    plan: &Plan,
+    w: &[f32],
+    bias: &[f32],
+    x: &[f32],
+    y: &mut [f32],
+    ws: &mut Workspace,
+) {
+    let isa = Isa::detect();
+    let (p, k, o) = (
+        geometry.positions(),
+        geometry.patch_len(),
+        geometry.group_outputs(),
+    );
+    for (x, y) in x
+        .chunks(plan.block * geometry.input_len())
+        .zip(y.chunks_mut(plan.block * geometry.output_len()))
+    {
+        let samples = x.len() / geometry.input_len();
+        let m = samples * p;
+        for group in 0..geometry.groups {
+            let patches = &mut ws.patches[..m * k];
+            for (x, patches) in x
+                .chunks_exact(geometry.input_len())
+                .zip(patches.chunks_exact_mut(p * k))
+            {
+                geometry.im2row(x, group, patches);
+            }
+            let rows = &mut ws.rows[..m * o];
+            let (w, bias) = (
+                &w[group * o * k..(group + 1) * o * k],
+                &bias[group * o..(group + 1) * o],
+            );
+            kernels::forward(isa, patches, w, bias, rows, m, k, o, 1, &mut ws.scratch);
+            // Rows of positions into the sample's channels.
+            for (y, rows) in y
+                .chunks_exact_mut(geometry.output_len())
+                .zip(rows.chunks_exact(p * o))
+            {
+                let y = &mut y[group * o * p..(group + 1) * o * p];
+                for (position, row) in rows.chunks_exact(o).enumerate() {
+                    for (channel, &value) in row.iter().enumerate() {
+                        y[channel * p + position] = value;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The backward pass of the consecutive samples of a part, whose chunks are `chunks`: each
+/// chunk's weight gradient into its `partials` (one weight matrix per chunk), and the input
+/// gradient into `dx` when given.
+#[allow(clippy::too_many_arguments)]
+fn backward_part(
+    geometry: &Geometry,
+    plan: &Plan,
+    w: &[f32],
+    x: &[f32],
+    g: &[f32],
+    mut dx: Option<&mut [f32]>,
+    partials: &mut [f32],
+    chunks: std::ops::Range<usize>,
+    ws: &mut Workspace,
+) {
+    let isa = Isa::detect();
+    let (p, k, o) = (
+        geometry.positions(),
+        geometry.patch_len(),
+        geometry.group_outputs(),
+    );
+    let (input_len, output_len) = (geometry.input_len(), geometry.output_len());
+    let first = plan.chunk_start(chunks.start);
+    for (chunk, partial) in chunks.zip(partials.chunks_exact_mut(w.len())) {
+        partial.fill(0.0);
+        let samples = plan.chunk_start(chunk) - first..plan.chunk_start(chunk + 1) - first;
+        for start in samples.clone().step_by(plan.block) {
+            let end = (start + plan.block).min(samples.end);
+            let m = (end - start) * p;
+            let x = &x[start * input_len..end * input_len];
+            let g = &g[start * output_len..end * output_len];
+            let mut dx = dx
+                .as_deref_mut()
+                .map(|dx| &mut dx[start * input_len..end * input_len]);
+            if let Some(dx) = dx.as_deref_mut() {
+                dx.fill(0.0);
+            }
+            for group in 0..geometry.groups {
+                let patches = &mut ws.patches[..m * k];
+                for (x, patches) in x
+                    .chunks_exact(input_len)
+                    .zip(patches.chunks_exact_mut(p * k))
+                {
+                    geometry.im2row(x, group, patches);
+                }
+                // The output gradient's channels of the group, one row per position.
+                let rows = &mut ws.rows[..m * o];
+                for (g, rows) in g.chunks_exact(output_len).zip(rows.chunks_exact_mut(p * o)) {
+                    let g = &g[group * o * p..(group + 1) * o * p];
+                    for (position, row) in rows.chunks_exact_mut(o).enumerate() {
+                        for (channel, value) in row.iter_mut().enumerate() {
+                            *value = g[channel * p + position];
+                        }
+                    }
+                }
+                let dw = &mut ws.dw[..o * k];
+                kernels::weight_grad(isa, patches, rows, dw, m, k, o, 1);
+                for (sum, &d) in partial[group * o * k..(group + 1) * o * k]
+                    .iter_mut()
+                    .zip(&*dw)
+                {
+                    *sum += d;
+                }
+                if let Some(dx) = dx.as_deref_mut() {
+                    let w = &w[group * o * k..(group + 1) * o * k];
+                    let dpatches = &mut ws.dpatches[..m * k];
+                    kernels::input_grad(isa, rows, w, dpatches, m, k, o, 1, &mut ws.scratch);
+                    for (dx, dpatches) in dx
+                        .chunks_exact_mut(input_len)
+                        .zip(dpatches.chunks_exact(p * k))
+                    {
+                        geometry.row2im_add(dpatches, group, dx);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::window::Window;
+
+    fn geometry(channels: usize, size: usize, out: usize, kernel: usize) -> Geometry {
+        let window = Window::new("t", (kernel, kernel), (1, 1), (1, 1), (0, 0), (0, 0)).unwrap();
+        let (out_height, out_width) = window.output("t", (size, size)).unwrap();
+        Geometry {
+            channels,
+            height: size,
+            width: size,
+            window,
+            groups: 1,
+            out_channels: out,
+            out_height,
+            out_width,
+        }
+    }
+
+    #[test]
+    fn plans_cut_blocks_chunks_and_parts_from_the_shapes() {
+        // LeNet-5's first convolution: 28 x 28 positions of 25 values, 3 samples a block.
+        let lenet = geometry(1, 32, 6, 5);
+        let plan = Plan::new(&lenet, 64);
+        assert_eq!((plan.block, plan.chunks), (3, 16));
+        assert!(plan.parts >= 1 && plan.parts <= 16);
+        // Chunks cover the batch in order, each a whole number of blocks.
+        assert_eq!(plan.chunk_start(0), 0);
+        assert_eq!(plan.chunk_start(16), 64);
+        for c in 0..16 {
+            let (a, b) = (plan.chunk_start(c), plan.chunk_start(c + 1));
+            assert!(a < b && a % 3 == 0, "{c}: {a}..{b}");
+        }
+        // One sample: one block, one chunk, one part.
+        let plan = Plan::new(&lenet, 1);
+        assert_eq!((plan.block, plan.chunks, plan.parts), (1, 1, 1));
+        // A sample larger than a block is a block.
+        assert_eq!(Plan::new(&geometry(64, 64, 64, 3), 5).block, 1);
+    }
+}
