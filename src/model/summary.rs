@@ -1,6 +1,7 @@
 //! [`Sequential::summary`]: a table of the model like Keras' `model.summary()`.
 
 use super::Sequential;
+use crate::layers::Shape;
 use std::fmt;
 
 /// One layer's line of a [`Summary`].
@@ -77,20 +78,25 @@ impl Sequential {
         let count = |views: Vec<(&'static str, ndarray::ArrayView2<'_, f32>)>| -> usize {
             views.iter().map(|(_, v)| v.len()).sum()
         };
+        // (channels, height, width) for an image, (features) otherwise, as PyTorch orders them.
+        let dims = |shape: &Shape| match shape.chw() {
+            Some((c, h, w)) => vec![c, h, w],
+            None => vec![shape.size()],
+        };
         let layers = self
             .layers
             .iter()
-            .zip(&self.widths[1..])
-            .map(|(layer, &width)| LayerSummary {
+            .zip(self.output_shapes())
+            .map(|(layer, shape)| LayerSummary {
                 name: layer.name().to_string(),
-                output_shape: vec![width],
+                output_shape: dims(shape),
                 trainable: count(layer.parameters()),
                 non_trainable: count(layer.buffers()),
             })
             .collect();
         Summary {
             layers,
-            input_shape: vec![self.input_width()],
+            input_shape: dims(&self.input_shape()),
         }
     }
 }
@@ -178,6 +184,37 @@ mod tests {
     use super::*;
     use crate::prelude::*;
     use ndarray::array;
+
+    #[test]
+    fn image_layers_show_their_channels_height_and_width() {
+        let mut rng = RandomState::new(0);
+        let model = Sequential::builder_image(1, 28, 28)
+            .push(
+                Conv2d::config(1, 6, 5)
+                    .padding(2)
+                    .build(&mut rng)
+                    .unwrap(),
+            )
+            .push(Relu)
+            .push(MaxPool2d::new(2).unwrap())
+            .push(Flatten)
+            .dense(10, Init::XavierNormal)
+            .push(Softmax)
+            .build()
+            .unwrap();
+        let s = model.summary();
+        let shapes: Vec<&[usize]> = s.layers.iter().map(|l| &l.output_shape[..]).collect();
+        assert_eq!(
+            shapes,
+            [&[6, 28, 28][..], &[6, 28, 28], &[6, 14, 14], &[1176], &[10], &[10]]
+        );
+        assert_eq!(s.input_shape, [1, 28, 28]);
+        let text = s.to_string();
+        assert!(text.contains("0 (Conv2d)"), "{text}");
+        assert!(text.contains("(batch, 6, 14, 14)"), "{text}");
+        // Conv2d: 6 x 1 x 5 x 5 weights and 6 biases; Dense: 1176 x 10 and 10.
+        assert_eq!(s.trainable_parameters(), 156 + 11_770);
+    }
 
     #[test]
     fn lists_every_layer_like_keras() {

@@ -2,6 +2,8 @@
 
 use super::chart::{figure_size, render, Chart};
 use crate::io::atomic_write::write_atomically;
+#[cfg(doc)]
+use crate::Error;
 use crate::Result;
 use std::path::Path;
 

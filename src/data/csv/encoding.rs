@@ -19,7 +19,7 @@ use std::path::Path;
 /// thousand categories each take a few MB of JSON).
 const MAX_ENCODING_BYTES: u64 = 64 << 20;
 
-/// How a table's columns are encoded, learned by [`CsvReader::read`] from the training file,
+/// How a table's columns are encoded, learned by [`CsvReader::read`](super::CsvReader::read) from the training file,
 /// as a scikit-learn transformer is fitted: the feature columns in order with their kind (and
 /// categories), and the target. [`read`](TableEncoding::read) applies it to another file (the
 /// test set), [`encode_inputs`](TableEncoding::encode_inputs) to new rows. It is
