@@ -256,6 +256,18 @@ pub enum Error {
     /// Nothing was written.
     #[error("cannot export the model to ONNX: {0}")]
     OnnxExport(OnnxProblem),
+
+    /// Data-parallel training (`distributed`, feature `mpi`) found a process that does not
+    /// agree with the others (another model, other data, parameters that drifted apart) or
+    /// that failed in a step the others took; every process returns this error, naming the
+    /// first process (rank) concerned.
+    #[error("distributed training, process {rank}: {problem}")]
+    Distributed {
+        /// The rank of the process concerned (0 is the one that prints and writes).
+        rank: usize,
+        /// What is wrong, and what to do about it.
+        problem: String,
+    },
 }
 
 /// Why a model could not be exported to ONNX, in [`Error::OnnxExport`].

@@ -41,6 +41,7 @@ mod callbacks;
 mod evaluate;
 mod fit;
 mod history;
+mod pending_step;
 mod predict;
 mod summary;
 
@@ -50,6 +51,7 @@ pub use callbacks::{Callback, CallbackState, Control, EarlyStopping, Monitor};
 pub use evaluate::Evaluation;
 pub use fit::{FitConfig, FitError, Validation, Verbosity};
 pub use history::{EpochLog, History, Progress};
+pub use pending_step::PendingStep;
 pub use predict::ClassPredictions;
 pub use summary::Summary;
 
