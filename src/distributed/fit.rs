@@ -4,7 +4,9 @@
 use super::{shard, DataParallel};
 use crate::data::{Batches, Dataset, Subset};
 use crate::losses::Loss;
-use crate::model::{EpochLog, FitConfig, FitError, History, Sequential, Validation, Verbosity};
+use crate::model::{
+    EpochLog, EpochPrinter, FitConfig, FitError, History, Sequential, Validation, Verbosity,
+};
 use crate::optim::Optimizer;
 use crate::{Error, Result};
 use mpi::traits::Communicator;
@@ -173,10 +175,13 @@ impl<C: Communicator> DataParallel<C> {
                 learning_rate: optimizer.learning_rate(),
                 duration: epoch_started.elapsed(),
             };
-            record(history, &log);
+            history.record(&log);
             history.training_time = started.elapsed();
             if config.verbosity == Verbosity::Epochs && self.is_root() {
-                println!("{}", epoch_line(&log, config.epochs));
+                let printer = EpochPrinter {
+                    epochs: config.epochs,
+                };
+                println!("{}", printer.line(&log));
             }
         }
         self.broadcast_buffers(model)?;
@@ -195,34 +200,6 @@ impl<C: Communicator> DataParallel<C> {
         }
         data.fill_batch(rows, self.batch_inputs.view_mut(), self.batch_targets.view_mut());
     }
-}
-
-/// Appends an epoch to `history`, as [`Sequential::fit`] does.
-fn record(history: &mut History, log: &EpochLog) {
-    history.epoch_losses.push(log.loss);
-    history.validation_losses.extend(log.validation_loss);
-    history.validation_accuracies.extend(log.validation_accuracy);
-    history.validation_regression.extend(log.validation_regression);
-    history.learning_rates.push(log.learning_rate);
-    history.epoch_times.push(log.duration);
-}
-
-/// `Epoch 3/10 - loss: 0.2871 - val_loss: 0.2702 - val_accuracy: 0.9213 - lr: 0.1 - 0.42s`, the
-/// line [`Verbosity::Epochs`] prints.
-fn epoch_line(log: &EpochLog, epochs: usize) -> String {
-    let mut line = format!("Epoch {}/{} - loss: {:.4}", log.epoch + 1, epochs, log.loss);
-    if let Some(v) = log.validation_loss {
-        line.push_str(&format!(" - val_loss: {v:.4}"));
-    }
-    if let Some(a) = log.validation_accuracy {
-        line.push_str(&format!(" - val_accuracy: {a:.4}"));
-    }
-    line.push_str(&format!(
-        " - lr: {} - {:.2}s",
-        log.learning_rate,
-        log.duration.as_secs_f64()
-    ));
-    line
 }
 
 /// A hash of the sizes and of up to 1,024 rows (inputs and targets) spread evenly over `data`.
@@ -244,27 +221,4 @@ fn data_checksum(data: &dyn Dataset) -> u64 {
         model_free.bytes(&v.to_bits().to_le_bytes());
     }
     model_free.0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn the_epoch_line_is_keras_verbose_2() {
-        let log = EpochLog {
-            epoch: 2,
-            loss: 0.287_14,
-            validation_loss: Some(0.270_19),
-            validation_accuracy: Some(0.921_3),
-            validation_regression: None,
-            learning_rate: 0.1,
-            duration: Duration::from_millis(420),
-        };
-        assert_eq!(
-            epoch_line(&log, 10),
-            "Epoch 3/10 - loss: 0.2871 - val_loss: 0.2702 - val_accuracy: 0.9213 - lr: 0.1 - 0.42s"
-        );
-    }
 }
