@@ -54,7 +54,10 @@ fn main() {
             println!("{line}");
         }
     };
-    say(&format!("distributed checks on {} processes", trainer.size()));
+    say(&format!(
+        "distributed checks on {} processes",
+        trainer.size()
+    ));
     let (train, test) = mnist();
 
     let (single, trained) = training_matches_one_process(&mut trainer, &train);
@@ -116,7 +119,13 @@ fn training_matches_one_process<C: Communicator>(
 ) -> (f32, Sequential) {
     let mut distributed = models::mlp_model();
     let history = trainer
-        .fit(&mut distributed, train, &CrossEntropy, &mut sgd(), &config())
+        .fit(
+            &mut distributed,
+            train,
+            &CrossEntropy,
+            &mut sgd(),
+            &config(),
+        )
         .unwrap();
     assert_eq!(history.epoch_losses.len(), 1);
     trainer.check_in_sync(&distributed).unwrap();
@@ -188,7 +197,10 @@ fn two_processes_sum_exactly_the_two_shards<C: Communicator>(
     let mut x = Array2::zeros((BATCH, 784));
     let mut y = Array2::zeros((BATCH, 10));
     for rows in batches.iter() {
-        let (mut x, mut y) = (x.slice_mut(s![..rows.len(), ..]), y.slice_mut(s![..rows.len(), ..]));
+        let (mut x, mut y) = (
+            x.slice_mut(s![..rows.len(), ..]),
+            y.slice_mut(s![..rows.len(), ..]),
+        );
         train.fill_batch(rows, x.view_mut(), y.view_mut());
         for rank in 0..2 {
             let range = shard(rows.len(), rank, 2);
@@ -203,10 +215,14 @@ fn two_processes_sum_exactly_the_two_shards<C: Communicator>(
                 .unwrap();
             step.copy_gradients_to(&mut part).unwrap();
             if rank == 0 {
-                sum.iter_mut().zip(&part).for_each(|(s, &g)| *s = g * weight);
+                sum.iter_mut()
+                    .zip(&part)
+                    .for_each(|(s, &g)| *s = g * weight);
                 step.discard();
             } else {
-                sum.iter_mut().zip(&part).for_each(|(s, &g)| *s += g * weight);
+                sum.iter_mut()
+                    .zip(&part)
+                    .for_each(|(s, &g)| *s += g * weight);
                 step.copy_gradients_from(&sum).unwrap();
                 step.apply_gradients(&mut optimizer).unwrap();
             }
@@ -221,7 +237,9 @@ fn evaluation_is_shared_exactly<C: Communicator>(
     mut model: Sequential,
     test: &LabeledImages,
 ) {
-    let shared = trainer.evaluate(&mut model, test, &CrossEntropy, 100).unwrap();
+    let shared = trainer
+        .evaluate(&mut model, test, &CrossEntropy, 100)
+        .unwrap();
     let alone = model.evaluate(test, &CrossEntropy, 100).unwrap();
     assert_eq!(shared.accuracy, alone.accuracy);
     assert_eq!(shared.confusion, alone.confusion);
@@ -320,8 +338,6 @@ fn a_step_failing_on_one_process_fails_everywhere<C: Communicator>(trainer: &mut
 
 fn gather<C: Communicator>(trainer: &DataParallel<C>, value: u64) -> Vec<u64> {
     let mut all = vec![0u64; trainer.size()];
-    trainer
-        .communicator()
-        .all_gather_into(&value, &mut all[..]);
+    trainer.communicator().all_gather_into(&value, &mut all[..]);
     all
 }

@@ -97,7 +97,9 @@ impl<C: Communicator> DataParallel<C> {
                     return Err(Error::config(
                         "validation fraction",
                         f,
-                        format!("a fraction leaving rows for both training and validation among {n}"),
+                        format!(
+                            "a fraction leaving rows for both training and validation among {n}"
+                        ),
                     ));
                 }
                 train_part = Subset::new(data, (0..n - n_val).collect())?;
@@ -191,14 +193,21 @@ impl<C: Communicator> DataParallel<C> {
 
     /// Copies the rows `rows` of `data` into the shard buffers.
     fn load_shard(&mut self, data: &dyn Dataset, rows: &[usize]) {
-        let (inputs, targets) = ((rows.len(), data.input_width()), (rows.len(), data.target_width()));
+        let (inputs, targets) = (
+            (rows.len(), data.input_width()),
+            (rows.len(), data.target_width()),
+        );
         if self.batch_inputs.dim() != inputs {
             self.batch_inputs = ndarray::Array2::zeros(inputs);
         }
         if self.batch_targets.dim() != targets {
             self.batch_targets = ndarray::Array2::zeros(targets);
         }
-        data.fill_batch(rows, self.batch_inputs.view_mut(), self.batch_targets.view_mut());
+        data.fill_batch(
+            rows,
+            self.batch_inputs.view_mut(),
+            self.batch_targets.view_mut(),
+        );
     }
 }
 

@@ -47,9 +47,9 @@ mod summary;
 
 pub use crate::layers::LayerRegistry;
 pub use backup::Backup;
-pub use callbacks::{Callback, CallbackState, Control, EarlyStopping, Monitor};
 /// The epoch lines of `Verbosity::Epochs`, also printed by `distributed`'s loop.
 pub(crate) use callbacks::EpochPrinter;
+pub use callbacks::{Callback, CallbackState, Control, EarlyStopping, Monitor};
 pub use evaluate::Evaluation;
 pub use fit::{FitConfig, FitError, Validation, Verbosity};
 pub use history::{EpochLog, History, Progress};

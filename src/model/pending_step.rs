@@ -197,7 +197,9 @@ impl PendingStep<'_> {
     /// update would make a parameter or the optimizer's state NaN or infinite.
     pub fn apply_gradients(mut self, optimizer: &mut dyn Optimizer) -> Result<f32> {
         let rows = self.rows;
-        let result = self.model.with_threads(rows, |model| model.update(optimizer));
+        let result = self
+            .model
+            .with_threads(rows, |model| model.update(optimizer));
         let committed = result.is_ok();
         self.close(committed);
         if committed {
@@ -312,7 +314,10 @@ mod tests {
             from_visit.extend(grad.as_slice_memory_order().unwrap().iter().copied());
         });
         assert_eq!(from_visit, flat);
-        assert_eq!(names, ["0.weight", "0.bias", "1.weight", "1.bias", "3.weight", "3.bias"]);
+        assert_eq!(
+            names,
+            ["0.weight", "0.bias", "1.weight", "1.bias", "3.weight", "3.bias"]
+        );
         let doubled: Vec<f32> = flat.iter().map(|g| 2.0 * g).collect();
         step.copy_gradients_from(&doubled).unwrap();
         let mut back = vec![0.0f32; count];
