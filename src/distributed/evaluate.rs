@@ -42,7 +42,7 @@ impl<C: Communicator> DataParallel<C> {
         let subset = Subset::new(data, part.collect())?;
         let local = model.evaluate(&subset, loss, batch_size)?;
         // The same model, loss and data on every process: they all take the same branch.
-        if local.task != Task::MultiClass || local.confusion.is_none() {
+        if local.task != Task::Classification || local.confusion.is_none() {
             return model.evaluate(data, loss, batch_size);
         }
         let classes = model.output_width();
@@ -78,7 +78,7 @@ impl<C: Communicator> DataParallel<C> {
         }
         Ok(Evaluation {
             loss: (sums[0] / data.len() as f64) as f32,
-            task: Task::MultiClass,
+            task: Task::Classification,
             accuracy: Some(confusion.accuracy() as f32),
             confusion: Some(confusion),
             output_accuracies: Vec::new(),

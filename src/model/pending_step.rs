@@ -33,7 +33,8 @@
 //! // One flat buffer of every gradient, as an all-reduce wants it.
 //! let mut flat = vec![0.0f32; step.gradient_len()];
 //! step.copy_gradients_to(&mut flat)?;
-//! let norm = flat.iter().map(|g| g * g).sum::<f32>().sqrt();
+//! let squares: f32 = flat.iter().map(|g| g * g).sum();
+//! let norm = squares.sqrt();
 //! if norm > 1.0 {
 //!     // Clip the gradients' norm to 1, as PyTorch's clip_grad_norm_.
 //!     flat.iter_mut().for_each(|g| *g /= norm);
