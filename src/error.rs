@@ -279,6 +279,18 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+
+    /// Data-parallel training (`distributed`, feature `mpi`) found a process that does not
+    /// agree with the others (another model, other data, parameters that drifted apart) or
+    /// that failed in a step the others took; every process returns this error, naming the
+    /// first process (rank) concerned.
+    #[error("distributed training, process {rank}: {problem}")]
+    Distributed {
+        /// The rank of the process concerned (0 is the one that prints and writes).
+        rank: usize,
+        /// What is wrong, and what to do about it.
+        problem: String,
+    },
 }
 
 /// Why a model could not be exported to ONNX, in [`Error::OnnxExport`].

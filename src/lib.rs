@@ -100,6 +100,8 @@
 
 mod allocation;
 pub mod data;
+#[cfg(feature = "mpi")]
+pub mod distributed;
 pub mod error;
 pub mod gradcheck;
 pub mod init;

@@ -41,6 +41,7 @@ mod callbacks;
 mod evaluate;
 mod fit;
 mod history;
+mod pending_step;
 mod predict;
 mod summary;
 
@@ -48,10 +49,13 @@ pub use crate::layers::LayerRegistry;
 pub use backup::Backup;
 #[cfg(feature = "indicatif")]
 pub use callbacks::ProgressBar;
+/// The epoch lines of `Verbosity::Epochs`, also printed by `distributed`'s loop.
+pub(crate) use callbacks::EpochPrinter;
 pub use callbacks::{Callback, CallbackState, Control, CsvLogger, EarlyStopping, Monitor};
 pub use evaluate::Evaluation;
 pub use fit::{FitConfig, FitError, Validation, Verbosity};
 pub use history::{EpochLog, History, Progress};
+pub use pending_step::PendingStep;
 pub use predict::ClassPredictions;
 pub use summary::{LayerSummary, Summary};
 
