@@ -47,10 +47,10 @@ mod summary;
 
 pub use crate::layers::LayerRegistry;
 pub use backup::Backup;
-#[cfg(feature = "indicatif")]
-pub use callbacks::ProgressBar;
 /// The epoch lines of `Verbosity::Epochs`, also printed by `distributed`'s loop.
 pub(crate) use callbacks::EpochPrinter;
+#[cfg(feature = "indicatif")]
+pub use callbacks::ProgressBar;
 pub use callbacks::{Callback, CallbackState, Control, CsvLogger, EarlyStopping, Monitor};
 pub use evaluate::Evaluation;
 pub use fit::{FitConfig, FitError, Validation, Verbosity};

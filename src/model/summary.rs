@@ -189,12 +189,7 @@ mod tests {
     fn image_layers_show_their_channels_height_and_width() {
         let mut rng = RandomState::new(0);
         let model = Sequential::builder_image(1, 28, 28)
-            .push(
-                Conv2d::config(1, 6, 5)
-                    .padding(2)
-                    .build(&mut rng)
-                    .unwrap(),
-            )
+            .push(Conv2d::config(1, 6, 5).padding(2).build(&mut rng).unwrap())
             .push(Relu)
             .push(MaxPool2d::new(2).unwrap())
             .push(Flatten)
@@ -206,7 +201,14 @@ mod tests {
         let shapes: Vec<&[usize]> = s.layers.iter().map(|l| &l.output_shape[..]).collect();
         assert_eq!(
             shapes,
-            [&[6, 28, 28][..], &[6, 28, 28], &[6, 14, 14], &[1176], &[10], &[10]]
+            [
+                &[6, 28, 28][..],
+                &[6, 28, 28],
+                &[6, 14, 14],
+                &[1176],
+                &[10],
+                &[10]
+            ]
         );
         assert_eq!(s.input_shape, [1, 28, 28]);
         let text = s.to_string();
