@@ -48,6 +48,7 @@ mod summary;
 pub use crate::layers::LayerRegistry;
 pub use backup::Backup;
 /// The epoch lines of `Verbosity::Epochs`, also printed by `distributed`'s loop.
+#[cfg(feature = "mpi")]
 pub(crate) use callbacks::EpochPrinter;
 #[cfg(feature = "indicatif")]
 pub use callbacks::ProgressBar;
