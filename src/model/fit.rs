@@ -193,7 +193,8 @@ impl Sequential {
     /// [`Error::ShapeMismatch`] when the data's widths do not fit the model,
     /// [`Error::LossMismatch`] (before any training) when the loss does not fit the model's last
     /// layer, [`Error::InvalidTarget`] (with the data set's row) for targets the loss cannot
-    /// take, and [`Error::NonFiniteLoss`] when training diverges. `?` turns it into an [`Error`].
+    /// take, [`Error::NonFiniteInput`] (with the data set's row and the column) at the step
+    /// that meets a NaN or infinite input, and [`Error::NonFiniteLoss`] when training diverges. `?` turns it into an [`Error`].
     pub fn fit(
         &mut self,
         data: &dyn Dataset,

@@ -39,6 +39,7 @@
 pub(crate) mod backup;
 mod callbacks;
 mod evaluate;
+mod finite;
 mod fit;
 mod history;
 mod predict;
@@ -50,7 +51,7 @@ pub use callbacks::{Callback, CallbackState, Control, EarlyStopping, Monitor};
 pub use evaluate::Evaluation;
 pub use fit::{FitConfig, FitError, Validation, Verbosity};
 pub use history::{EpochLog, History, Progress};
-pub use predict::ClassPredictions;
+pub use predict::{ClassPredictions, PREDICT_CHUNK_BYTES};
 pub use summary::Summary;
 
 use crate::data::Dataset;
@@ -77,6 +78,8 @@ pub struct Sequential {
     /// A batch copied out of a data set by `fit` and `evaluate`.
     batch_inputs: Buffer,
     batch_targets: Buffer,
+    /// The output of a [`predict`](Sequential::predict) that went in several chunks.
+    predictions: Buffer,
     training: Option<bool>,
     pub(crate) steps: usize,
     /// Elements of the largest parameter (kept: `Layer::parameters` allocates), which with
@@ -275,6 +278,7 @@ impl Sequential {
             gradients: Default::default(),
             batch_inputs: Buffer::default(),
             batch_targets: Buffer::default(),
+            predictions: Buffer::default(),
             training: None,
             steps: 0,
         })
@@ -344,26 +348,16 @@ impl Sequential {
             .sum()
     }
 
-    /// The model's output for `inputs`, in evaluation mode. The view borrows the model's buffer
-    /// until the next call; `.to_owned()` keeps it.
-    ///
-    /// # Errors
-    /// [`Error::ShapeMismatch`] when `inputs` has the wrong width, [`Error::Empty`] without rows.
-    pub fn predict(&mut self, inputs: ArrayView2<'_, f32>) -> Result<ArrayView2<'_, f32>> {
-        self.check_inputs(&inputs)?;
-        self.set_training(false);
-        self.with_threads(inputs.nrows(), |model| model.forward(inputs))?;
-        Ok(self.activations[self.layers.len() - 1].view())
-    }
-
     /// One training step on a batch: forward, loss, backward, optimizer step. Returns the
     /// batch's loss (before the update).
     ///
     /// # Errors
     /// Shape errors for inputs or targets that do not fit the model, [`Error::LossMismatch`]
     /// when the loss does not fit the last layer, [`Error::InvalidTarget`] for targets the loss
-    /// cannot take (row numbers within this batch), and [`Error::NonFiniteLoss`] (without
-    /// touching the parameters) when the loss is NaN or infinite.
+    /// cannot take (row numbers within this batch), [`Error::NonFiniteInput`] naming the row
+    /// (within this batch) and column of a NaN or infinite input, and
+    /// [`Error::NonFiniteLoss`] (without touching the parameters) when the loss is NaN or
+    /// infinite; nothing changes on any of them.
     pub fn train_step(
         &mut self,
         inputs: ArrayView2<'_, f32>,
@@ -500,8 +494,8 @@ impl Sequential {
         optimizer: &mut dyn Optimizer,
     ) -> Result<f32> {
         self.with_threads(inputs.nrows(), |model| {
-            let result = model
-                .forward_and_backward(inputs, targets, loss, optimizer)
+            let result = Self::check_finite_inputs(inputs, 0)
+                .and_then(|()| model.forward_and_backward(inputs, targets, loss, optimizer))
                 .and_then(|value| model.update(optimizer).map(|()| value));
             let committed = result.is_ok();
             for layer in &mut model.layers {

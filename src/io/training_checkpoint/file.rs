@@ -65,17 +65,20 @@ impl TrainingCheckpoint {
                 f32_tensor(vec![values.len()], values.iter()),
             ));
         }
-        let regression: Vec<f32> = history
+        // In F64 since the metrics are f64 (files before 0.3 hold them in F32, still read).
+        let regression: Vec<u8> = history
             .validation_regression
             .iter()
             .flat_map(|r| [r.mse, r.rmse, r.mae, r.r2])
+            .flat_map(f64::to_le_bytes)
             .collect();
         tensors.push((
             format!("{HISTORY}val_regression"),
-            f32_tensor(
-                vec![history.validation_regression.len(), 4],
-                regression.iter(),
-            ),
+            Tensor {
+                dtype: Dtype::F64,
+                shape: vec![history.validation_regression.len(), 4],
+                data: regression,
+            },
         ));
         let times: Vec<u8> = history
             .epoch_times
@@ -285,7 +288,7 @@ impl TrainingCheckpoint {
             validation_accuracies: history_values("val_accuracy", None)?,
             validation_regression: {
                 let name = format!("{HISTORY}val_regression");
-                let (shape, values) = read_f32(&tensors, &name, Some(2)).map_err(malformed)?;
+                let (shape, values) = read_metrics(&tensors, &name).map_err(malformed)?;
                 if shape[1] != 4 {
                     return Err(malformed(format!("{name}: not 4 metrics an epoch")));
                 }
@@ -392,6 +395,29 @@ fn read_f32(
         .data()
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    Ok((view.shape().to_vec(), values))
+}
+
+/// The regression metrics `name`, a rank-2 tensor: `F64` since version 0.3, `F32` before.
+fn read_metrics(
+    tensors: &SafeTensors<'_>,
+    name: &str,
+) -> std::result::Result<(Vec<usize>, Vec<f64>), String> {
+    let view = tensors
+        .tensor(name)
+        .map_err(|_| format!("no tensor {name}"))?;
+    if view.dtype() == Dtype::F32 {
+        let (shape, values) = read_f32(tensors, name, Some(2))?;
+        return Ok((shape, values.into_iter().map(f64::from).collect()));
+    }
+    if view.dtype() != Dtype::F64 || view.shape().len() != 2 {
+        return Err(format!("{name}: not an F64 tensor of rank 2"));
+    }
+    let values = view
+        .data()
+        .chunks_exact(8)
+        .map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
         .collect();
     Ok((view.shape().to_vec(), values))
 }
