@@ -12,9 +12,12 @@
 //! Chunks give the same results as one pass within `f32` rounding: each row's output depends
 //! on that row alone, but the dense kernels choose their summation order by the number of rows
 //! of a product (a packed GEMM from 64 rows on, blocked kernels below), so the last, shorter
-//! chunk may round differently (`tests/predict_memory.rs` measures it: a few units in the last
-//! place). The chunks are fixed by the model and the row count, never by timing or threads,
-//! so the same call gives the same bits every time.
+//! chunk may round differently (`tests/predict_memory.rs` measures it: at most 8.2e-8 on
+//! softmax probabilities through 64 -> 256 -> 64, about one unit in the last place, and only in
+//! a last chunk of fewer than 64 rows). The chunks are fixed by the model and the row count,
+//! never by timing or threads, so the same call gives the same bits every time. Measured with
+//! a counting allocator, 300,000 rows through `Dense(1, 1000) -> Relu -> Dense(1000, 2) ->
+//! Softmax` peak at 10.6 MB (one pass: 2.4 GB).
 //!
 //! Every chunk's inputs are checked before the layers run ([`Error::NonFiniteInput`]) and its
 //! outputs after ([`Error::NonFiniteOutput`]): `Ok` never holds a NaN or an infinity.
