@@ -399,8 +399,8 @@ pub enum CheckpointProblem {
     /// A training checkpoint of another optimizer: another kind or other hyper-parameters.
     #[error("the checkpoint was written with another optimizer: {0}; nothing was resumed")]
     OptimizerMismatch(String),
-    /// A training checkpoint of another training setup: batch size, shuffling, data rows,
-    /// validation, initial learning rate.
+    /// A training checkpoint of another training setup: loss, batch size, shuffling, data
+    /// rows, validation, initial learning rate.
     #[error("the checkpoint was written by another training setup: {0}; nothing was resumed")]
     TrainingMismatch(String),
     /// A training checkpoint whose callbacks' states do not fit the callbacks given.

@@ -326,6 +326,7 @@ impl Sequential {
             },
             training_rows: train.len(),
             validation_rows: validation.map_or(0, |v| v.len()),
+            loss: Some(loss.description()),
         };
         let mut first_epoch = 0;
         let mut time_before = Duration::ZERO;
