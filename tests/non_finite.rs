@@ -363,6 +363,10 @@ fn constructors_refuse_non_finite_values() {
         LayerNorm::new(usize::MAX),
         Err(Error::TooLarge { .. })
     ));
+    assert!(matches!(
+        Normalization::new(usize::MAX),
+        Err(Error::TooLarge { .. })
+    ));
     for lr in [-0.1f32, f32::NAN, f32::INFINITY] {
         assert!(Sgd::new(lr).is_err() && Adam::new(lr).is_err() && AdamW::new(lr).is_err());
     }

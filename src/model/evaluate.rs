@@ -146,7 +146,7 @@ impl Sequential {
         let mut sum = 0.0f64;
         let last = self.layers.len() - 1;
         for rows in batches.iter() {
-            self.load_batch(data, rows);
+            self.load_batch(data, rows)?;
             let (inputs, targets) = (
                 std::mem::take(&mut self.batch_inputs),
                 std::mem::take(&mut self.batch_targets),

@@ -24,7 +24,9 @@ pub enum Validation<'a> {
     /// A separate data set, evaluated after every epoch.
     Data(&'a dyn Dataset),
     /// The last `fraction` of the training rows (as Keras' `validation_split`: the rows are set
-    /// aside before any shuffling), held out from training.
+    /// aside before any shuffling), held out from training: of `n` rows, the last
+    /// `n - floor(n (1 - fraction))`, rounded as Keras rounds them (7, 28 and 331 of 100, 90 and
+    /// 1,000 rows for 0.07, 0.3 and 0.33).
     Fraction(f64),
 }
 
@@ -290,8 +292,10 @@ impl Sequential {
                 (data, Some(v))
             }
             Validation::Fraction(f) => {
+                // Keras's rounding (`train_validation_split`): training keeps the first
+                // floor(n (1 - f)) rows, validation the rest.
                 let n = data.len();
-                let n_val = (f * n as f64).ceil() as usize;
+                let n_val = n - (n as f64 * (1.0 - f)).floor() as usize;
                 if n_val == 0 || n_val >= n {
                     return Err(Error::config(
                         "validation fraction",
@@ -377,7 +381,7 @@ impl Sequential {
             self.set_training(true);
             let mut sum = 0.0f64;
             for (batch, rows) in batches.iter().enumerate() {
-                self.load_batch(train, rows);
+                self.load_batch(train, rows)?;
                 let (inputs, targets) = (
                     std::mem::take(&mut self.batch_inputs),
                     std::mem::take(&mut self.batch_targets),

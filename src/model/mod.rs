@@ -524,7 +524,7 @@ impl Sequential {
         // The layer whose output gradient the loss provides.
         let (value, start) = match fused {
             Some(fused) => {
-                self.gradients[0].reshape(rows, self.widths[last]);
+                self.gradients[0].try_reshape("gradients", rows, self.widths[last])?;
                 let logits = if last == 0 {
                     inputs
                 } else {
@@ -539,7 +539,7 @@ impl Sequential {
                 (value, last.checked_sub(1))
             }
             None => {
-                self.gradients[0].reshape(rows, self.widths[last + 1]);
+                self.gradients[0].try_reshape("gradients", rows, self.widths[last + 1])?;
                 let value = loss.loss_and_gradient(
                     self.activations[last].view(),
                     targets,
@@ -662,7 +662,7 @@ impl Sequential {
         for i in 0..self.layers.len() {
             let (done, rest) = self.activations.split_at_mut(i);
             let output = &mut rest[0];
-            output.reshape(rows, self.widths[i + 1]);
+            output.try_reshape("layer outputs", rows, self.widths[i + 1])?;
             let input = match done.last() {
                 Some(previous) => previous.view(),
                 None => inputs,
@@ -687,7 +687,7 @@ impl Sequential {
             let grad_in = if i == 0 {
                 None
             } else {
-                grad_input.reshape(rows, self.widths[i]);
+                grad_input.try_reshape("gradients", rows, self.widths[i])?;
                 Some(grad_input.view_mut())
             };
             self.layers[i].backward(
@@ -702,14 +702,20 @@ impl Sequential {
     }
 
     /// Copies the rows of a batch out of `data` into the batch buffers.
-    fn load_batch(&mut self, data: &dyn Dataset, rows: &[usize]) {
-        self.batch_inputs.reshape(rows.len(), data.input_width());
-        self.batch_targets.reshape(rows.len(), data.target_width());
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] when a batch that size cannot be allocated.
+    fn load_batch(&mut self, data: &dyn Dataset, rows: &[usize]) -> Result<()> {
+        self.batch_inputs
+            .try_reshape("batch inputs", rows.len(), data.input_width())?;
+        self.batch_targets
+            .try_reshape("batch targets", rows.len(), data.target_width())?;
         data.fill_batch(
             rows,
             self.batch_inputs.view_mut(),
             self.batch_targets.view_mut(),
         );
+        Ok(())
     }
 
     fn check_inputs(&self, inputs: &ArrayView2<'_, f32>) -> Result<()> {
