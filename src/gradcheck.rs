@@ -222,7 +222,12 @@ pub fn check_layer_in_mode(
 
     // Analytic gradients.
     layer.forward(input, output.view_mut())?;
-    let mut grad_input = filled("gradient-check input gradient", input.nrows(), input.ncols(), 0.0f32)?;
+    let mut grad_input = filled(
+        "gradient-check input gradient",
+        input.nrows(),
+        input.ncols(),
+        0.0f32,
+    )?;
     layer.backward(
         input,
         output.view(),

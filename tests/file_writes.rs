@@ -52,7 +52,10 @@ fn a_symbolic_link_is_followed_to_the_file_it_points_to() {
     };
     fit(1);
     fit(3);
-    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
     let target = TrainingCheckpoint::read(persistent.join("run.ckpt")).unwrap();
     assert_eq!(target.epochs_done(), 3);
     // the temporary files went beside the target, and are gone
@@ -63,10 +66,18 @@ fn a_symbolic_link_is_followed_to_the_file_it_points_to() {
     std::os::unix::fs::symlink("persistent/model.safetensors", &saved).unwrap();
     let mut m = model();
     m.save(&saved).unwrap();
-    m.fit(&data, &CrossEntropy, &mut Sgd::new(0.5).unwrap(), &FitConfig::new(2))
-        .unwrap();
+    m.fit(
+        &data,
+        &CrossEntropy,
+        &mut Sgd::new(0.5).unwrap(),
+        &FitConfig::new(2),
+    )
+    .unwrap();
     m.save(&saved).unwrap();
-    assert!(fs::symlink_metadata(&saved).unwrap().file_type().is_symlink());
+    assert!(fs::symlink_metadata(&saved)
+        .unwrap()
+        .file_type()
+        .is_symlink());
     let loaded = Sequential::load(persistent.join("model.safetensors")).unwrap();
     assert_eq!(loaded.parameters(), m.parameters());
 }
@@ -79,13 +90,19 @@ fn a_name_of_250_or_255_bytes_can_be_saved() {
         let path = dir.path().join(&name);
         let m = model();
         m.save(&path).unwrap();
-        assert_eq!(Sequential::load(&path).unwrap().parameters(), m.parameters());
+        assert_eq!(
+            Sequential::load(&path).unwrap().parameters(),
+            m.parameters()
+        );
         let checkpoint = dir.path().join(format!("{}.ckpt", "c".repeat(length - 5)));
         let config = FitConfig::new(1).batch_size(4).checkpoint(&checkpoint);
         model()
             .fit(&data(), &CrossEntropy, &mut Sgd::new(0.1).unwrap(), &config)
             .unwrap();
-        assert_eq!(TrainingCheckpoint::read(&checkpoint).unwrap().epochs_done(), 1);
+        assert_eq!(
+            TrainingCheckpoint::read(&checkpoint).unwrap().epochs_done(),
+            1
+        );
     }
     assert_eq!(names_in(dir.path()).len(), 4, "no temporary file left");
 }

@@ -74,6 +74,9 @@ fn sizes_that_cannot_be_allocated_are_errors() {
         (usize::MAX / 8, 1),
     ] {
         let err = check_layer(&mut Relu, rows, width, 0).unwrap_err();
-        assert!(matches!(err, Error::TooLarge { .. }), "{rows} x {width}: {err}");
+        assert!(
+            matches!(err, Error::TooLarge { .. }),
+            "{rows} x {width}: {err}"
+        );
     }
 }

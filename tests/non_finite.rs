@@ -217,7 +217,14 @@ fn nan_inputs_are_refused_by_evaluate_not_counted() {
     let data = InMemory::classification(Array2::from_elem((50, 2), f32::NAN), &[0; 50], 2).unwrap();
     let err = model.evaluate(&data, &CrossEntropy, 16).unwrap_err();
     assert!(
-        matches!(err, Error::NonFiniteInput { row: 0, column: 0, .. }),
+        matches!(
+            err,
+            Error::NonFiniteInput {
+                row: 0,
+                column: 0,
+                ..
+            }
+        ),
         "{err}"
     );
 }
@@ -266,7 +273,10 @@ fn early_stopping_never_picks_a_nan_epoch() {
         .unwrap();
     assert!(history.validation_losses.iter().all(|l| l.is_infinite()));
     // the metrics, in f64, stay finite: an error of 3e38
-    assert!(history.validation_regression.iter().all(|r| r.mae > 2.9e38 && r.mse.is_finite()));
+    assert!(history
+        .validation_regression
+        .iter()
+        .all(|r| r.mae > 2.9e38 && r.mse.is_finite()));
     assert_eq!(stopper.best_epoch(), None);
     assert_eq!(history.stopped_at, Some(1));
 }
@@ -418,7 +428,10 @@ fn expect_output(err: Error, row: usize, layer: usize, name: &str) {
         } => {
             assert_eq!((r, l, n.as_str()), (row, layer, name), "{message}");
             assert!(!value.is_finite());
-            assert!(message.contains(&format!("layer {layer} ({name})")), "{message}");
+            assert!(
+                message.contains(&format!("layer {layer} ({name})")),
+                "{message}"
+            );
         }
         other => panic!("expected NonFiniteOutput, got {other:?}"),
     }
@@ -429,21 +442,31 @@ fn a_nan_feature_hidden_by_relu_is_refused_by_predict_and_predict_classes() {
     let mut model = classifier();
     let x = array![[0.2f32, 0.5], [f32::NAN, 0.5]];
     let err = model.predict(x.view()).unwrap_err();
-    assert!(err.to_string().contains("input row 1, column 0 is NaN"), "{err}");
+    assert!(
+        err.to_string().contains("input row 1, column 0 is NaN"),
+        "{err}"
+    );
     expect_input(err, 1, 0);
     expect_input(model.predict_classes(x.view()).unwrap_err(), 1, 0);
     for bad in [f32::INFINITY, f32::NEG_INFINITY] {
-        expect_input(model.predict(array![[0.0f32, bad]].view()).unwrap_err(), 0, 1);
+        expect_input(
+            model.predict(array![[0.0f32, bad]].view()).unwrap_err(),
+            0,
+            1,
+        );
     }
     // The model still answers finite rows.
-    let p = model.predict_classes(x.slice(ndarray::s![..1, ..])).unwrap();
+    let p = model
+        .predict_classes(x.slice(ndarray::s![..1, ..]))
+        .unwrap();
     assert!(p.probabilities.iter().all(|v| v.is_finite()));
 }
 
 #[test]
 fn evaluate_refuses_a_nan_feature_with_the_data_sets_row() {
     let mut model = classifier();
-    let data = InMemory::classification(array![[1.0f32, f32::NAN], [0.0, 1.0]], &[0, 1], 2).unwrap();
+    let data =
+        InMemory::classification(array![[1.0f32, f32::NAN], [0.0, 1.0]], &[0, 1], 2).unwrap();
     expect_input(model.evaluate(&data, &CrossEntropy, 32).unwrap_err(), 0, 1);
     // in the second batch of one row: the data set's row 2, not the batch's row 0
     let data = InMemory::classification(
@@ -484,7 +507,10 @@ fn outputs_that_overflow_name_the_row_and_the_layer() {
     expect_output(model.predict(x.view()).unwrap_err(), 1, 0, "Dense");
     // Behind a Relu and a Softmax (which makes NaN of it), the layer named is still the Dense.
     let mut model = Sequential::builder(2)
-        .push(Dense::from_parameters(array![[2.0f32, 1.0], [2.0, 1.0]], array![[0.0f32, 0.0]]).unwrap())
+        .push(
+            Dense::from_parameters(array![[2.0f32, 1.0], [2.0, 1.0]], array![[0.0f32, 0.0]])
+                .unwrap(),
+        )
         .push(Relu)
         .push(Softmax)
         .build()
@@ -492,9 +518,19 @@ fn outputs_that_overflow_name_the_row_and_the_layer() {
     expect_output(model.predict(x.view()).unwrap_err(), 1, 0, "Dense");
     expect_output(model.predict_classes(x.view()).unwrap_err(), 1, 0, "Dense");
     // Normalization with a variance of 1e-30: 3e38 / 1e-15 overflows in layer 1.
-    let norm = Normalization::with_stats(array![[0.0f32]].view(), array![[1e-30f32]].view()).unwrap();
-    let mut model = Sequential::builder(1).push(Identity).push(norm).build().unwrap();
-    expect_output(model.predict(array![[3e38f32]].view()).unwrap_err(), 0, 1, "Normalization");
+    let norm =
+        Normalization::with_stats(array![[0.0f32]].view(), array![[1e-30f32]].view()).unwrap();
+    let mut model = Sequential::builder(1)
+        .push(Identity)
+        .push(norm)
+        .build()
+        .unwrap();
+    expect_output(
+        model.predict(array![[3e38f32]].view()).unwrap_err(),
+        0,
+        1,
+        "Normalization",
+    );
     // evaluate: the data set's row
     let mut model = Sequential::builder(2).push(dense()).build().unwrap();
     let data = InMemory::new(
@@ -525,7 +561,10 @@ fn training_names_the_row_and_column_of_a_non_finite_input() {
         assert!(failure.history.epoch_losses.is_empty());
         let steps = model.steps();
         expect_input(failure.error, 27, 1);
-        assert!(steps < 5, "{steps} steps: the row is met in the first epoch");
+        assert!(
+            steps < 5,
+            "{steps} steps: the row is met in the first epoch"
+        );
         if steps == 0 {
             assert_eq!(state(&model), before);
         }
@@ -536,7 +575,12 @@ fn training_names_the_row_and_column_of_a_non_finite_input() {
     let targets = feedforward::data::one_hot(&[0, 1, 0], 2).unwrap();
     let batch = array![[0.1f32, 0.2], [0.3, 0.4], [f32::NEG_INFINITY, 0.0]];
     let err = model
-        .train_step(batch.view(), targets.view(), &CrossEntropy, &mut Sgd::new(0.1).unwrap())
+        .train_step(
+            batch.view(),
+            targets.view(),
+            &CrossEntropy,
+            &mut Sgd::new(0.1).unwrap(),
+        )
         .unwrap_err();
     expect_input(err, 2, 0);
     assert_eq!(state(&model), before);

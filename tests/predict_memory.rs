@@ -12,8 +12,8 @@ mod counting_allocator;
 use counting_allocator::{peak_bytes_of, CountingAllocator};
 
 use feedforward::layers::Layer;
-use feedforward::prelude::*;
 use feedforward::model::PREDICT_CHUNK_BYTES;
+use feedforward::prelude::*;
 use ndarray::{s, Array2, ArrayView2};
 use std::sync::Mutex;
 
@@ -64,7 +64,10 @@ fn predicting_many_rows_through_a_wide_model_stays_within_tens_of_megabytes() {
     let returned = rows * 2 * 4;
     let (shape, peak) = peak_bytes_of(|| model.predict(x.view()).unwrap().dim());
     assert_eq!(shape, (rows, 2));
-    println!("predict's peak: {peak} bytes ({:.1} MB) for {rows} rows", peak as f64 / 1e6);
+    println!(
+        "predict's peak: {peak} bytes ({:.1} MB) for {rows} rows",
+        peak as f64 / 1e6
+    );
     // Bounded: the returned matrix, the chunk's activations and the layers' workspace.
     let bound = returned + 3 * PREDICT_CHUNK_BYTES;
     assert!(

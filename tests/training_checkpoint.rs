@@ -732,7 +732,10 @@ fn a_checkpoint_written_with_another_loss_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.ckpt");
     let data = short_run(&path); // CrossEntropy
-    let config = FitConfig::new(4).batch_size(16).shuffle(0).checkpoint(&path);
+    let config = FitConfig::new(4)
+        .batch_size(16)
+        .shuffle(0)
+        .checkpoint(&path);
     let mut sgd = Sgd::new(0.1).unwrap().with_momentum(0.9).unwrap();
     let error = model(1)
         .fit(&data, &Mse, &mut sgd, &config)
@@ -746,7 +749,8 @@ fn a_checkpoint_written_with_another_loss_is_refused() {
     // The same loss with another setting is another loss.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.ckpt");
-    let regression = InMemory::new(problem(32, 3).inputs().to_owned(), Array2::zeros((32, 3))).unwrap();
+    let regression =
+        InMemory::new(problem(32, 3).inputs().to_owned(), Array2::zeros((32, 3))).unwrap();
     let config = FitConfig::new(2).batch_size(16).checkpoint(&path);
     let fit = |loss: &dyn Loss, epochs: usize| {
         let config = FitConfig { epochs, ..config };
@@ -754,8 +758,19 @@ fn a_checkpoint_written_with_another_loss_is_refused() {
     };
     fit(&Huber::new(1.0).unwrap(), 2).unwrap();
     let error = fit(&Huber::new(2.0).unwrap(), 3).unwrap_err().error;
-    assert!(error.to_string().contains("Huber(delta=1) in the checkpoint but Huber(delta=2)"), "{error}");
-    assert_eq!(fit(&Huber::new(1.0).unwrap(), 3).unwrap().epoch_losses.len(), 3);
+    assert!(
+        error
+            .to_string()
+            .contains("Huber(delta=1) in the checkpoint but Huber(delta=2)"),
+        "{error}"
+    );
+    assert_eq!(
+        fit(&Huber::new(1.0).unwrap(), 3)
+            .unwrap()
+            .epoch_losses
+            .len(),
+        3
+    );
 }
 
 /// The checkpoint at `path` as version 1 wrote it: no loss in its setup, the regression
@@ -779,7 +794,10 @@ fn as_version_1(path: &Path) {
     let key = b"\"sha256\":\"";
     let at = bytes.windows(key.len()).position(|w| w == key).unwrap() + key.len();
     bytes[at..at + 64].copy_from_slice(&[b'0'; 64]);
-    let digest: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let digest: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     bytes[at..at + 64].copy_from_slice(digest.as_bytes());
     std::fs::write(path, bytes).unwrap();
 }
@@ -791,15 +809,27 @@ fn a_version_1_checkpoint_which_does_not_know_its_loss_resumes_under_any() {
     let data = short_run(&path);
     as_version_1(&path);
     assert_eq!(TrainingCheckpoint::read(&path).unwrap().epochs_done(), 2);
-    let config = FitConfig::new(3).batch_size(16).shuffle(0).checkpoint(&path);
+    let config = FitConfig::new(3)
+        .batch_size(16)
+        .shuffle(0)
+        .checkpoint(&path);
     let mut sgd = Sgd::new(0.1).unwrap().with_momentum(0.9).unwrap();
     let history = model(1).fit(&data, &Mse, &mut sgd, &config).unwrap();
     assert_eq!(history.epoch_losses.len(), 3);
     // Written again as version 2, with the loss: now Mse is recorded.
     let mut sgd = Sgd::new(0.1).unwrap().with_momentum(0.9).unwrap();
-    let config = FitConfig::new(4).batch_size(16).shuffle(0).checkpoint(&path);
-    let error = model(1).fit(&data, &CrossEntropy, &mut sgd, &config).unwrap_err().error;
-    assert!(error.to_string().contains("Mse in the checkpoint"), "{error}");
+    let config = FitConfig::new(4)
+        .batch_size(16)
+        .shuffle(0)
+        .checkpoint(&path);
+    let error = model(1)
+        .fit(&data, &CrossEntropy, &mut sgd, &config)
+        .unwrap_err()
+        .error;
+    assert!(
+        error.to_string().contains("Mse in the checkpoint"),
+        "{error}"
+    );
 }
 
 /// A folder this process cannot write to: a read-only one made here, or, for a process that
@@ -826,16 +856,30 @@ fn a_checkpoint_in_a_read_only_folder_fails_before_training() {
     let mut epochs = 0;
     let config = FitConfig::new(2).batch_size(16).checkpoint(&path);
     let failure = m
-        .fit_with_progress(&data, &CrossEntropy, &mut Sgd::new(0.1).unwrap(), &config, &mut |p| {
-            if let Progress::EpochStart { .. } = p {
-                epochs += 1;
-            }
-        })
+        .fit_with_progress(
+            &data,
+            &CrossEntropy,
+            &mut Sgd::new(0.1).unwrap(),
+            &config,
+            &mut |p| {
+                if let Progress::EpochStart { .. } = p {
+                    epochs += 1;
+                }
+            },
+        )
         .unwrap_err();
     assert_eq!(epochs, 0, "{}", failure.error);
     assert_eq!(m.steps(), 0);
     assert_eq!(bits(&tensors(&m)), before);
-    assert!(matches!(failure.error, Error::Io { .. }), "{}", failure.error);
-    assert!(failure.error.to_string().contains("temporary file"), "{}", failure.error);
+    assert!(
+        matches!(failure.error, Error::Io { .. }),
+        "{}",
+        failure.error
+    );
+    assert!(
+        failure.error.to_string().contains("temporary file"),
+        "{}",
+        failure.error
+    );
     assert!(!path.exists());
 }

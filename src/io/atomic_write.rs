@@ -261,8 +261,7 @@ fn write_atomically_with(
     file.sync_all()
         .map_err(|e| Error::io("flushing to disk", &temp.path, e))?;
     drop(file);
-    fs::rename(&temp.path, &target)
-        .map_err(|e| Error::io("renaming into place", &target, e))?;
+    fs::rename(&temp.path, &target).map_err(|e| Error::io("renaming into place", &target, e))?;
     temp.keep = true;
     if let Some(name) = target.file_name() {
         remove_leftovers(dir, name);

@@ -63,7 +63,8 @@ impl Normalization {
                 "at least 1: the width of the layer's input",
             ));
         }
-        let filled = |value| crate::allocation::filled("Normalization statistics", 1, features, value);
+        let filled =
+            |value| crate::allocation::filled("Normalization statistics", 1, features, value);
         Ok(Normalization {
             mean: filled(0.0)?,
             variance: filled(1.0)?,

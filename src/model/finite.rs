@@ -34,9 +34,9 @@ pub(crate) fn all_finite(values: &[f32]) -> bool {
 /// `(row, column, value)`; `None` when every element is finite.
 pub(crate) fn first_non_finite(view: ArrayView2<'_, f32>) -> Option<(usize, usize, f32)> {
     let finite = match view.as_slice() {
-        Some(values) => !parallel::any_part(values, values.len(), &|part: &[f32]| {
-            !all_finite(part)
-        }),
+        Some(values) => {
+            !parallel::any_part(values, values.len(), &|part: &[f32]| !all_finite(part))
+        }
         None => view
             .rows()
             .into_iter()
@@ -53,10 +53,7 @@ pub(crate) fn first_non_finite(view: ArrayView2<'_, f32>) -> Option<(usize, usiz
 impl Sequential {
     /// [`Error::NonFiniteInput`] for the first NaN or infinite value of `inputs` (rows
     /// numbered from `first_row`).
-    pub(super) fn check_finite_inputs(
-        inputs: ArrayView2<'_, f32>,
-        first_row: usize,
-    ) -> Result<()> {
+    pub(super) fn check_finite_inputs(inputs: ArrayView2<'_, f32>, first_row: usize) -> Result<()> {
         match first_non_finite(inputs) {
             None => Ok(()),
             Some((row, column, value)) => Err(Error::NonFiniteInput {
@@ -110,7 +107,13 @@ mod tests {
                 assert!(all_finite(&values[..position]));
             }
         }
-        assert!(all_finite(&[f32::MAX, f32::MIN, -0.0, f32::MIN_POSITIVE, 1e-45]));
+        assert!(all_finite(&[
+            f32::MAX,
+            f32::MIN,
+            -0.0,
+            f32::MIN_POSITIVE,
+            1e-45
+        ]));
         assert!(all_finite(&[]));
     }
 
