@@ -96,6 +96,43 @@ pub enum Error {
         learning_rate: f32,
     },
 
+    /// An input value is NaN or infinite. A model cannot predict from such a value, and a layer
+    /// may hide it (ReLU maps NaN to 0, as PyTorch's does) behind a plausible answer, so
+    /// [`Sequential::predict`](crate::Sequential::predict), `predict_classes`, `evaluate` and
+    /// every training step refuse it before any layer runs. Nothing was changed.
+    #[error(
+        "input row {row}, column {column} is {value}: a model can neither predict from nor learn \
+         from NaN or infinite features; remove the row or replace the value (impute it) first"
+    )]
+    NonFiniteInput {
+        /// Zero-based row: of the data set for `fit` and `evaluate`, of the matrix given to
+        /// `predict`, `predict_classes` and `train_step`.
+        row: usize,
+        /// Zero-based column (feature).
+        column: usize,
+        /// The offending value.
+        value: f32,
+    },
+
+    /// From finite inputs, a layer's output became NaN or infinite (its values overflowed
+    /// `f32`, as a `Dense` layer's product of large weights and inputs can, or it had no finite
+    /// answer): nothing is returned rather than a NaN or an infinity.
+    #[error(
+        "the output of layer {layer} ({name}) for input row {row} is {value}: the values \
+         overflowed f32; scale the inputs (or normalise them), or check that layer's parameters"
+    )]
+    NonFiniteOutput {
+        /// Zero-based row: of the data set for `evaluate`, of the matrix given to `predict`
+        /// and `predict_classes`.
+        row: usize,
+        /// Zero-based position of the first layer whose output is not finite for that row.
+        layer: usize,
+        /// That layer's name.
+        name: String,
+        /// The first non-finite value of its output for that row.
+        value: f32,
+    },
+
     /// A size asked for (a layer's width, a number of classes or of rows) needs more memory than
     /// can be allocated. Nothing was allocated.
     #[error(
@@ -397,8 +434,8 @@ pub enum CheckpointProblem {
     /// A training checkpoint of another optimizer: another kind or other hyper-parameters.
     #[error("the checkpoint was written with another optimizer: {0}; nothing was resumed")]
     OptimizerMismatch(String),
-    /// A training checkpoint of another training setup: batch size, shuffling, data rows,
-    /// validation, initial learning rate.
+    /// A training checkpoint of another training setup: loss, batch size, shuffling, data
+    /// rows, validation, initial learning rate.
     #[error("the checkpoint was written by another training setup: {0}; nothing was resumed")]
     TrainingMismatch(String),
     /// A training checkpoint whose callbacks' states do not fit the callbacks given.

@@ -4,6 +4,7 @@
 //! them to the batch at hand; since a `Vec` never gives back capacity, a warm training step
 //! allocates nothing, even when the last batch of an epoch is smaller.
 
+use crate::Result;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 /// A row-major `rows x cols` matrix backed by a `Vec<f32>` that only ever grows.
@@ -24,6 +25,24 @@ impl Buffer {
         }
         self.rows = rows;
         self.cols = cols;
+    }
+
+    /// As [`reshape`](Buffer::reshape), but a size that cannot be allocated is
+    /// [`Error::TooLarge`](crate::Error::TooLarge) naming `what` (nothing changed) instead of
+    /// an abort: for buffers whose size comes from the user's row count.
+    pub(crate) fn try_reshape(&mut self, what: &str, rows: usize, cols: usize) -> Result<()> {
+        let too_large = || crate::allocation::too_large(what, rows as u128 * cols as u128, 4);
+        let len = rows
+            .checked_mul(cols)
+            .filter(|&len| len <= isize::MAX as usize / 4)
+            .ok_or_else(too_large)?;
+        if self.data.len() < len {
+            self.data
+                .try_reserve_exact(len - self.data.len())
+                .map_err(|_| too_large())?;
+        }
+        self.reshape(rows, cols);
+        Ok(())
     }
 
     /// The matrix, read-only.

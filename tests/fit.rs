@@ -66,6 +66,32 @@ fn a_validation_fraction_holds_out_the_last_rows() {
 }
 
 #[test]
+fn a_validation_fraction_rounds_as_keras() {
+    // keras/src/trainers/data_adapters/array_slicing.py, train_validation_split:
+    // split_at = int(math.floor(n * (1.0 - validation_split))); validation = rows[split_at:]
+    for (n, fraction, held_out) in [(100, 0.07, 7), (90, 0.3, 28), (1000, 0.33, 331)] {
+        let data = problem(n, 6);
+        let mut m = model(2);
+        let mut sgd = Sgd::new(0.1).unwrap();
+        let mut batches = 0;
+        let config = FitConfig::new(1)
+            .batch_size(1)
+            .validation(Validation::Fraction(fraction));
+        let history = m
+            .fit_with_progress(&data, &CrossEntropy, &mut sgd, &config, &mut |p| {
+                if let Progress::EpochStart { batches: b, .. } = p {
+                    batches = *b;
+                }
+            })
+            .unwrap();
+        assert_eq!(batches, n - held_out, "{n} rows, fraction {fraction}");
+        let tail = Subset::new(&data, (n - held_out..n).collect()).unwrap();
+        let direct = m.evaluate(&tail, &CrossEntropy, 1000).unwrap();
+        assert_eq!(history.validation_losses[0], direct.loss);
+    }
+}
+
+#[test]
 fn validation_data_is_evaluated_every_epoch() {
     let (train, valid) = (problem(64, 3), problem(40, 4));
     let mut m = model(5);

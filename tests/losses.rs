@@ -280,7 +280,7 @@ fn a_regression_is_evaluated_with_mse_rmse_mae_and_r2_in_fit_too() {
     assert_eq!(history.validation_regression.len(), 60);
     assert!(history.validation_accuracies.is_empty());
     let last = history.validation_regression[59];
-    assert_eq!(last.mse, history.validation_losses[59]);
+    assert_eq!(last.mse as f32, history.validation_losses[59]);
     assert!(last.r2 > 0.98, "{last}");
     for loss in [&Mse as &dyn Loss, &Mae, &Huber::default(), &HalfMse] {
         let e = m.evaluate(&data, loss, 50).unwrap();
@@ -295,5 +295,5 @@ fn a_regression_is_evaluated_with_mse_rmse_mae_and_r2_in_fit_too() {
         assert!(e.to_string().contains(" - r2: "), "{e}");
     }
     let e = m.evaluate(&data, &HalfMse, 50).unwrap();
-    assert_eq!(e.loss * 2.0, e.regression.unwrap().mse);
+    assert_eq!(e.loss * 2.0, e.regression.unwrap().mse as f32);
 }

@@ -15,67 +15,12 @@ use feedforward::data::Order;
 use feedforward::prelude::*;
 use feedforward::Progress;
 use ndarray::Array2;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
-struct CountingAllocator;
-
-thread_local! {
-    // `const` thread-locals without destructors never allocate when accessed.
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn record() {
-    // `try_with`: the thread-locals may be gone while a thread exits.
-    let _ = COUNTING.try_with(|counting| {
-        if counting.get() {
-            let _ = ALLOCATIONS.try_with(|a| a.set(a.get() + 1));
-        }
-    });
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; counting touches only
-// `Cell`s of this thread.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        record();
-        System.alloc(layout)
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        record();
-        System.alloc_zeroed(layout)
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        record();
-        System.realloc(ptr, layout, new_size)
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-}
+#[path = "common/counting_allocator.rs"]
+mod counting_allocator;
+use counting_allocator::{allocations_of, counting, CountingAllocator};
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
-
-/// Switches counting on or off for this thread; switching it off returns the count.
-fn counting(on: bool) -> usize {
-    COUNTING.with(|c| c.set(on));
-    if on {
-        ALLOCATIONS.with(|a| a.set(0));
-    }
-    ALLOCATIONS.with(|a| a.get())
-}
-
-/// The allocations `f` makes on this thread.
-fn allocations_of(f: impl FnOnce()) -> usize {
-    counting(true);
-    f();
-    counting(false)
-}
 
 fn models() -> [(&'static str, Sequential); 2] {
     [("softmax", softmax_model()), ("mlp", mlp_model())]

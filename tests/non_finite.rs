@@ -1,6 +1,9 @@
 //! Nothing non-finite slips in (issue 10, part 1): a training step either leaves every
 //! parameter, buffer and optimizer state finite, or returns an error and changes nothing, bit
-//! for bit; a NaN output never counts as a prediction, a NaN epoch never as the best one.
+//! for bit; a NaN epoch never counts as the best one. Nothing non-finite comes out (issue 22,
+//! part 1): `predict`, `predict_classes`, `evaluate` and training refuse a NaN or infinite input
+//! naming its row and column, and an output that overflows is an error naming the row and the
+//! layer, never `Ok` holding NaN or infinity; the regression metrics stay finite in f64.
 
 use feedforward::data::InMemory;
 use feedforward::model::{Callback, EarlyStopping, EpochLog, Monitor, Validation};
@@ -174,7 +177,10 @@ fn a_batch_that_fails_never_reaches_the_running_statistics() {
     let err = model
         .train_step(bad.view(), targets.view(), &CrossEntropy, &mut sgd)
         .unwrap_err();
-    assert!(matches!(err, Error::NonFiniteLoss { .. }), "{err}");
+    assert!(
+        matches!(err, Error::NonFiniteInput { row: 1, column: 0, value } if value.is_nan()),
+        "{err}"
+    );
     assert_eq!(state(&model), before);
     let out = model.predict(good.view()).unwrap();
     assert!(out.iter().all(|v| v.is_finite()));
@@ -198,8 +204,8 @@ fn a_batch_that_fails_never_reaches_the_running_statistics() {
 }
 
 #[test]
-fn nan_outputs_never_count_as_predictions() {
-    // 50 rows of class 0 whose inputs (so outputs) are NaN: accuracy 0, not 1.
+fn nan_inputs_are_refused_by_evaluate_not_counted() {
+    // 50 rows of class 0 whose inputs are NaN: an error naming the first, not an accuracy.
     let mut model = Sequential::builder(2)
         .push(
             Dense::from_parameters(array![[1.0f32, 0.0], [0.0, 1.0]], array![[0.0f32, 0.0]])
@@ -209,13 +215,18 @@ fn nan_outputs_never_count_as_predictions() {
         .build()
         .unwrap();
     let data = InMemory::classification(Array2::from_elem((50, 2), f32::NAN), &[0; 50], 2).unwrap();
-    let evaluation = model.evaluate(&data, &CrossEntropy, 16).unwrap();
-    assert!(evaluation.loss.is_nan());
-    assert_eq!(evaluation.accuracy, Some(0.0));
-    let confusion = evaluation.confusion.unwrap();
-    assert_eq!(confusion.total(), 50);
-    assert_eq!(confusion.unpredicted(), [50, 0]);
-    assert_eq!(confusion.counts().sum(), 0);
+    let err = model.evaluate(&data, &CrossEntropy, 16).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NonFiniteInput {
+                row: 0,
+                column: 0,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 fn log(epoch: usize, loss: f32) -> EpochLog {
@@ -247,10 +258,11 @@ fn early_stopping_never_picks_a_nan_epoch() {
         (stopper.best_epoch(), stopper.best_loss()),
         (Some(1), Some(2.0))
     );
-    // Only NaN: no best epoch at all, nothing restored.
+    // Only infinite validation losses (a target so far off that the squared error overflows
+    // f32): no best epoch at all, nothing restored.
     let mut stopper = EarlyStopping::new(2).unwrap().restore_best_weights(true);
     let data = InMemory::new(array![[1.0f32], [2.0]], array![[3.0f32], [5.0]]).unwrap();
-    let valid = InMemory::new(array![[f32::NAN]], array![[1.0f32]]).unwrap();
+    let valid = InMemory::new(array![[1.0f32]], array![[3e38f32]]).unwrap();
     let config = FitConfig::new(10).validation(Validation::Data(&valid));
     let history = model
         .fit_with_callbacks(
@@ -261,7 +273,12 @@ fn early_stopping_never_picks_a_nan_epoch() {
             &mut [&mut stopper],
         )
         .unwrap();
-    assert!(history.validation_losses.iter().all(|l| l.is_nan()));
+    assert!(history.validation_losses.iter().all(|l| l.is_infinite()));
+    // the metrics, in f64, stay finite: an error of 3e38
+    assert!(history
+        .validation_regression
+        .iter()
+        .all(|r| r.mae > 2.9e38 && r.mse.is_finite()));
     assert_eq!(stopper.best_epoch(), None);
     assert_eq!(history.stopped_at, Some(1));
 }
@@ -358,6 +375,10 @@ fn constructors_refuse_non_finite_values() {
         LayerNorm::new(usize::MAX),
         Err(Error::TooLarge { .. })
     ));
+    assert!(matches!(
+        Normalization::new(usize::MAX),
+        Err(Error::TooLarge { .. })
+    ));
     for lr in [-0.1f32, f32::NAN, f32::INFINITY] {
         assert!(Sgd::new(lr).is_err() && Adam::new(lr).is_err() && AdamW::new(lr).is_err());
     }
@@ -375,4 +396,208 @@ fn constructors_refuse_non_finite_values() {
     for bad in [f32::NAN, f32::INFINITY] {
         assert!(LeakyRelu::new(bad).is_err() && Elu::new(bad).is_err());
     }
+}
+
+/// The issue's model: Dense(2, 16) -> Relu -> Dense(16, 2) -> Softmax.
+fn classifier() -> Sequential {
+    Sequential::builder(2)
+        .seed(4)
+        .dense(16, Init::HeNormal)
+        .push(Relu)
+        .dense(2, Init::XavierNormal)
+        .push(Softmax)
+        .build()
+        .unwrap()
+}
+
+fn expect_input(err: Error, row: usize, column: usize) {
+    match err {
+        Error::NonFiniteInput {
+            row: r, column: c, ..
+        } => assert_eq!((r, c), (row, column), "row and column"),
+        other => panic!("expected NonFiniteInput at ({row}, {column}), got {other:?}"),
+    }
+}
+
+fn expect_output(err: Error, row: usize, layer: usize, name: &str) {
+    let message = err.to_string();
+    match err {
+        Error::NonFiniteOutput {
+            row: r,
+            layer: l,
+            name: n,
+            value,
+        } => {
+            assert_eq!((r, l, n.as_str()), (row, layer, name), "{message}");
+            assert!(!value.is_finite());
+            assert!(
+                message.contains(&format!("layer {layer} ({name})")),
+                "{message}"
+            );
+        }
+        other => panic!("expected NonFiniteOutput, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_nan_feature_hidden_by_relu_is_refused_by_predict_and_predict_classes() {
+    let mut model = classifier();
+    let x = array![[0.2f32, 0.5], [f32::NAN, 0.5]];
+    let err = model.predict(x.view()).unwrap_err();
+    assert!(
+        err.to_string().contains("input row 1, column 0 is NaN"),
+        "{err}"
+    );
+    expect_input(err, 1, 0);
+    expect_input(model.predict_classes(x.view()).unwrap_err(), 1, 0);
+    for bad in [f32::INFINITY, f32::NEG_INFINITY] {
+        expect_input(
+            model.predict(array![[0.0f32, bad]].view()).unwrap_err(),
+            0,
+            1,
+        );
+    }
+    // The model still answers finite rows.
+    let p = model
+        .predict_classes(x.slice(ndarray::s![..1, ..]))
+        .unwrap();
+    assert!(p.probabilities.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn evaluate_refuses_a_nan_feature_with_the_data_sets_row() {
+    let mut model = classifier();
+    let data =
+        InMemory::classification(array![[1.0f32, f32::NAN], [0.0, 1.0]], &[0, 1], 2).unwrap();
+    expect_input(model.evaluate(&data, &CrossEntropy, 32).unwrap_err(), 0, 1);
+    // in the second batch of one row: the data set's row 2, not the batch's row 0
+    let data = InMemory::classification(
+        array![[1.0f32, 0.0], [0.0, 1.0], [0.5, f32::INFINITY]],
+        &[0, 1, 0],
+        2,
+    )
+    .unwrap();
+    expect_input(model.evaluate(&data, &CrossEntropy, 2).unwrap_err(), 2, 1);
+}
+
+#[test]
+fn every_layer_refuses_non_finite_inputs() {
+    for (mut model, x) in [
+        (
+            Sequential::builder(1).push(Relu).build().unwrap(),
+            array![[f32::INFINITY]],
+        ),
+        (
+            Sequential::builder(2).push(Softmax).build().unwrap(),
+            array![[f32::NEG_INFINITY, f32::NEG_INFINITY]],
+        ),
+        (
+            Sequential::builder(2).push(Softmax).build().unwrap(),
+            array![[f32::INFINITY, 0.0]],
+        ),
+    ] {
+        expect_input(model.predict(x.view()).unwrap_err(), 0, 0);
+    }
+}
+
+#[test]
+fn outputs_that_overflow_name_the_row_and_the_layer() {
+    // Dense weights [[2], [2]], bias 0, finite input 3e38: 1.2e39 overflows in layer 0.
+    let dense = || Dense::from_parameters(array![[2.0f32], [2.0]], array![[0.0f32]]).unwrap();
+    let mut model = Sequential::builder(2).push(dense()).build().unwrap();
+    let x = array![[1.0f32, 1.0], [3e38, 3e38]];
+    expect_output(model.predict(x.view()).unwrap_err(), 1, 0, "Dense");
+    // Behind a Relu and a Softmax (which makes NaN of it), the layer named is still the Dense.
+    let mut model = Sequential::builder(2)
+        .push(
+            Dense::from_parameters(array![[2.0f32, 1.0], [2.0, 1.0]], array![[0.0f32, 0.0]])
+                .unwrap(),
+        )
+        .push(Relu)
+        .push(Softmax)
+        .build()
+        .unwrap();
+    expect_output(model.predict(x.view()).unwrap_err(), 1, 0, "Dense");
+    expect_output(model.predict_classes(x.view()).unwrap_err(), 1, 0, "Dense");
+    // Normalization with a variance of 1e-30: 3e38 / 1e-15 overflows in layer 1.
+    let norm =
+        Normalization::with_stats(array![[0.0f32]].view(), array![[1e-30f32]].view()).unwrap();
+    let mut model = Sequential::builder(1)
+        .push(Identity)
+        .push(norm)
+        .build()
+        .unwrap();
+    expect_output(
+        model.predict(array![[3e38f32]].view()).unwrap_err(),
+        0,
+        1,
+        "Normalization",
+    );
+    // evaluate: the data set's row
+    let mut model = Sequential::builder(2).push(dense()).build().unwrap();
+    let data = InMemory::new(
+        array![[1.0f32, 1.0], [2.0, 2.0], [3e38, 3e38]],
+        array![[4.0f32], [8.0], [0.0]],
+    )
+    .unwrap();
+    expect_output(model.evaluate(&data, &Mse, 2).unwrap_err(), 2, 0, "Dense");
+}
+
+#[test]
+fn training_names_the_row_and_column_of_a_non_finite_input() {
+    let mut rng = RandomState::new(5);
+    let mut x = rng.randn(40, 2).unwrap();
+    x[[27, 1]] = f32::NAN;
+    let labels: Vec<usize> = (0..40).map(|i| i % 2).collect();
+    let data = InMemory::classification(x.clone(), &labels, 2).unwrap();
+    for config in [
+        FitConfig::new(3).batch_size(8),
+        FitConfig::new(3).batch_size(8).shuffle(1),
+    ] {
+        let mut model = classifier();
+        let before = state(&model);
+        let failure = model
+            .fit(&data, &CrossEntropy, &mut Sgd::new(0.1).unwrap(), &config)
+            .unwrap_err();
+        // the data set's row, at the first step that meets it (no epoch completed)
+        assert!(failure.history.epoch_losses.is_empty());
+        let steps = model.steps();
+        expect_input(failure.error, 27, 1);
+        assert!(
+            steps < 5,
+            "{steps} steps: the row is met in the first epoch"
+        );
+        if steps == 0 {
+            assert_eq!(state(&model), before);
+        }
+    }
+    // train_step: the row within the batch, nothing changed
+    let mut model = classifier();
+    let before = state(&model);
+    let targets = feedforward::data::one_hot(&[0, 1, 0], 2).unwrap();
+    let batch = array![[0.1f32, 0.2], [0.3, 0.4], [f32::NEG_INFINITY, 0.0]];
+    let err = model
+        .train_step(
+            batch.view(),
+            targets.view(),
+            &CrossEntropy,
+            &mut Sgd::new(0.1).unwrap(),
+        )
+        .unwrap_err();
+    expect_input(err, 2, 0);
+    assert_eq!(state(&model), before);
+    assert_eq!(model.steps(), 0);
+}
+
+#[test]
+fn regression_metrics_of_huge_errors_are_finite_as_in_scikit_learn() {
+    // scripts/regression_metrics_f64.py: scikit-learn on the f32 values in float64
+    let t = array![[-3e38f32], [3e38]];
+    let y = array![[3e38f32], [-3e38]];
+    let m = RegressionMetrics::compute(t.view(), y.view()).unwrap();
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs();
+    assert!(close(m.mse, 3.600_000_013_194_614e77), "{m:?}");
+    assert!(close(m.rmse, 6.000_000_010_995_511_5e38), "{m:?}");
+    assert!(close(m.mae, 6.000_000_010_995_511_5e38), "{m:?}");
+    assert_eq!(m.r2, -3.0);
 }

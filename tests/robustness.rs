@@ -6,7 +6,7 @@
 
 use feedforward::data::InMemory;
 use feedforward::prelude::*;
-use feedforward::Sequential;
+use feedforward::{Error, Sequential};
 use ndarray::Array2;
 use proptest::prelude::*;
 
@@ -186,15 +186,47 @@ proptest! {
             Err(_) => prop_assert_eq!(&state(&model), &before, "Err, but the model changed"),
         }
 
-        // predict and evaluate never change the model.
+        // predict, predict_classes and evaluate never change the model; a NaN or infinite
+        // input is refused naming the first one; Ok never holds a NaN or an infinity.
         let before = state(&model);
-        let _ = model.predict(x.view());
+        let first_bad = x
+            .indexed_iter()
+            .find(|(_, v)| !v.is_finite())
+            .map(|(at, _)| at);
+        let refused = |result: &Result<(), Error>| match (result, first_bad) {
+            (Err(Error::NonFiniteInput { row, column, .. }), Some(at)) => (*row, *column) == at,
+            (Err(Error::NonFiniteInput { .. }), None) => false,
+            (_, Some(_)) => false,
+            (_, None) => true,
+        };
+        let predicted = model.predict(x.view()).map(|p| p.to_owned());
+        if let Ok(p) = &predicted {
+            prop_assert!(p.iter().all(|v| v.is_finite()), "Ok holding {p:?}");
+        }
+        let result = predicted.map(|_| ());
+        prop_assert!(refused(&result), "predict: {result:?}");
+        if softmax {
+            let classes = model.predict_classes(x.view());
+            if let Ok(c) = &classes {
+                prop_assert!(c.probabilities.iter().all(|v| v.is_finite()));
+            }
+            let result = classes.map(|_| ());
+            prop_assert!(refused(&result), "predict_classes: {result:?}");
+        }
         prop_assert_eq!(&state(&model), &before);
         let data = InMemory::new(x.clone(), t.clone()).unwrap();
-        if let Ok(evaluation) = model.evaluate(&data, loss, batch_size) {
+        let evaluation = model.evaluate(&data, loss, batch_size);
+        if let Ok(evaluation) = &evaluation {
             if let Some(accuracy) = evaluation.accuracy {
                 prop_assert!((0.0..=1.0).contains(&accuracy));
             }
+            if let Some(r) = &evaluation.regression {
+                prop_assert!(r.mse.is_finite() && r.mae.is_finite() && r.r2.is_finite());
+            }
+        }
+        // evaluate checks targets too (InvalidTarget may come first for a bad target)
+        if first_bad.is_some() {
+            prop_assert!(evaluation.is_err());
         }
         prop_assert_eq!(&state(&model), &before);
 

@@ -368,19 +368,19 @@ fn a_checkpoint_from_a_newer_version_is_refused() {
     let path = dir.path().join("run.ckpt");
     let data = short_run(&path);
     let whole = std::fs::read(&path).unwrap();
-    let needle = b"\"format_version\":\"1\"";
+    let needle = b"\"format_version\":\"2\"";
     let at = whole
         .windows(needle.len())
         .position(|w| w == needle)
         .expect("the version entry");
     let mut newer = whole.clone();
-    newer[at + needle.len() - 2] = b'2';
+    newer[at + needle.len() - 2] = b'3';
     std::fs::write(&path, &newer).unwrap();
     let error = refused(&path, &data);
     assert!(
         matches!(
             problem_of(&error),
-            CheckpointProblem::UnsupportedVersion { found, supported: 1 } if found == "2"
+            CheckpointProblem::UnsupportedVersion { found, supported: 2 } if found == "3"
         ),
         "{error}"
     );
@@ -725,4 +725,161 @@ fn a_regression_resumes_with_its_validation_metrics() {
         .unwrap();
     assert_eq!(without_times(&resumed_history), without_times(&history));
     assert_eq!(bits(&tensors(&resumed)), bits(&tensors(&straight)));
+}
+
+#[test]
+fn a_checkpoint_written_with_another_loss_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.ckpt");
+    let data = short_run(&path); // CrossEntropy
+    let config = FitConfig::new(4)
+        .batch_size(16)
+        .shuffle(0)
+        .checkpoint(&path);
+    let mut sgd = Sgd::new(0.1).unwrap().with_momentum(0.9).unwrap();
+    let error = model(1)
+        .fit(&data, &Mse, &mut sgd, &config)
+        .unwrap_err()
+        .error;
+    assert!(
+        matches!(problem_of(&error), CheckpointProblem::TrainingMismatch(m)
+            if m.contains("the loss is CrossEntropy in the checkpoint but Mse in this run")),
+        "{error}"
+    );
+    // The same loss with another setting is another loss.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.ckpt");
+    let regression =
+        InMemory::new(problem(32, 3).inputs().to_owned(), Array2::zeros((32, 3))).unwrap();
+    let config = FitConfig::new(2).batch_size(16).checkpoint(&path);
+    let fit = |loss: &dyn Loss, epochs: usize| {
+        let config = FitConfig { epochs, ..config };
+        model(1).fit(&regression, loss, &mut Sgd::new(0.1).unwrap(), &config)
+    };
+    fit(&Huber::new(1.0).unwrap(), 2).unwrap();
+    let error = fit(&Huber::new(2.0).unwrap(), 3).unwrap_err().error;
+    assert!(
+        error
+            .to_string()
+            .contains("Huber(delta=1) in the checkpoint but Huber(delta=2)"),
+        "{error}"
+    );
+    assert_eq!(
+        fit(&Huber::new(1.0).unwrap(), 3)
+            .unwrap()
+            .epoch_losses
+            .len(),
+        3
+    );
+}
+
+/// The checkpoint at `path` as version 1 wrote it: no loss in its setup, the regression
+/// metrics (none here) in F32, its checksum recomputed.
+fn as_version_1(path: &Path) {
+    use sha2::{Digest, Sha256};
+    let mut bytes = std::fs::read(path).unwrap();
+    let mut replace = |from: &[u8], to: &[u8]| {
+        assert_eq!(from.len(), to.len());
+        let at = bytes
+            .windows(from.len())
+            .position(|w| w == from)
+            .unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(from)));
+        bytes[at..at + from.len()].copy_from_slice(to);
+        at
+    };
+    replace(b"\"format_version\":\"2\"", b"\"format_version\":\"1\"");
+    let loss = b",\\\"loss\\\":\\\"CrossEntropy\\\"";
+    replace(loss, &vec![b' '; loss.len()]);
+    replace(b"\"dtype\":\"F64\"", b"\"dtype\":\"F32\"");
+    let key = b"\"sha256\":\"";
+    let at = bytes.windows(key.len()).position(|w| w == key).unwrap() + key.len();
+    bytes[at..at + 64].copy_from_slice(&[b'0'; 64]);
+    let digest: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    bytes[at..at + 64].copy_from_slice(digest.as_bytes());
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn a_version_1_checkpoint_which_does_not_know_its_loss_resumes_under_any() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.ckpt");
+    let data = short_run(&path);
+    as_version_1(&path);
+    assert_eq!(TrainingCheckpoint::read(&path).unwrap().epochs_done(), 2);
+    let config = FitConfig::new(3)
+        .batch_size(16)
+        .shuffle(0)
+        .checkpoint(&path);
+    let mut sgd = Sgd::new(0.1).unwrap().with_momentum(0.9).unwrap();
+    let history = model(1).fit(&data, &Mse, &mut sgd, &config).unwrap();
+    assert_eq!(history.epoch_losses.len(), 3);
+    // Written again as version 2, with the loss: now Mse is recorded.
+    let mut sgd = Sgd::new(0.1).unwrap().with_momentum(0.9).unwrap();
+    let config = FitConfig::new(4)
+        .batch_size(16)
+        .shuffle(0)
+        .checkpoint(&path);
+    let error = model(1)
+        .fit(&data, &CrossEntropy, &mut sgd, &config)
+        .unwrap_err()
+        .error;
+    assert!(
+        error.to_string().contains("Mse in the checkpoint"),
+        "{error}"
+    );
+}
+
+/// A folder this process cannot write to: a read-only one made here, or, for a process that
+/// writes anywhere (root), `/sys`; `None` when there is none.
+fn unwritable_folder(dir: &Path) -> Option<std::path::PathBuf> {
+    let folder = dir.join("read-only");
+    std::fs::create_dir(&folder).unwrap();
+    let mut permissions = std::fs::metadata(&folder).unwrap().permissions();
+    permissions.set_readonly(true);
+    std::fs::set_permissions(&folder, permissions).unwrap();
+    [folder, Path::new("/sys").to_path_buf()]
+        .into_iter()
+        .find(|f| f.is_dir() && std::fs::write(f.join(".probe"), b"").is_err())
+}
+
+#[test]
+fn a_checkpoint_in_a_read_only_folder_fails_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = unwritable_folder(dir.path()).expect("a folder this process cannot write");
+    let path = folder.join("run.ckpt");
+    let data = problem(64, 7);
+    let mut m = model(1);
+    let before = bits(&tensors(&m));
+    let mut epochs = 0;
+    let config = FitConfig::new(2).batch_size(16).checkpoint(&path);
+    let failure = m
+        .fit_with_progress(
+            &data,
+            &CrossEntropy,
+            &mut Sgd::new(0.1).unwrap(),
+            &config,
+            &mut |p| {
+                if let Progress::EpochStart { .. } = p {
+                    epochs += 1;
+                }
+            },
+        )
+        .unwrap_err();
+    assert_eq!(epochs, 0, "{}", failure.error);
+    assert_eq!(m.steps(), 0);
+    assert_eq!(bits(&tensors(&m)), before);
+    assert!(
+        matches!(failure.error, Error::Io { .. }),
+        "{}",
+        failure.error
+    );
+    assert!(
+        failure.error.to_string().contains("temporary file"),
+        "{}",
+        failure.error
+    );
+    assert!(!path.exists());
 }

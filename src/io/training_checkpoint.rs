@@ -50,17 +50,20 @@
 //! - `generator.shuffle.key` and `generator.layer.{index}.key`: the 624 words (`U32`) of the
 //!   Mersenne Twister behind shuffling and behind each layer that draws numbers (dropout);
 //! - `history.loss`, `history.val_loss`, `history.val_accuracy`, `history.learning_rate`,
-//!   `history.val_regression` (`[epochs, 4]`: MSE, RMSE, MAE, R^2) (`F32`) and
+//!   `history.val_regression` (`[epochs, 4]`: MSE, RMSE, MAE, R^2; `F64`, `F32` in version 1)
+//!   (the others `F32`) and
 //!   `history.epoch_time_ns` (`U64`): the [`History`] of the finished epochs, NaN
 //!   included, bit for bit;
 //! - `callback.{position}.{name}`: callbacks' tensors ([`CallbackState`]), such as the weights
 //!   of early stopping's best epoch, `F32`, as `(rows, cols)`.
 //!
-//! Its metadata: `format` = `feedforward-training`, `format_version` = `1`
-//! ([`TRAINING_FORMAT_VERSION`]; a newer one is refused), `input_width` (with `input_shape`
-//! for a model of images) and `architecture` as in [`Sequential::save`] (the architecture
-//! only when every layer is built in), and JSON entries `training` (epochs done, the optimizer's initial learning rate, batch size,
-//! shuffling seed, training and validation rows, the model's step count, where a callback
+//! Its metadata: `format` = `feedforward-training`, `format_version` = `2`
+//! ([`TRAINING_FORMAT_VERSION`]; a newer one is refused, version 1 is read), `input_width` (with
+//! `input_shape` for a model of images) and `architecture` as in [`Sequential::save`] (the architecture only when every layer is built
+//! in), and JSON entries `training` (epochs done, the optimizer's initial learning rate, batch
+//! size, shuffling seed, training and validation rows, the loss as
+//! [`Loss::description`](crate::Loss::description) gives it (since version 2), the model's
+//! step count, where a callback
 //! stopped training, the training time), `optimizer` (kind, hyper-parameters, step count),
 //! `generators` (each generator's position and cached normal) and `callbacks` (kind and values
 //! by position). Last, `sha256`: the SHA-256 of the whole file (header, tensor table, metadata
@@ -73,7 +76,9 @@
 //! # What must match to resume
 //! The model (architecture and tensor shapes), the optimizer (kind and every hyper-parameter
 //! but the learning rate, which is restored; the initial learning rate must be the run's), the
-//! batch size, the shuffling seed, the number of training and validation rows, and the
+//! loss (with its settings: `Huber(delta=1)` is not `Huber(delta=2)`; a version-1 file does not
+//! record it, and resumes under any loss), the batch size, the shuffling seed, the number of
+//! training and validation rows, and the
 //! callbacks with a state (by position among the callbacks given to
 //! [`fit_with_callbacks`](Sequential::fit_with_callbacks)). Anything else is refused with a
 //! typed [`Error::Checkpoint`] naming what differs
@@ -117,7 +122,7 @@ mod file;
 mod resume;
 
 /// The training-checkpoint format version this library writes, and the newest it reads.
-pub const TRAINING_FORMAT_VERSION: u32 = 1;
+pub const TRAINING_FORMAT_VERSION: u32 = 2;
 
 const KEY_TRAINING: &str = "training";
 const KEY_OPTIMIZER: &str = "optimizer";

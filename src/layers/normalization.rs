@@ -53,7 +53,8 @@ impl Normalization {
     /// until [`adapt`](Normalization::adapt)ed, as Keras's layer built without `adapt`).
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] when `features` is zero.
+    /// [`Error::InvalidConfig`] when `features` is zero, [`Error::TooLarge`] when the
+    /// statistics cannot be allocated.
     pub fn new(features: usize) -> Result<Self> {
         if features == 0 {
             return Err(Error::config(
@@ -62,10 +63,12 @@ impl Normalization {
                 "at least 1: the width of the layer's input",
             ));
         }
+        let filled =
+            |value| crate::allocation::filled("Normalization statistics", 1, features, value);
         Ok(Normalization {
-            mean: Array2::zeros((1, features)),
-            variance: Array2::ones((1, features)),
-            std: Array2::ones((1, features)),
+            mean: filled(0.0)?,
+            variance: filled(1.0)?,
+            std: filled(1.0)?,
             invert: false,
         })
     }

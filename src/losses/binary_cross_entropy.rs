@@ -171,6 +171,10 @@ impl Loss for BinaryCrossEntropy {
         "BinaryCrossEntropy"
     }
 
+    fn description(&self) -> String {
+        self.describe()
+    }
+
     fn loss(&self, output: ArrayView2<'_, f32>, target: ArrayView2<'_, f32>) -> Result<f32> {
         two_forms::loss(self, output, target)
     }

@@ -208,6 +208,10 @@ impl Loss for CrossEntropy {
         "CrossEntropy"
     }
 
+    fn description(&self) -> String {
+        self.describe()
+    }
+
     fn loss(&self, output: ArrayView2<'_, f32>, target: ArrayView2<'_, f32>) -> Result<f32> {
         two_forms::loss(self, output, target)
     }

@@ -62,7 +62,8 @@ elementwise_loss!(Huber, "Huber", huber => |d| {
     } else {
         delta * (d.abs() - 0.5 * delta)
     }
-}, |d| d.clamp(-huber.delta, huber.delta));
+}, |d| d.clamp(-huber.delta, huber.delta),
+description |huber| format!("Huber(delta={})", huber.delta));
 
 #[cfg(test)]
 mod tests {

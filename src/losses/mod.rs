@@ -73,6 +73,14 @@ pub trait Loss: Send + Sync {
     /// A short name for messages (`"HalfMse"`).
     fn name(&self) -> &str;
 
+    /// The loss as built, with every setting that changes its value
+    /// (`"Huber(delta=2)"`, `"CrossEntropy with label_smoothing 0.1"`). A training checkpoint
+    /// records it, so that a run is not resumed under another loss. The default is
+    /// [`name`](Loss::name): override it when the loss has such settings.
+    fn description(&self) -> String {
+        self.name().to_string()
+    }
+
     /// The loss of `output` against `target` (same shape).
     fn loss(&self, output: ArrayView2<'_, f32>, target: ArrayView2<'_, f32>) -> Result<f32>;
 
@@ -269,11 +277,19 @@ pub(crate) fn standard<'a>(a: &'a ndarray::CowArray<'_, f32, ndarray::Ix2>) -> &
 /// Implements an element-wise regression loss `mean(f(y - t))` with gradient `f'(y - t) / n`
 /// over all `n` elements, with shape and finite-target checks.
 macro_rules! elementwise_loss {
-    ($ty:ty, $name:expr, $this:ident => |$d:ident| $f:expr, |$gd:ident| $df:expr) => {
+    ($ty:ty, $name:expr, $this:ident => |$d:ident| $f:expr, |$gd:ident| $df:expr
+     $(, description |$dthis:ident| $description:expr)?) => {
         impl $crate::losses::Loss for $ty {
             fn name(&self) -> &str {
                 $name
             }
+
+            $(
+                fn description(&self) -> String {
+                    let $dthis = self;
+                    $description
+                }
+            )?
 
             fn loss(
                 &self,

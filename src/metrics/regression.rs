@@ -35,17 +35,20 @@ use crate::Result;
 use ndarray::ArrayView2;
 use std::fmt;
 
-/// The four regression metrics of a set of predictions, as scikit-learn computes them.
+/// The four regression metrics of a set of predictions, as scikit-learn computes them, in
+/// `f64` as scikit-learn does: errors of `f32` values square to numbers far beyond `f32`'s range
+/// (predictions 3e38 and -3e38 against targets -3e38 and 3e38: an MSE of 3.6e77, finite in
+/// `f64`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RegressionMetrics {
     /// Mean squared error, `mean((y - t)^2)`.
-    pub mse: f32,
+    pub mse: f64,
     /// Root mean squared error, the mean over output columns of `sqrt(mean((y - t)^2))`.
-    pub rmse: f32,
+    pub rmse: f64,
     /// Mean absolute error, `mean(abs(y - t))`.
-    pub mae: f32,
+    pub mae: f64,
     /// Coefficient of determination R^2, the mean over output columns.
-    pub r2: f32,
+    pub r2: f64,
 }
 
 impl RegressionMetrics {
@@ -80,7 +83,7 @@ impl fmt::Display for RegressionMetrics {
 pub fn mean_squared_error(
     targets: ArrayView2<'_, f32>,
     predictions: ArrayView2<'_, f32>,
-) -> Result<f32> {
+) -> Result<f64> {
     Ok(RegressionMetrics::compute(targets, predictions)?.mse)
 }
 
@@ -92,7 +95,7 @@ pub fn mean_squared_error(
 pub fn root_mean_squared_error(
     targets: ArrayView2<'_, f32>,
     predictions: ArrayView2<'_, f32>,
-) -> Result<f32> {
+) -> Result<f64> {
     Ok(RegressionMetrics::compute(targets, predictions)?.rmse)
 }
 
@@ -103,7 +106,7 @@ pub fn root_mean_squared_error(
 pub fn mean_absolute_error(
     targets: ArrayView2<'_, f32>,
     predictions: ArrayView2<'_, f32>,
-) -> Result<f32> {
+) -> Result<f64> {
     Ok(RegressionMetrics::compute(targets, predictions)?.mae)
 }
 
@@ -112,7 +115,7 @@ pub fn mean_absolute_error(
 ///
 /// # Errors
 /// As [`RegressionMetrics::compute`].
-pub fn r2_score(targets: ArrayView2<'_, f32>, predictions: ArrayView2<'_, f32>) -> Result<f32> {
+pub fn r2_score(targets: ArrayView2<'_, f32>, predictions: ArrayView2<'_, f32>) -> Result<f64> {
     Ok(RegressionMetrics::compute(targets, predictions)?.r2)
 }
 
@@ -169,10 +172,10 @@ impl RegressionAccumulator {
             };
         }
         RegressionMetrics {
-            mse: (mse / outputs) as f32,
-            rmse: (rmse / outputs) as f32,
-            mae: (mae / outputs) as f32,
-            r2: (r2 / outputs) as f32,
+            mse: mse / outputs,
+            rmse: rmse / outputs,
+            mae: mae / outputs,
+            r2: r2 / outputs,
         }
     }
 }

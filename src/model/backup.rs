@@ -29,6 +29,11 @@ pub(crate) struct Setup {
     pub training_rows: usize,
     /// Rows of validation data (0 without).
     pub validation_rows: usize,
+    /// The loss trained with, as [`Loss::description`](crate::Loss::description) gives it;
+    /// `None` in a checkpoint written before the loss was recorded (version 1), where it is
+    /// unknown.
+    #[serde(default)]
+    pub loss: Option<String>,
 }
 
 /// The state of a run between two epochs: what a backup saves and what a resume restores.

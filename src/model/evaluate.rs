@@ -104,8 +104,10 @@ impl Sequential {
     /// # Errors
     /// As [`Sequential::fit`] for the data, the batch size and the pairing of loss and model
     /// ([`Error::LossMismatch`]); [`Error::InvalidTarget`] (with the data set's row) for targets
-    /// the loss cannot take. [`Error::NonFiniteLoss`] is not raised: a non-finite loss is
-    /// reported as it is.
+    /// the loss cannot take; [`Error::NonFiniteInput`] for a NaN or infinite input and
+    /// [`Error::NonFiniteOutput`] for outputs that overflow (with the data set's row): such a
+    /// row has no prediction to score. [`Error::NonFiniteLoss`] is not raised: a loss that
+    /// overflows `f32` on finite outputs (an MSE of errors beyond 1.8e19) is reported as it is.
     pub fn evaluate(
         &mut self,
         data: &dyn Dataset,
@@ -127,16 +129,18 @@ impl Sequential {
                 std::mem::take(&mut self.batch_targets),
             );
             let result = self
-                .with_threads(rows.len(), |model| model.forward(inputs.view()))
-                .and_then(|()| {
-                    match self.fused_loss(loss) {
-                        Some(fused) => {
-                            fused.loss_from_logits(self.logits(inputs.view()), targets.view())
-                        }
-                        None => loss.loss(self.activations[last].view(), targets.view()),
+                .with_threads(rows.len(), |model| {
+                    Self::check_finite_inputs(inputs.view(), 0)?;
+                    model.forward(inputs.view())?;
+                    model.check_finite_outputs(0)
+                })
+                .and_then(|()| match self.fused_loss(loss) {
+                    Some(fused) => {
+                        fused.loss_from_logits(self.logits(inputs.view()), targets.view())
                     }
-                    .map_err(|e| data_row(e, rows))
-                });
+                    None => loss.loss(self.activations[last].view(), targets.view()),
+                })
+                .map_err(|e| data_row(e, rows));
             if result.is_ok() {
                 tally.add(data, rows, self.activations[last].view(), targets.view());
             }
@@ -148,9 +152,28 @@ impl Sequential {
     }
 }
 
-/// An [`Error::InvalidTarget`] raised on a batch, with its row renumbered as the data set's.
+/// An error raised on a batch that names a row ([`Error::InvalidTarget`],
+/// [`Error::NonFiniteInput`], [`Error::NonFiniteOutput`]), with its row renumbered as the data
+/// set's.
 pub(super) fn data_row(error: Error, rows: &[usize]) -> Error {
+    let renumber = |row: usize| rows.get(row).copied().unwrap_or(row);
     match error {
+        Error::NonFiniteInput { row, column, value } => Error::NonFiniteInput {
+            row: renumber(row),
+            column,
+            value,
+        },
+        Error::NonFiniteOutput {
+            row,
+            layer,
+            name,
+            value,
+        } => Error::NonFiniteOutput {
+            row: renumber(row),
+            layer,
+            name,
+            value,
+        },
         Error::InvalidTarget {
             loss,
             row,
@@ -159,7 +182,7 @@ pub(super) fn data_row(error: Error, rows: &[usize]) -> Error {
             expected,
         } => Error::InvalidTarget {
             loss,
-            row: rows.get(row).copied().unwrap_or(row),
+            row: renumber(row),
             column,
             value,
             expected,

@@ -25,7 +25,9 @@ pub enum Validation<'a> {
     /// A separate data set, evaluated after every epoch.
     Data(&'a dyn Dataset),
     /// The last `fraction` of the training rows (as Keras' `validation_split`: the rows are set
-    /// aside before any shuffling), held out from training.
+    /// aside before any shuffling), held out from training: of `n` rows, the last
+    /// `n - floor(n (1 - fraction))`, rounded as Keras rounds them (7, 28 and 331 of 100, 90 and
+    /// 1,000 rows for 0.07, 0.3 and 0.33).
     Fraction(f64),
 }
 
@@ -200,7 +202,8 @@ impl Sequential {
     /// [`Error::ShapeMismatch`] when the data's widths do not fit the model,
     /// [`Error::LossMismatch`] (before any training) when the loss does not fit the model's last
     /// layer, [`Error::InvalidTarget`] (with the data set's row) for targets the loss cannot
-    /// take, and [`Error::NonFiniteLoss`] when training diverges. `?` turns it into an [`Error`].
+    /// take, [`Error::NonFiniteInput`] (with the data set's row and the column) at the step
+    /// that meets a NaN or infinite input, and [`Error::NonFiniteLoss`] when training diverges. `?` turns it into an [`Error`].
     pub fn fit(
         &mut self,
         data: &dyn Dataset,
@@ -304,8 +307,10 @@ impl Sequential {
                 (data, Some(v))
             }
             Validation::Fraction(f) => {
+                // Keras's rounding (`train_validation_split`): training keeps the first
+                // floor(n (1 - f)) rows, validation the rest.
                 let n = data.len();
-                let n_val = (f * n as f64).ceil() as usize;
+                let n_val = n - (n as f64 * (1.0 - f)).floor() as usize;
                 if n_val == 0 || n_val >= n {
                     return Err(Error::config(
                         "validation fraction",
@@ -340,6 +345,7 @@ impl Sequential {
             },
             training_rows: train.len(),
             validation_rows: validation.map_or(0, |v| v.len()),
+            loss: Some(loss.description()),
         };
         let mut first_epoch = 0;
         let mut time_before = Duration::ZERO;

@@ -39,6 +39,7 @@
 pub(crate) mod backup;
 mod callbacks;
 mod evaluate;
+mod finite;
 mod fit;
 mod history;
 mod pending_step;
@@ -57,7 +58,7 @@ pub use evaluate::Evaluation;
 pub use fit::{FitConfig, FitError, Validation, Verbosity};
 pub use history::{EpochLog, History, Progress};
 pub use pending_step::PendingStep;
-pub use predict::ClassPredictions;
+pub use predict::{ClassPredictions, PREDICT_CHUNK_BYTES};
 pub use summary::{LayerSummary, Summary};
 
 use crate::data::Dataset;
@@ -87,6 +88,8 @@ pub struct Sequential {
     /// A batch copied out of a data set by `fit` and `evaluate`.
     batch_inputs: Buffer,
     batch_targets: Buffer,
+    /// The output of a [`predict`](Sequential::predict) that went in several chunks.
+    predictions: Buffer,
     training: Option<bool>,
     pub(crate) steps: usize,
     /// Elements of the largest parameter (kept: `Layer::parameters` allocates), which with
@@ -298,6 +301,7 @@ impl Sequential {
             gradients: Default::default(),
             batch_inputs: Buffer::default(),
             batch_targets: Buffer::default(),
+            predictions: Buffer::default(),
             training: None,
             steps: 0,
         })
@@ -425,26 +429,16 @@ impl Sequential {
             .sum()
     }
 
-    /// The model's output for `inputs`, in evaluation mode. The view borrows the model's buffer
-    /// until the next call; `.to_owned()` keeps it.
-    ///
-    /// # Errors
-    /// [`Error::ShapeMismatch`] when `inputs` has the wrong width, [`Error::Empty`] without rows.
-    pub fn predict(&mut self, inputs: ArrayView2<'_, f32>) -> Result<ArrayView2<'_, f32>> {
-        self.check_inputs(&inputs)?;
-        self.set_training(false);
-        self.with_threads(inputs.nrows(), |model| model.forward(inputs))?;
-        Ok(self.activations[self.layers.len() - 1].view())
-    }
-
     /// One training step on a batch: forward, loss, backward, optimizer step. Returns the
     /// batch's loss (before the update).
     ///
     /// # Errors
     /// Shape errors for inputs or targets that do not fit the model, [`Error::LossMismatch`]
     /// when the loss does not fit the last layer, [`Error::InvalidTarget`] for targets the loss
-    /// cannot take (row numbers within this batch), and [`Error::NonFiniteLoss`] (without
-    /// touching the parameters) when the loss is NaN or infinite.
+    /// cannot take (row numbers within this batch), [`Error::NonFiniteInput`] naming the row
+    /// (within this batch) and column of a NaN or infinite input, and
+    /// [`Error::NonFiniteLoss`] (without touching the parameters) when the loss is NaN or
+    /// infinite; nothing changes on any of them.
     pub fn train_step(
         &mut self,
         inputs: ArrayView2<'_, f32>,
@@ -585,8 +579,8 @@ impl Sequential {
         optimizer: &mut dyn Optimizer,
     ) -> Result<f32> {
         self.with_threads(inputs.nrows(), |model| {
-            let result = model
-                .forward_and_backward(inputs, targets, loss, optimizer)
+            let result = Self::check_finite_inputs(inputs, 0)
+                .and_then(|()| model.forward_and_backward(inputs, targets, loss, optimizer))
                 .and_then(|value| model.update(optimizer).map(|()| value));
             let committed = result.is_ok();
             for layer in &mut model.layers {
@@ -615,7 +609,7 @@ impl Sequential {
         // The layer whose output gradient the loss provides.
         let (value, start) = match fused {
             Some(fused) => {
-                self.gradients[0].reshape(rows, self.widths[last]);
+                self.gradients[0].try_reshape("gradients", rows, self.widths[last])?;
                 let logits = if last == 0 {
                     inputs
                 } else {
@@ -630,7 +624,7 @@ impl Sequential {
                 (value, last.checked_sub(1))
             }
             None => {
-                self.gradients[0].reshape(rows, self.widths[last + 1]);
+                self.gradients[0].try_reshape("gradients", rows, self.widths[last + 1])?;
                 let value = loss.loss_and_gradient(
                     self.activations[last].view(),
                     targets,
@@ -753,7 +747,7 @@ impl Sequential {
         for i in 0..self.layers.len() {
             let (done, rest) = self.activations.split_at_mut(i);
             let output = &mut rest[0];
-            output.reshape(rows, self.widths[i + 1]);
+            output.try_reshape("layer outputs", rows, self.widths[i + 1])?;
             let input = match done.last() {
                 Some(previous) => previous.view(),
                 None => inputs,
@@ -778,7 +772,7 @@ impl Sequential {
             let grad_in = if i == 0 {
                 None
             } else {
-                grad_input.reshape(rows, self.widths[i]);
+                grad_input.try_reshape("gradients", rows, self.widths[i])?;
                 Some(grad_input.view_mut())
             };
             self.layers[i].backward(
@@ -795,10 +789,13 @@ impl Sequential {
     /// Copies the rows of a batch out of `data` into the batch buffers.
     ///
     /// # Errors
-    /// The data set's read error (see [`Dataset::fill_batch`]).
+    /// [`Error::TooLarge`] when a batch that size cannot be allocated; the data set's read
+    /// error (see [`Dataset::fill_batch`]).
     fn load_batch(&mut self, data: &dyn Dataset, rows: &[usize]) -> Result<()> {
-        self.batch_inputs.reshape(rows.len(), data.input_width());
-        self.batch_targets.reshape(rows.len(), data.target_width());
+        self.batch_inputs
+            .try_reshape("batch inputs", rows.len(), data.input_width())?;
+        self.batch_targets
+            .try_reshape("batch targets", rows.len(), data.target_width())?;
         data.fill_batch(
             rows,
             self.batch_inputs.view_mut(),

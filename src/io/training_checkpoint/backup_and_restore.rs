@@ -1,6 +1,7 @@
 //! The training checkpoint as the training loop's backup (Keras's `BackupAndRestore`), and
 //! [`FitConfig::checkpoint`], which asks for it.
 
+use super::super::atomic_write::{check_writable, folder_of, resolve_links};
 use super::*;
 
 /// Backs a run up into a [`TrainingCheckpoint`] file and resumes from it.
@@ -16,15 +17,15 @@ impl TrainingBackup for BackupAndRestore {
         for callback in run.callbacks.iter() {
             callback.state()?;
         }
-        let exists = path
+        // A folder that is not there, or that cannot be written (read-only, no permission),
+        // is found now, not after the first epoch: the folder of the file a symbolic link
+        // points to, where the checkpoint will be written.
+        let target = resolve_links(path)?;
+        let exists = target
             .try_exists()
             .map_err(|e| Error::io("looking for", path, e))?;
         if !exists {
-            // A folder that is not there is found now, not after the first epoch.
-            let folder = match path.parent() {
-                Some(dir) if !dir.as_os_str().is_empty() => dir,
-                _ => Path::new("."),
-            };
+            let folder = folder_of(&target);
             if !folder.is_dir() {
                 return Err(Error::io(
                     "writing the training checkpoint",
@@ -36,7 +37,7 @@ impl TrainingBackup for BackupAndRestore {
                 ));
             }
         }
-        Ok(())
+        check_writable(path)
     }
 
     fn restore(&self, path: &Path, run: &mut RunState<'_, '_>) -> Result<Option<History>> {

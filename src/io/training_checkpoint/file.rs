@@ -66,17 +66,23 @@ impl TrainingCheckpoint {
                 f32_tensor(vec![values.len()], values.iter()),
             ));
         }
+        // In F64 since the metrics are f64 (files written before hold them in F32, still read).
         for (name, metrics) in [
             ("regression", &history.regression),
             ("val_regression", &history.validation_regression),
         ] {
-            let values: Vec<f32> = metrics
+            let values: Vec<u8> = metrics
                 .iter()
                 .flat_map(|r| [r.mse, r.rmse, r.mae, r.r2])
+                .flat_map(f64::to_le_bytes)
                 .collect();
             tensors.push((
                 format!("{HISTORY}{name}"),
-                f32_tensor(vec![metrics.len(), 4], values.iter()),
+                Tensor {
+                    dtype: Dtype::F64,
+                    shape: vec![metrics.len(), 4],
+                    data: values,
+                },
             ));
         }
         let times: Vec<u8> = history
@@ -288,7 +294,8 @@ impl TrainingCheckpoint {
         let present = |name: &str| tensors.tensor(&format!("{HISTORY}{name}")).is_ok();
         let regression = |name: &str| -> Result<Vec<RegressionMetrics>> {
             let name = format!("{HISTORY}{name}");
-            let (shape, values) = read_f32(&tensors, &name, Some(2)).map_err(&malformed)?;
+            // F64 since the metrics are f64; F32 in files written before (still read).
+            let (shape, values) = read_metrics(&tensors, &name).map_err(&malformed)?;
             if shape[1] != 4 {
                 return Err(malformed(format!("{name}: not 4 metrics an epoch")));
             }
@@ -408,6 +415,29 @@ fn read_f32(
         .data()
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    Ok((view.shape().to_vec(), values))
+}
+
+/// The regression metrics `name`, a rank-2 tensor: `F64` since version 0.3, `F32` before.
+fn read_metrics(
+    tensors: &SafeTensors<'_>,
+    name: &str,
+) -> std::result::Result<(Vec<usize>, Vec<f64>), String> {
+    let view = tensors
+        .tensor(name)
+        .map_err(|_| format!("no tensor {name}"))?;
+    if view.dtype() == Dtype::F32 {
+        let (shape, values) = read_f32(tensors, name, Some(2))?;
+        return Ok((shape, values.into_iter().map(f64::from).collect()));
+    }
+    if view.dtype() != Dtype::F64 || view.shape().len() != 2 {
+        return Err(format!("{name}: not an F64 tensor of rank 2"));
+    }
+    let values = view
+        .data()
+        .chunks_exact(8)
+        .map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
         .collect();
     Ok((view.shape().to_vec(), values))
 }

@@ -57,6 +57,14 @@ impl TrainingCheckpoint {
                 setup.validation_rows.to_string(),
             ));
         }
+        // A checkpoint of version 1 does not say which loss it was trained with: it resumes
+        // under any (refusing it would strand every run written before the loss was recorded,
+        // and nothing in such a file tells the losses apart).
+        if let (Some(saved_loss), Some(loss)) = (&saved.loss, &setup.loss) {
+            if saved_loss != loss {
+                return Err(differs("the loss", saved_loss.clone(), loss.clone()));
+            }
+        }
         if saved.base_learning_rate.to_bits() != setup.base_learning_rate.to_bits() {
             return Err(differs(
                 "the initial learning rate",
