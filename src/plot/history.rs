@@ -55,12 +55,15 @@ pub fn metric_chart(history: &History) -> Option<Chart> {
             .legend(LegendPosition::LowerRight)
     } else if regression {
         if !history.regression.is_empty() {
-            curves.push(curve("mae", history.regression.iter().map(|r| r.mae)));
+            curves.push(curve(
+                "mae",
+                history.regression.iter().map(|r| r.mae as f32),
+            ));
         }
         if !history.validation_regression.is_empty() {
             curves.push(curve(
                 "val_mae",
-                history.validation_regression.iter().map(|r| r.mae),
+                history.validation_regression.iter().map(|r| r.mae as f32),
             ));
         }
         chart

@@ -167,12 +167,12 @@ pub(crate) fn log_values(log: &EpochLog) -> Vec<(&'static str, f32)> {
     let mut values = vec![("loss", log.loss)];
     values.extend(log.accuracy.map(|v| ("accuracy", v)));
     if let Some(r) = log.regression {
-        values.extend([("mae", r.mae), ("r2", r.r2)]);
+        values.extend([("mae", r.mae as f32), ("r2", r.r2 as f32)]);
     }
     values.extend(log.validation_loss.map(|v| ("val_loss", v)));
     values.extend(log.validation_accuracy.map(|v| ("val_accuracy", v)));
     if let Some(r) = log.validation_regression {
-        values.extend([("val_mae", r.mae), ("val_r2", r.r2)]);
+        values.extend([("val_mae", r.mae as f32), ("val_r2", r.r2 as f32)]);
     }
     values.push(("learning_rate", log.learning_rate));
     values
