@@ -201,7 +201,7 @@ fn two_processes_sum_exactly_the_two_shards<C: Communicator>(
             x.slice_mut(s![..rows.len(), ..]),
             y.slice_mut(s![..rows.len(), ..]),
         );
-        train.fill_batch(rows, x.view_mut(), y.view_mut());
+        train.fill_batch(rows, x.view_mut(), y.view_mut()).unwrap();
         for rank in 0..2 {
             let range = shard(rows.len(), rank, 2);
             let weight = range.len() as f32 / rows.len() as f32;

@@ -5,7 +5,7 @@ use super::{shard, DataParallel};
 use crate::data::{Batches, Dataset, Subset};
 use crate::losses::Loss;
 use crate::model::{
-    EpochLog, EpochPrinter, FitConfig, FitError, History, Sequential, Validation, Verbosity,
+    epoch_line, EpochLog, FitConfig, FitError, History, Sequential, Validation, Verbosity,
 };
 use crate::optim::Optimizer;
 use crate::{Error, Result};
@@ -83,7 +83,7 @@ impl<C: Communicator> DataParallel<C> {
         self.check_same_value("data set (its row count)", data.len() as u64)?;
         self.check_same_value(
             "data set (its checksum over up to 1,024 rows)",
-            data_checksum(data),
+            data_checksum(data)?,
         )?;
         self.broadcast_model(model)?;
         let (train_part, held_out);
@@ -143,7 +143,9 @@ impl<C: Communicator> DataParallel<C> {
             let mut sum = 0.0f64;
             for rows in batches.iter() {
                 let part = &rows[shard(rows.len(), self.rank, self.size)];
-                self.load_shard(train, part);
+                // A read error here leaves the other processes waiting in the next collective
+                // call (MPI then ends the job): reads are not yet among the step's shared flags.
+                self.load_shard(train, part)?;
                 let (inputs, targets) = (
                     std::mem::replace(&mut self.batch_inputs, ndarray::Array2::zeros((0, 0))),
                     std::mem::replace(&mut self.batch_targets, ndarray::Array2::zeros((0, 0))),
@@ -171,6 +173,9 @@ impl<C: Communicator> DataParallel<C> {
             let log = EpochLog {
                 epoch,
                 loss: average_loss,
+                // The training metric is not tallied across processes yet.
+                accuracy: None,
+                regression: None,
                 validation_loss: evaluation.as_ref().map(|e| e.loss),
                 validation_accuracy: evaluation.as_ref().and_then(|e| e.accuracy),
                 validation_regression: evaluation.as_ref().and_then(|e| e.regression),
@@ -180,10 +185,7 @@ impl<C: Communicator> DataParallel<C> {
             history.record(&log);
             history.training_time = started.elapsed();
             if config.verbosity == Verbosity::Epochs && self.is_root() {
-                let printer = EpochPrinter {
-                    epochs: config.epochs,
-                };
-                println!("{}", printer.line(&log));
+                println!("{}", epoch_line(&log, config.epochs));
             }
         }
         self.broadcast_buffers(model)?;
@@ -192,7 +194,7 @@ impl<C: Communicator> DataParallel<C> {
     }
 
     /// Copies the rows `rows` of `data` into the shard buffers.
-    fn load_shard(&mut self, data: &dyn Dataset, rows: &[usize]) {
+    fn load_shard(&mut self, data: &dyn Dataset, rows: &[usize]) -> Result<()> {
         let (inputs, targets) = (
             (rows.len(), data.input_width()),
             (rows.len(), data.target_width()),
@@ -207,12 +209,12 @@ impl<C: Communicator> DataParallel<C> {
             rows,
             self.batch_inputs.view_mut(),
             self.batch_targets.view_mut(),
-        );
+        )
     }
 }
 
 /// A hash of the sizes and of up to 1,024 rows (inputs and targets) spread evenly over `data`.
-fn data_checksum(data: &dyn Dataset) -> u64 {
+fn data_checksum(data: &dyn Dataset) -> Result<u64> {
     let n = data.len();
     let picked: Vec<usize> = if n <= 1024 {
         (0..n).collect()
@@ -221,7 +223,7 @@ fn data_checksum(data: &dyn Dataset) -> u64 {
     };
     let mut inputs = ndarray::Array2::zeros((picked.len(), data.input_width()));
     let mut targets = ndarray::Array2::zeros((picked.len(), data.target_width()));
-    data.fill_batch(&picked, inputs.view_mut(), targets.view_mut());
+    data.fill_batch(&picked, inputs.view_mut(), targets.view_mut())?;
     let mut model_free = super::data_parallel::Fnv::default();
     model_free.bytes(&(n as u64).to_le_bytes());
     model_free.bytes(&(data.input_width() as u64).to_le_bytes());
@@ -229,5 +231,5 @@ fn data_checksum(data: &dyn Dataset) -> u64 {
     for v in inputs.iter().chain(targets.iter()) {
         model_free.bytes(&v.to_bits().to_le_bytes());
     }
-    model_free.0
+    Ok(model_free.0)
 }

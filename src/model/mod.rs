@@ -50,7 +50,7 @@ pub use crate::layers::LayerRegistry;
 pub use backup::Backup;
 /// The epoch lines of `Verbosity::Epochs`, also printed by `distributed`'s loop.
 #[cfg(feature = "mpi")]
-pub(crate) use callbacks::EpochPrinter;
+pub(crate) use callbacks::epoch_line;
 #[cfg(feature = "indicatif")]
 pub use callbacks::ProgressBar;
 pub use callbacks::{Callback, CallbackState, Control, CsvLogger, EarlyStopping, Monitor};
