@@ -49,8 +49,9 @@ impl Sequential {
     /// `.to_owned()` keeps it.
     ///
     /// The rows go through the layers [`prediction_chunk_rows`](Sequential::prediction_chunk_rows)
-    /// at a time, so that the working memory stays bounded whatever their number (see the
-    /// [module](self)'s notes); only the returned matrix grows with the rows.
+    /// at a time, so that the working memory stays bounded whatever their number (see
+    /// [`PREDICT_CHUNK_BYTES`]); only the returned matrix grows
+    /// with the rows.
     ///
     /// ```
     /// use feedforward::prelude::*;
