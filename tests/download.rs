@@ -391,7 +391,11 @@ fn download_mnist_fills_a_cache_from_a_loopback_mirror() {
 fn offline_the_error_lists_every_file_and_each_mirror_once_and_leaves_no_folder() {
     let home = tempfile::tempdir().unwrap();
     let cache_dir = home.path().join(".cache").join("feedforward").join("mnist");
-    let mirrors = [closed_port_url(), closed_port_url()];
+    // Two distinct mirrors: the system may hand out the same free port twice.
+    let mirrors = [
+        format!("{}a/", closed_port_url()),
+        format!("{}b/", closed_port_url()),
+    ];
     let mut failures = Vec::new();
     let err = download_mnist(&cache_dir, &[&mirrors[0], &mirrors[1]], &mut |e| match e {
         DownloadEvent::MirrorFailed { url, .. } => failures.push(url),
