@@ -111,6 +111,7 @@ fn one_epoch_prints_the_summary_the_epoch_the_accuracy_and_the_timings() {
         .lines()
         .skip_while(|l| *l != "class  precision  recall")
         .skip(1)
+        .take_while(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
         .collect();
     assert_eq!(table.len(), 10, "ten classes in:\n{stdout}");
     for (class, row) in table.iter().enumerate() {

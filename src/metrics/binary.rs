@@ -81,6 +81,12 @@ pub(crate) struct BinaryCounts {
 }
 
 impl BinaryCounts {
+    /// Forgets the rows counted, keeping the buffers (a new epoch).
+    pub(crate) fn reset(&mut self) {
+        self.rows = 0;
+        self.correct.fill(0);
+    }
+
     pub(crate) fn new(outputs: usize, threshold: f32) -> Self {
         BinaryCounts {
             threshold,

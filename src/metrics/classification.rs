@@ -78,6 +78,12 @@ pub struct ConfusionMatrix {
 }
 
 impl ConfusionMatrix {
+    /// Forgets every count, keeping the matrix (a new epoch).
+    pub(crate) fn reset(&mut self) {
+        self.counts.fill(0);
+        self.unpredicted.fill(0);
+    }
+
     /// An empty matrix for `classes` classes.
     ///
     /// # Errors

@@ -155,6 +155,12 @@ impl RegressionAccumulator {
         }
     }
 
+    /// Forgets the rows added, keeping the buffers (a new epoch).
+    pub(crate) fn reset(&mut self) {
+        self.rows = 0;
+        self.columns.fill([0.0; 4]);
+    }
+
     pub(crate) fn finish(&self) -> RegressionMetrics {
         let n = self.rows.max(1) as f64;
         let outputs = self.columns.len().max(1) as f64;

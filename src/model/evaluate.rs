@@ -280,6 +280,40 @@ impl Tally {
         }
     }
 
+    /// The accuracy (classifiers whose data has classes) and the regression metrics of the rows
+    /// counted so far, without giving up the counts.
+    pub(super) fn metrics(&self) -> (Option<f32>, Option<RegressionMetrics>) {
+        match self {
+            Tally::MultiClass { confusion } => {
+                (confusion.as_ref().map(|c| c.accuracy() as f32), None)
+            }
+            Tally::Binary {
+                counts, confusion, ..
+            } => (confusion.as_ref().map(|_| counts.overall()), None),
+            Tally::Regression(accumulator) => (None, Some(accumulator.finish())),
+        }
+    }
+
+    /// Forgets the rows counted, keeping every buffer, so that the next epoch allocates nothing.
+    pub(super) fn reset(&mut self) {
+        match self {
+            Tally::MultiClass { confusion } => {
+                if let Some(confusion) = confusion {
+                    confusion.reset();
+                }
+            }
+            Tally::Binary {
+                counts, confusion, ..
+            } => {
+                counts.reset();
+                if let Some(Some(matrix)) = confusion {
+                    matrix.reset();
+                }
+            }
+            Tally::Regression(accumulator) => accumulator.reset(),
+        }
+    }
+
     pub(super) fn finish(self, task: Task, loss: f32) -> Evaluation {
         let mut evaluation = Evaluation {
             loss,

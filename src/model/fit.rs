@@ -378,6 +378,8 @@ impl Sequential {
             }
         }
         let started = Instant::now();
+        // The training metric's counts, kept from epoch to epoch (reset at each start).
+        let mut tally = Tally::new(self, train, loss)?;
         for epoch in first_epoch..config.epochs {
             let epoch_started = Instant::now();
             if let Some(schedule) = config.schedule {
@@ -396,7 +398,7 @@ impl Sequential {
             self.set_training(true);
             let mut sum = 0.0f64;
             // The task's metric, on each step's outputs (before its update): no extra pass.
-            let mut tally = Tally::new(self, train, loss)?;
+            tally.reset();
             let last = self.layers.len() - 1;
             let mut seen = 0;
             for (batch, rows) in batches.iter().enumerate() {
@@ -432,7 +434,7 @@ impl Sequential {
                     },
                 );
             }
-            let trained = tally.finish(self.task(loss), 0.0);
+            let (accuracy, regression) = tally.metrics();
             let average_loss = (sum / count as f64) as f32;
             let evaluation = match validation {
                 Some(v) => Some(self.evaluate(v, loss, config.validation_batch_size)?),
@@ -441,8 +443,8 @@ impl Sequential {
             let log = EpochLog {
                 epoch,
                 loss: average_loss,
-                accuracy: trained.accuracy,
-                regression: trained.regression,
+                accuracy,
+                regression,
                 validation_loss: evaluation.as_ref().map(|e| e.loss),
                 validation_accuracy: evaluation.as_ref().and_then(|e| e.accuracy),
                 validation_regression: evaluation.as_ref().and_then(|e| e.regression),
