@@ -278,7 +278,7 @@ impl Layer for Conv2d {
     ) -> Result<()> {
         let geometry = self.geometry()?;
         super::expect_width("Conv2d input", &input, geometry.input_len())?;
-        expect_dim(
+        super::expect_dim(
             "Conv2d output",
             (input.nrows(), geometry.output_len()),
             output.dim(),
@@ -307,13 +307,13 @@ impl Layer for Conv2d {
     ) -> Result<()> {
         let geometry = self.geometry()?;
         super::expect_width("Conv2d input", &input, geometry.input_len())?;
-        expect_dim(
+        super::expect_dim(
             "Conv2d output gradient",
             (input.nrows(), geometry.output_len()),
             grad_output.dim(),
         )?;
         if let Some(grad_input) = &grad_input {
-            expect_dim("Conv2d input gradient", input.dim(), grad_input.dim())?;
+            super::expect_dim("Conv2d input gradient", input.dim(), grad_input.dim())?;
         }
         let has_bias = self.config.bias;
         let Conv2d {
@@ -364,19 +364,6 @@ impl Layer for Conv2d {
 
     fn spec(&self) -> Option<LayerSpec> {
         Some(LayerSpec::Conv2d(self.config))
-    }
-}
-
-/// Checks a matrix's `(rows, columns)`.
-fn expect_dim(context: &str, expected: (usize, usize), got: (usize, usize)) -> Result<()> {
-    if expected == got {
-        Ok(())
-    } else {
-        Err(Error::shape(
-            context,
-            format!("{expected:?}"),
-            format!("{got:?}"),
-        ))
     }
 }
 

@@ -289,3 +289,20 @@ pub(crate) fn expect_width(
         ))
     }
 }
+
+/// Checks that a matrix is `expected` `(rows, columns)`, for a layer's output or gradient.
+pub(crate) fn expect_dim(
+    context: &str,
+    expected: (usize, usize),
+    got: (usize, usize),
+) -> Result<()> {
+    if expected == got {
+        Ok(())
+    } else {
+        Err(crate::Error::shape(
+            context,
+            format!("{expected:?}"),
+            format!("{got:?}"),
+        ))
+    }
+}

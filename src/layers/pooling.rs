@@ -54,51 +54,56 @@ fn built(layer: &str, geometry: Option<Geometry>) -> Result<Geometry> {
 
 /// Runs `f` on each sample's row of `x` and of `y` (and of `z`), on rayon's threads in fixed
 /// contiguous parts when the batch is large ([`parts`](crate::parallel::parts)): each sample
-/// is computed alone, so the threads never change a result.
+/// is computed alone, so the threads never change a result. `x` and `z` in another layout than
+/// row-major are read through a row-major copy, and `y` is written through one, so that every
+/// caller works on contiguous rows; the usual row-major matrices are used in place, and the
+/// parts are split without allocating.
 fn per_sample(
     x: ArrayView2<'_, f32>,
     z: Option<ArrayView2<'_, f32>>,
     mut y: ArrayViewMut2<'_, f32>,
     f: &(impl Fn(&[f32], Option<&[f32]>, &mut [f32]) + Sync),
 ) {
-    let parts = crate::parallel::parts(x.len().max(y.len()));
-    let rows = x.nrows().div_ceil(parts.max(1)).max(1);
-    let run =
-        |x: ArrayView2<'_, f32>, z: Option<ArrayView2<'_, f32>>, mut y: ArrayViewMut2<'_, f32>| {
-            for (i, (x, mut y)) in x.rows().into_iter().zip(y.rows_mut()).enumerate() {
-                let z = z.as_ref().map(|z| z.row(i));
-                let (x, z) = (x.to_slice(), z.as_ref().and_then(|z| z.to_slice()));
-                match (x, y.as_slice_mut()) {
-                    (Some(x), Some(y)) => f(x, z, y),
-                    _ => unreachable!("rows of standard-layout matrices are contiguous"),
-                }
-            }
-        };
-    if parts <= 1 || x.nrows() < 2 {
-        return run(x, z, y);
+    let given = z;
+    let (x, z) = (
+        x.as_standard_layout(),
+        given.as_ref().map(|z| z.as_standard_layout()),
+    );
+    if !y.is_standard_layout() {
+        let mut staged = ndarray::Array2::zeros(y.raw_dim());
+        per_sample(x.view(), z.as_ref().map(|z| z.view()), staged.view_mut(), f);
+        y.assign(&staged);
+        return;
     }
-    let chunks: Vec<_> = x
-        .axis_chunks_iter(ndarray::Axis(0), rows)
-        .zip(y.axis_chunks_iter_mut(ndarray::Axis(0), rows))
+    let (rows, x_width, y_width) = (x.nrows(), x.ncols(), y.ncols());
+    let z_width = z.as_ref().map_or(0, |z| z.ncols());
+    let (Some(xs), Some(ys)) = (x.as_slice(), y.as_slice_mut()) else {
+        unreachable!("standard-layout matrices are contiguous");
+    };
+    let zs = z.as_ref().and_then(|z| z.as_slice());
+    if rows == 0 || x_width == 0 || y_width == 0 {
+        return;
+    }
+    // Rows from `first` on: x's and y's rows, and z's rows at the same places.
+    let run = |first: usize, xs: &[f32], ys: &mut [f32]| {
+        for (i, (x, y)) in xs
+            .chunks_exact(x_width)
+            .zip(ys.chunks_exact_mut(y_width))
+            .enumerate()
+        {
+            let z = zs.map(|zs| &zs[(first + i) * z_width..(first + i + 1) * z_width]);
+            f(x, z, y)
+        }
+    };
+    let parts = crate::parallel::parts(xs.len().max(ys.len()));
+    if parts <= 1 || rows < 2 {
+        return run(0, xs, ys);
+    }
+    let part = rows.div_ceil(parts).max(1);
+    xs.par_chunks(part * x_width)
+        .zip(ys.par_chunks_mut(part * y_width))
         .enumerate()
-        .collect();
-    chunks.into_par_iter().for_each(|(i, (x, y))| {
-        let z = z.map(|z| z.slice_move(ndarray::s![i * rows..i * rows + x.nrows(), ..]));
-        run(x, z, y)
-    });
-}
-
-/// Checks a matrix's `(rows, columns)`.
-fn expect_dim(context: &str, expected: (usize, usize), got: (usize, usize)) -> Result<()> {
-    if expected == got {
-        Ok(())
-    } else {
-        Err(Error::shape(
-            context,
-            format!("{expected:?}"),
-            format!("{got:?}"),
-        ))
-    }
+        .for_each(|(i, (x, y))| run(i * part, x, y));
 }
 
 /// The place of the largest value in each window of one sample's channel `plane`
@@ -235,29 +240,17 @@ impl Layer for MaxPool2d {
     ) -> Result<()> {
         let g = built("MaxPool2d", self.geometry)?;
         super::expect_width("MaxPool2d input", &input, g.input_len())?;
-        expect_dim(
+        super::expect_dim(
             "MaxPool2d output",
             (input.nrows(), g.output_len()),
             output.dim(),
         )?;
-        let (input, mut output) = (input.as_standard_layout(), output);
-        let mut staged = None;
-        let target = if output.is_standard_layout() {
-            output.view_mut()
-        } else {
-            staged
-                .insert(ndarray::Array2::zeros(output.raw_dim()))
-                .view_mut()
-        };
         let (plane, positions) = (g.height * g.width, g.positions());
-        per_sample(input.view(), None, target, &|x, _, y| {
+        per_sample(input, None, output, &|x, _, y| {
             for (x, y) in x.chunks_exact(plane).zip(y.chunks_exact_mut(positions)) {
                 argmax(&g, x, |position, place| y[position] = x[place]);
             }
         });
-        if let Some(staged) = staged {
-            output.assign(&staged);
-        }
         Ok(())
     }
 
@@ -270,44 +263,27 @@ impl Layer for MaxPool2d {
     ) -> Result<()> {
         let g = built("MaxPool2d", self.geometry)?;
         super::expect_width("MaxPool2d input", &input, g.input_len())?;
-        expect_dim(
+        super::expect_dim(
             "MaxPool2d output gradient",
             (input.nrows(), g.output_len()),
             grad_output.dim(),
         )?;
-        let Some(mut grad_input) = grad_input else {
+        let Some(grad_input) = grad_input else {
             return Ok(());
         };
-        expect_dim("MaxPool2d input gradient", input.dim(), grad_input.dim())?;
-        let (input, grad_output) = (input.as_standard_layout(), grad_output.as_standard_layout());
-        let mut staged = None;
-        let target = if grad_input.is_standard_layout() {
-            grad_input.view_mut()
-        } else {
-            staged
-                .insert(ndarray::Array2::zeros(grad_input.raw_dim()))
-                .view_mut()
-        };
+        super::expect_dim("MaxPool2d input gradient", input.dim(), grad_input.dim())?;
         let (plane, positions) = (g.height * g.width, g.positions());
-        per_sample(
-            input.view(),
-            Some(grad_output.view()),
-            target,
-            &|x, go, dx| {
-                let go = go.expect("the output gradient is given");
-                dx.fill(0.0);
-                for ((x, go), dx) in x
-                    .chunks_exact(plane)
-                    .zip(go.chunks_exact(positions))
-                    .zip(dx.chunks_exact_mut(plane))
-                {
-                    argmax(&g, x, |position, place| dx[place] += go[position]);
-                }
-            },
-        );
-        if let Some(staged) = staged {
-            grad_input.assign(&staged);
-        }
+        per_sample(input, Some(grad_output), grad_input, &|x, go, dx| {
+            let go = go.expect("the output gradient is given");
+            dx.fill(0.0);
+            for ((x, go), dx) in x
+                .chunks_exact(plane)
+                .zip(go.chunks_exact(positions))
+                .zip(dx.chunks_exact_mut(plane))
+            {
+                argmax(&g, x, |position, place| dx[place] += go[position]);
+            }
+        });
         Ok(())
     }
 
@@ -446,36 +422,24 @@ impl Layer for AvgPool2d {
     fn forward(
         &mut self,
         input: ArrayView2<'_, f32>,
-        mut output: ArrayViewMut2<'_, f32>,
+        output: ArrayViewMut2<'_, f32>,
     ) -> Result<()> {
         let g = built("AvgPool2d", self.geometry)?;
         super::expect_width("AvgPool2d input", &input, g.input_len())?;
-        expect_dim(
+        super::expect_dim(
             "AvgPool2d output",
             (input.nrows(), g.output_len()),
             output.dim(),
         )?;
-        let input = input.as_standard_layout();
-        let mut staged = None;
-        let target = if output.is_standard_layout() {
-            output.view_mut()
-        } else {
-            staged
-                .insert(ndarray::Array2::zeros(output.raw_dim()))
-                .view_mut()
-        };
         let (plane, positions, include) =
             (g.height * g.width, g.positions(), self.count_include_pad);
-        per_sample(input.view(), None, target, &|x, _, y| {
+        per_sample(input, None, output, &|x, _, y| {
             for (x, y) in x.chunks_exact(plane).zip(y.chunks_exact_mut(positions)) {
                 windows(&g, include, |position, places, divisor| {
                     y[position] = places.map(|place| x[place]).sum::<f32>() / divisor;
                 });
             }
         });
-        if let Some(staged) = staged {
-            output.assign(&staged);
-        }
         Ok(())
     }
 
@@ -488,27 +452,18 @@ impl Layer for AvgPool2d {
     ) -> Result<()> {
         let g = built("AvgPool2d", self.geometry)?;
         super::expect_width("AvgPool2d input", &input, g.input_len())?;
-        expect_dim(
+        super::expect_dim(
             "AvgPool2d output gradient",
             (input.nrows(), g.output_len()),
             grad_output.dim(),
         )?;
-        let Some(mut grad_input) = grad_input else {
+        let Some(grad_input) = grad_input else {
             return Ok(());
         };
-        expect_dim("AvgPool2d input gradient", input.dim(), grad_input.dim())?;
-        let grad_output = grad_output.as_standard_layout();
-        let mut staged = None;
-        let target = if grad_input.is_standard_layout() {
-            grad_input.view_mut()
-        } else {
-            staged
-                .insert(ndarray::Array2::zeros(grad_input.raw_dim()))
-                .view_mut()
-        };
+        super::expect_dim("AvgPool2d input gradient", input.dim(), grad_input.dim())?;
         let (plane, positions, include) =
             (g.height * g.width, g.positions(), self.count_include_pad);
-        per_sample(grad_output.view(), None, target, &|go, _, dx| {
+        per_sample(grad_output, None, grad_input, &|go, _, dx| {
             dx.fill(0.0);
             for (go, dx) in go.chunks_exact(positions).zip(dx.chunks_exact_mut(plane)) {
                 windows(&g, include, |position, places, divisor| {
@@ -517,9 +472,6 @@ impl Layer for AvgPool2d {
                 });
             }
         });
-        if let Some(staged) = staged {
-            grad_input.assign(&staged);
-        }
         Ok(())
     }
 
@@ -587,7 +539,7 @@ impl Layer for GlobalAvgPool2d {
     ) -> Result<()> {
         let (c, plane) = self.plane()?;
         super::expect_width("GlobalAvgPool2d input", &input, c * plane)?;
-        expect_dim("GlobalAvgPool2d output", (input.nrows(), c), output.dim())?;
+        super::expect_dim("GlobalAvgPool2d output", (input.nrows(), c), output.dim())?;
         for (x, mut y) in input.rows().into_iter().zip(output.rows_mut()) {
             for (channel, y) in y.iter_mut().enumerate() {
                 let values = x.slice(ndarray::s![channel * plane..(channel + 1) * plane]);
@@ -606,7 +558,7 @@ impl Layer for GlobalAvgPool2d {
     ) -> Result<()> {
         let (c, plane) = self.plane()?;
         super::expect_width("GlobalAvgPool2d input", &input, c * plane)?;
-        expect_dim(
+        super::expect_dim(
             "GlobalAvgPool2d output gradient",
             (input.nrows(), c),
             grad_output.dim(),
@@ -614,7 +566,7 @@ impl Layer for GlobalAvgPool2d {
         let Some(mut grad_input) = grad_input else {
             return Ok(());
         };
-        expect_dim(
+        super::expect_dim(
             "GlobalAvgPool2d input gradient",
             input.dim(),
             grad_input.dim(),
@@ -638,6 +590,34 @@ mod tests {
     use super::*;
     use crate::gradcheck::check_layer;
     use ndarray::{array, Array2};
+
+    /// A batch large enough to split over threads, written into a row-major output, a
+    /// column-major one (written through a row-major copy), and on one thread: the same bits.
+    #[test]
+    fn layouts_and_threads_give_the_same_bits() {
+        let shape = Shape::image(4, 32, 32).unwrap();
+        let x = Array2::from_shape_fn((160, shape.size()), |(r, c)| {
+            ((r * 7919 + c * 104_729) % 1_000) as f32 / 500.0 - 1.0
+        });
+        let mut pool = AvgPool2d::new(2).unwrap();
+        let row_major = run(&mut pool, shape, &x);
+        let mut column_major = Array2::zeros(ndarray::ShapeBuilder::f(row_major.dim()));
+        pool.forward(x.view(), column_major.view_mut()).unwrap();
+        assert_eq!(row_major, column_major);
+        let single = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap()
+            .install(|| run(&mut pool, shape, &x));
+        assert_eq!(row_major, single);
+        assert_eq!(
+            row_major[[3, 5]],
+            (0..4)
+                .map(|k| x[[3, 10 + (k / 2) * 32 + k % 2]])
+                .sum::<f32>()
+                / 4.0
+        );
+    }
 
     fn run(layer: &mut dyn Layer, shape: Shape, x: &Array2<f32>) -> Array2<f32> {
         let out = layer.build(shape).unwrap();
