@@ -215,7 +215,7 @@ fn run(options: &TrainingOptions, own: &Own) -> Result<(), Failure> {
     // Results: the test file, which training never saw.
     let evaluation = model.evaluate(&data.test, &CrossEntropy, 1000)?;
     let confusion = evaluation.confusion.ok_or(Failure::NoClasses)?;
-    let trained_on = rows - held_out(rows);
+    let trained_on = rows - Validation::Fraction(VALIDATION_FRACTION).held_out(rows);
     println!("Accuracy on test set: {:.4}", confusion.accuracy());
     println!(
         "{}",
@@ -228,9 +228,4 @@ fn run(options: &TrainingOptions, own: &Own) -> Result<(), Failure> {
         println!("\n{}", class_rates(&confusion));
     }
     Ok(())
-}
-
-/// Rows of `n` that `Validation::Fraction` holds out: `ceil(fraction * n)`, as `fit` counts them.
-fn held_out(n: usize) -> usize {
-    (VALIDATION_FRACTION * n as f64).ceil() as usize
 }

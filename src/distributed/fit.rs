@@ -2,10 +2,11 @@
 //! processes.
 
 use super::{shard, DataParallel};
-use crate::data::{Batches, Dataset, Subset};
+use crate::data::{Batches, Dataset};
 use crate::losses::Loss;
 use crate::model::{
-    epoch_line, EpochLog, FitConfig, FitError, History, Sequential, Validation, Verbosity,
+    epoch_line, split_fraction, EpochLog, FitConfig, FitError, History, Sequential, Validation,
+    Verbosity,
 };
 use crate::optim::Optimizer;
 use crate::{Error, Result};
@@ -91,19 +92,7 @@ impl<C: Communicator> DataParallel<C> {
             Validation::None => (data, None),
             Validation::Data(v) => (data, Some(v)),
             Validation::Fraction(f) => {
-                let n = data.len();
-                let n_val = (f * n as f64).ceil() as usize;
-                if !(f > 0.0 && f < 1.0) || n_val == 0 || n_val >= n {
-                    return Err(Error::config(
-                        "validation fraction",
-                        f,
-                        format!(
-                            "a fraction leaving rows for both training and validation among {n}"
-                        ),
-                    ));
-                }
-                train_part = Subset::new(data, (0..n - n_val).collect())?;
-                held_out = Subset::new(data, (n - n_val..n).collect())?;
+                (train_part, held_out) = split_fraction(data, f)?;
                 (&train_part, Some(&held_out))
             }
         };

@@ -31,6 +31,51 @@ pub enum Validation<'a> {
     Fraction(f64),
 }
 
+impl Validation<'_> {
+    /// How many of `rows` training rows this validation holds out: for
+    /// [`Fraction(f)`](Validation::Fraction) the last `rows - floor(rows (1 - f))`, as Keras's
+    /// `train_validation_split` rounds them; 0 for the others.
+    ///
+    /// ```
+    /// use feedforward::model::Validation;
+    /// assert_eq!(Validation::Fraction(0.33).held_out(1_000), 331);
+    /// assert_eq!(Validation::None.held_out(1_000), 0);
+    /// ```
+    pub fn held_out(&self, rows: usize) -> usize {
+        match *self {
+            Validation::Fraction(f) => {
+                rows.saturating_sub((rows as f64 * (1.0 - f)).floor() as usize)
+            }
+            Validation::None | Validation::Data(_) => 0,
+        }
+    }
+}
+
+/// The first rows of `data` to train on and the last ones held out for a
+/// [`Validation::Fraction`] of `fraction` (before any shuffling, as Keras's
+/// `validation_split`), shared by [`Sequential::fit`] and the distributed loop.
+///
+/// # Errors
+/// [`Error::InvalidConfig`] when the fraction leaves no row to one side.
+pub(crate) fn split_fraction(
+    data: &dyn Dataset,
+    fraction: f64,
+) -> Result<(Subset<'_>, Subset<'_>)> {
+    let n = data.len();
+    let n_val = Validation::Fraction(fraction).held_out(n);
+    if !(fraction > 0.0 && fraction < 1.0) || n_val == 0 || n_val >= n {
+        return Err(Error::config(
+            "validation fraction",
+            fraction,
+            format!("a fraction leaving rows for both training and validation among {n}"),
+        ));
+    }
+    Ok((
+        Subset::new(data, (0..n - n_val).collect())?,
+        Subset::new(data, (n - n_val..n).collect())?,
+    ))
+}
+
 impl std::fmt::Debug for Validation<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -307,21 +352,7 @@ impl Sequential {
                 (data, Some(v))
             }
             Validation::Fraction(f) => {
-                // Keras's rounding (`train_validation_split`): training keeps the first
-                // floor(n (1 - f)) rows, validation the rest.
-                let n = data.len();
-                let n_val = n - (n as f64 * (1.0 - f)).floor() as usize;
-                if n_val == 0 || n_val >= n {
-                    return Err(Error::config(
-                        "validation fraction",
-                        f,
-                        format!(
-                            "a fraction leaving rows for both training and validation among {n}"
-                        ),
-                    ));
-                }
-                train_part = Subset::new(data, (0..n - n_val).collect())?;
-                held_out = Subset::new(data, (n - n_val..n).collect())?;
+                (train_part, held_out) = split_fraction(data, f)?;
                 (&train_part, Some(&held_out))
             }
         };

@@ -55,6 +55,8 @@ pub(crate) use callbacks::epoch_line;
 pub use callbacks::ProgressBar;
 pub use callbacks::{Callback, CallbackState, Control, CsvLogger, EarlyStopping, Monitor};
 pub use evaluate::Evaluation;
+#[cfg(feature = "mpi")]
+pub(crate) use fit::split_fraction;
 pub use fit::{FitConfig, FitError, Validation, Verbosity};
 pub use history::{EpochLog, History, Progress};
 pub use pending_step::PendingStep;
