@@ -601,3 +601,66 @@ fn regression_metrics_of_huge_errors_are_finite_as_in_scikit_learn() {
     assert!(close(m.mae, 6.000_000_010_995_511_5e38), "{m:?}");
     assert_eq!(m.r2, -3.0);
 }
+
+/// A first Dense layer narrower than its input is checked after it runs (its output holds a
+/// NaN or an infinity for every row with one in its input, whatever the weights): the errors
+/// must be those of a check of the input itself, for every position and kind of value, with
+/// zero weights too (`inf * 0` is NaN), and a step must still change nothing.
+#[test]
+fn a_narrow_first_dense_layer_names_the_same_row_and_column() {
+    let (rows, columns) = (5, 6);
+    let mut rng = RandomState::new(11);
+    let clean = rng.randn(rows, columns).unwrap();
+    let labels: Vec<usize> = (0..rows).map(|i| i % 2).collect();
+    let targets = feedforward::data::one_hot(&labels, 2).unwrap();
+    for init in [Init::HeNormal, Init::Zeros] {
+        // 6 -> 3: narrower, checked after the layer; 6 -> 8: wider, checked before it.
+        for width in [3, 8] {
+            let mut model = Sequential::builder(columns)
+                .seed(2)
+                .dense(width, init)
+                .push(Relu)
+                .dense(2, Init::XavierNormal)
+                .push(Softmax)
+                .build()
+                .unwrap();
+            for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -f32::NAN] {
+                for row in 0..rows {
+                    for column in 0..columns {
+                        let mut x = clean.clone();
+                        x[[row, column]] = bad;
+                        // a second bad value later in row-major order is not the one named
+                        if row + 1 < rows {
+                            x[[row + 1, 0]] = f32::NAN;
+                        }
+                        expect_input(model.predict(x.view()).unwrap_err(), row, column);
+                        expect_input(model.predict_classes(x.view()).unwrap_err(), row, column);
+                        let data = InMemory::new(x.clone(), targets.clone()).unwrap();
+                        expect_input(
+                            model.evaluate(&data, &CrossEntropy, 2).unwrap_err(),
+                            row,
+                            column,
+                        );
+                        let before = state(&model);
+                        let err = model
+                            .train_step(
+                                x.view(),
+                                targets.view(),
+                                &CrossEntropy,
+                                &mut Sgd::new(0.1).unwrap(),
+                            )
+                            .unwrap_err();
+                        expect_input(err, row, column);
+                        assert_eq!(state(&model), before);
+                    }
+                }
+            }
+            // and clean rows still go through
+            assert!(model
+                .predict(clean.view())
+                .unwrap()
+                .iter()
+                .all(|v| v.is_finite()));
+        }
+    }
+}

@@ -251,6 +251,10 @@ impl Layer for Dense {
         Ok(())
     }
 
+    fn propagates_non_finite(&self) -> bool {
+        true
+    }
+
     fn set_training(&mut self, training: bool) {
         self.training = training;
     }

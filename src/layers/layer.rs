@@ -170,6 +170,18 @@ pub trait Layer: Send {
         OutputKind::Plain
     }
 
+    /// Whether a NaN or an infinity anywhere in an input row always makes that row's output
+    /// non-finite, whatever the layer's parameters. [`Dense`] says yes: every output sums every
+    /// input times a weight, and `NaN * w`, `inf * 0` and `inf * w` are all NaN or infinite, as
+    /// is any sum holding one (IEEE 754). When the first layer of a model says yes and its output
+    /// is narrower than its input, the model checks that output for NaN and infinities instead
+    /// of the input ([`Error::NonFiniteInput`](crate::Error::NonFiniteInput) is still named by
+    /// the input's row and column: the input is searched when the output holds one), which
+    /// reads less memory. The default, `false`, is always correct.
+    fn propagates_non_finite(&self) -> bool {
+        false
+    }
+
     /// The layer's kind and settings, so that a checkpoint can rebuild it
     /// ([`Sequential::save`](crate::Sequential::save)). Every built-in layer has one; a layer
     /// written elsewhere keeps the default `None`, and its model is saved with

@@ -130,8 +130,7 @@ impl Sequential {
             );
             let result = self
                 .with_threads(rows.len(), |model| {
-                    Self::check_finite_inputs(inputs.view(), 0)?;
-                    model.forward(inputs.view())?;
+                    model.forward(inputs.view(), 0)?;
                     model.check_finite_outputs(0)
                 })
                 .and_then(|()| match self.fused_loss(loss) {

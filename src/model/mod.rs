@@ -581,8 +581,8 @@ impl Sequential {
         optimizer: &mut dyn Optimizer,
     ) -> Result<f32> {
         self.with_threads(inputs.nrows(), |model| {
-            let result = Self::check_finite_inputs(inputs, 0)
-                .and_then(|()| model.forward_and_backward(inputs, targets, loss, optimizer))
+            let result = model
+                .forward_and_backward(inputs, targets, loss, optimizer)
                 .and_then(|value| model.update(optimizer).map(|()| value));
             let committed = result.is_ok();
             for layer in &mut model.layers {
@@ -604,7 +604,7 @@ impl Sequential {
         loss: &dyn Loss,
         optimizer: &dyn Optimizer,
     ) -> Result<f32> {
-        self.forward(inputs)?;
+        self.forward(inputs, 0)?;
         let rows = inputs.nrows();
         let last = self.layers.len() - 1;
         let fused = self.fused_loss(loss);
@@ -743,9 +743,16 @@ impl Sequential {
         }
     }
 
-    /// Runs every layer forward, filling the activation buffers.
-    fn forward(&mut self, inputs: ArrayView2<'_, f32>) -> Result<()> {
+    /// Runs every layer forward, filling the activation buffers, after refusing a NaN or
+    /// infinite input ([`Error::NonFiniteInput`], rows numbered from `first_row`): checked before
+    /// the first layer, or after it when it is a narrower [`Layer::propagates_non_finite`] layer
+    /// (`finite.rs`).
+    fn forward(&mut self, inputs: ArrayView2<'_, f32>, first_row: usize) -> Result<()> {
         let rows = inputs.nrows();
+        let check_after_first = self.checks_inputs_after_first_layer();
+        if !check_after_first {
+            Self::check_finite_inputs(inputs, first_row)?;
+        }
         for i in 0..self.layers.len() {
             let (done, rest) = self.activations.split_at_mut(i);
             let output = &mut rest[0];
@@ -755,6 +762,10 @@ impl Sequential {
                 None => inputs,
             };
             self.layers[i].forward(input, output.view_mut())?;
+            if i == 0 && check_after_first && !finite::all_finite_matrix(self.activations[0].view())
+            {
+                Self::check_finite_inputs(inputs, first_row)?;
+            }
         }
         Ok(())
     }

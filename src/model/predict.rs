@@ -141,8 +141,7 @@ impl Sequential {
     fn predict_chunk(&mut self, part: ArrayView2<'_, f32>, first_row: usize) -> Result<()> {
         self.set_training(false);
         self.with_threads(part.nrows(), |model| {
-            Self::check_finite_inputs(part, first_row)?;
-            model.forward(part)?;
+            model.forward(part, first_row)?;
             model.check_finite_outputs(first_row)
         })
     }
