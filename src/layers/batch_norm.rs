@@ -36,6 +36,8 @@
 //! # Ok::<(), feedforward::Error>(())
 //! ```
 
+use super::affine::Affine;
+use super::feature_statistics::FeatureStatistics;
 use super::identity::same_shape;
 use super::{expect_width, fixed_input_width, Layer, Parameter};
 use crate::{Error, Result};
@@ -45,12 +47,10 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 /// `(1, features)`, and running statistics for evaluation.
 #[derive(Clone, Debug)]
 pub struct BatchNorm1d {
-    weight: Array2<f32>,
-    bias: Array2<f32>,
-    weight_grad: Array2<f32>,
-    bias_grad: Array2<f32>,
-    running_mean: Array2<f32>,
-    running_var: Array2<f32>,
+    /// Gamma and beta, with their gradients.
+    affine: Affine,
+    /// The running mean and variance, PyTorch's `running_mean` and `running_var`.
+    running: FeatureStatistics,
     /// The running statistics before the last training-mode forward pass, put back by
     /// `end_step(false)` while `pending` is set.
     previous: (Array2<f32>, Array2<f32>),
@@ -101,14 +101,14 @@ impl BatchNorm1d {
             ));
         }
         let row =
-            |value: f32| crate::allocation::filled("BatchNorm1d parameters", 1, features, value);
+            |value: f32| crate::allocation::filled("BatchNorm1d statistics", 1, features, value);
         Ok(BatchNorm1d {
-            weight: row(1.0)?,
-            bias: row(0.0)?,
-            weight_grad: row(0.0)?,
-            bias_grad: row(0.0)?,
-            running_mean: row(0.0)?,
-            running_var: row(1.0)?,
+            affine: Affine::new("BatchNorm1d", features)?,
+            running: FeatureStatistics::new(
+                "BatchNorm1d",
+                features,
+                ["running_mean", "running_var"],
+            )?,
             previous: (row(0.0)?, row(1.0)?),
             pending: false,
             momentum: 0.1,
@@ -178,24 +178,24 @@ impl BatchNorm1d {
 
     /// Gamma, `(1, features)`.
     pub fn weight(&self) -> ArrayView2<'_, f32> {
-        self.weight.view()
+        self.affine.weight.view()
     }
 
     /// Beta, `(1, features)`.
     pub fn bias(&self) -> ArrayView2<'_, f32> {
-        self.bias.view()
+        self.affine.bias.view()
     }
 
     /// The running mean, `(1, features)`, used in evaluation mode. A buffer, not a parameter:
     /// checkpoints must save it (see [`set_running_stats`](BatchNorm1d::set_running_stats)).
     pub fn running_mean(&self) -> ArrayView2<'_, f32> {
-        self.running_mean.view()
+        self.running.mean.view()
     }
 
     /// The running (unbiased) variance, `(1, features)`, used in evaluation mode. A buffer, not
     /// a parameter: checkpoints must save it.
     pub fn running_var(&self) -> ArrayView2<'_, f32> {
-        self.running_var.view()
+        self.running.variance.view()
     }
 
     /// Restores running statistics, for instance from a checkpoint.
@@ -208,33 +208,7 @@ impl BatchNorm1d {
         mean: ArrayView2<'_, f32>,
         var: ArrayView2<'_, f32>,
     ) -> Result<()> {
-        let shape = (1, self.num_features());
-        for (what, stats) in [("BatchNorm1d running mean", &mean), ("running var", &var)] {
-            if stats.dim() != shape {
-                return Err(Error::shape(
-                    what,
-                    format!("{shape:?}"),
-                    format!("{:?}", stats.dim()),
-                ));
-            }
-        }
-        if let Some(m) = mean.iter().find(|m| !m.is_finite()) {
-            return Err(Error::config(
-                "BatchNorm1d running mean",
-                m,
-                "finite numbers",
-            ));
-        }
-        if let Some(v) = var.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
-            return Err(Error::config(
-                "BatchNorm1d running var",
-                v,
-                "finite numbers >= 0",
-            ));
-        }
-        self.running_mean.assign(&mean);
-        self.running_var.assign(&var);
-        Ok(())
+        self.running.set(self.name, mean, var)
     }
 }
 
@@ -285,15 +259,15 @@ impl Layer for BatchNorm1d {
                     f.sum2 += d * d;
                 }
             }
-            self.previous.0.assign(&self.running_mean);
-            self.previous.1.assign(&self.running_var);
+            self.previous.0.assign(&self.running.mean);
+            self.previous.1.assign(&self.running.variance);
             self.pending = true;
             let m = self.momentum as f64;
             for ((f, rm), rv) in self
                 .features
                 .iter_mut()
-                .zip(self.running_mean.iter_mut())
-                .zip(self.running_var.iter_mut())
+                .zip(self.running.mean.iter_mut())
+                .zip(self.running.variance.iter_mut())
             {
                 let (mean, var) = (f.sum, f.sum2 / n as f64);
                 f.mean = mean as f32;
@@ -305,8 +279,8 @@ impl Layer for BatchNorm1d {
             for ((f, &rm), &rv) in self
                 .features
                 .iter_mut()
-                .zip(self.running_mean.iter())
-                .zip(self.running_var.iter())
+                .zip(self.running.mean.iter())
+                .zip(self.running.variance.iter())
             {
                 f.mean = rm;
                 f.inv_std = (1.0 / (rv as f64 + eps).sqrt()) as f32;
@@ -318,8 +292,8 @@ impl Layer for BatchNorm1d {
             for (j, (y, &x)) in y_row.iter_mut().zip(x_row).enumerate() {
                 let (f, gamma, beta) = (
                     &self.features[j / spatial],
-                    self.weight[[0, j / spatial]],
-                    self.bias[[0, j / spatial]],
+                    self.affine.weight[[0, j / spatial]],
+                    self.affine.bias[[0, j / spatial]],
                 );
                 *y = (x - f.mean) * f.inv_std * gamma + beta;
             }
@@ -360,8 +334,8 @@ impl Layer for BatchNorm1d {
         for ((f, dgamma), dbeta) in self
             .features
             .iter()
-            .zip(self.weight_grad.iter_mut())
-            .zip(self.bias_grad.iter_mut())
+            .zip(self.affine.weight_grad.iter_mut())
+            .zip(self.affine.bias_grad.iter_mut())
         {
             *dgamma = f.sum2 as f32;
             *dbeta = f.sum as f32;
@@ -377,7 +351,10 @@ impl Layer for BatchNorm1d {
             .zip(input.rows())
         {
             for (j, ((dx, &g), &x)) in dx_row.iter_mut().zip(g_row).zip(x_row).enumerate() {
-                let (f, gamma) = (&self.features[j / spatial], self.weight[[0, j / spatial]]);
+                let (f, gamma) = (
+                    &self.features[j / spatial],
+                    self.affine.weight[[0, j / spatial]],
+                );
                 let k = gamma * f.inv_std;
                 *dx = if self.batch_stats {
                     let x_hat = (x - f.mean) * f.inv_std;
@@ -393,20 +370,11 @@ impl Layer for BatchNorm1d {
     }
 
     fn visit_parameters_mut(&mut self, visit: &mut dyn FnMut(Parameter<'_>)) {
-        visit(Parameter {
-            name: "weight",
-            value: self.weight.view_mut(),
-            grad: self.weight_grad.view_mut(),
-        });
-        visit(Parameter {
-            name: "bias",
-            value: self.bias.view_mut(),
-            grad: self.bias_grad.view_mut(),
-        });
+        self.affine.visit(visit);
     }
 
     fn parameters(&self) -> Vec<(&'static str, ArrayView2<'_, f32>)> {
-        vec![("weight", self.weight.view()), ("bias", self.bias.view())]
+        self.affine.parameters()
     }
 
     fn set_training(&mut self, training: bool) {
@@ -432,46 +400,29 @@ impl Layer for BatchNorm1d {
     }
 
     fn buffers_are_finite(&self) -> bool {
-        self.running_mean.iter().all(|v| v.is_finite())
-            && self.running_var.iter().all(|v| v.is_finite())
+        self.running.all_finite()
     }
 
     /// Puts the running statistics back as they were before the step's forward pass when the
     /// step failed: a batch with NaN, or whose variance overflows, never reaches them.
     fn end_step(&mut self, commit: bool) {
         if self.pending && !commit {
-            self.running_mean.assign(&self.previous.0);
-            self.running_var.assign(&self.previous.1);
+            self.running.mean.assign(&self.previous.0);
+            self.running.variance.assign(&self.previous.1);
         }
         self.pending = false;
     }
 
     /// `running_mean` and `running_var`, `(1, features)`, as PyTorch names them.
     fn buffers(&self) -> Vec<(&'static str, ArrayView2<'_, f32>)> {
-        vec![
-            ("running_mean", self.running_mean.view()),
-            ("running_var", self.running_var.view()),
-        ]
+        self.running.buffers()
     }
 
     /// Sets `running_mean` or `running_var`, checked as by
     /// [`set_running_stats`](BatchNorm1d::set_running_stats).
     fn set_buffer(&mut self, name: &str, value: ArrayView2<'_, f32>) -> Result<()> {
-        match name {
-            "running_mean" => {
-                let var = self.running_var.clone();
-                self.set_running_stats(value, var.view())
-            }
-            "running_var" => {
-                let mean = self.running_mean.clone();
-                self.set_running_stats(mean.view(), value)
-            }
-            _ => Err(Error::config(
-                "BatchNorm1d buffer name",
-                format!("{name:?}"),
-                "running_mean or running_var",
-            )),
-        }
+        let (mean, var) = self.running.replacing(self.name, name, value)?;
+        self.set_running_stats(mean.view(), var.view())
     }
 }
 

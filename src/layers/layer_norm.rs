@@ -22,19 +22,18 @@
 //! # Ok::<(), feedforward::Error>(())
 //! ```
 
+use super::affine::Affine;
 use super::identity::same_shape;
 use super::{expect_width, fixed_input_width, Layer, Parameter};
 use crate::{Error, Result};
-use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+use ndarray::{ArrayView2, ArrayViewMut2};
 
 /// Per-sample normalisation over the features, with learnable `weight` (gamma) and `bias`
 /// (beta), both `(1, features)`.
 #[derive(Clone, Debug)]
 pub struct LayerNorm {
-    weight: Array2<f32>,
-    bias: Array2<f32>,
-    weight_grad: Array2<f32>,
-    bias_grad: Array2<f32>,
+    /// Gamma and beta, with their gradients.
+    affine: Affine,
     eps: f32,
     /// `(mean, 1 / sqrt(var + eps))` of each row of the last forward pass; keeps its capacity.
     rows: Vec<(f32, f32)>,
@@ -56,13 +55,8 @@ impl LayerNorm {
                 "at least 1: the width of the layer's input",
             ));
         }
-        let row =
-            |value: f32| crate::allocation::filled("LayerNorm parameters", 1, features, value);
         Ok(LayerNorm {
-            weight: row(1.0)?,
-            bias: row(0.0)?,
-            weight_grad: row(0.0)?,
-            bias_grad: row(0.0)?,
+            affine: Affine::new("LayerNorm", features)?,
             eps: 1e-5,
             rows: Vec::new(),
             sums: crate::allocation::filled_vec("LayerNorm sums", features, (0.0, 0.0))?,
@@ -92,12 +86,12 @@ impl LayerNorm {
 
     /// Gamma, `(1, features)`.
     pub fn weight(&self) -> ArrayView2<'_, f32> {
-        self.weight.view()
+        self.affine.weight.view()
     }
 
     /// Beta, `(1, features)`.
     pub fn bias(&self) -> ArrayView2<'_, f32> {
-        self.bias.view()
+        self.affine.bias.view()
     }
 }
 
@@ -132,7 +126,7 @@ impl Layer for LayerNorm {
             for ((y, &x), (&gamma, &beta)) in y_row
                 .iter_mut()
                 .zip(x_row)
-                .zip(self.weight.iter().zip(self.bias.iter()))
+                .zip(self.affine.weight.iter().zip(self.affine.bias.iter()))
             {
                 *y = (x - mean) * inv_std * gamma + beta;
             }
@@ -171,8 +165,8 @@ impl Layer for LayerNorm {
         for ((&(gx, g), dgamma), dbeta) in self
             .sums
             .iter()
-            .zip(self.weight_grad.iter_mut())
-            .zip(self.bias_grad.iter_mut())
+            .zip(self.affine.weight_grad.iter_mut())
+            .zip(self.affine.bias_grad.iter_mut())
         {
             *dgamma = gx as f32;
             *dbeta = g as f32;
@@ -191,7 +185,7 @@ impl Layer for LayerNorm {
         {
             // mean(H) and mean(H * X_hat) over the row, H = G * gamma
             let (mut sum_h, mut sum_hx) = (0.0f64, 0.0f64);
-            for ((&g, &x), &gamma) in g_row.iter().zip(x_row).zip(self.weight.iter()) {
+            for ((&g, &x), &gamma) in g_row.iter().zip(x_row).zip(self.affine.weight.iter()) {
                 let h = g * gamma;
                 sum_h += h as f64;
                 sum_hx += (h * ((x - mean) * inv_std)) as f64;
@@ -201,7 +195,7 @@ impl Layer for LayerNorm {
                 .iter_mut()
                 .zip(g_row)
                 .zip(x_row)
-                .zip(self.weight.iter())
+                .zip(self.affine.weight.iter())
             {
                 let x_hat = (x - mean) * inv_std;
                 *dx = (g * gamma - mean_h - x_hat * mean_hx) * inv_std;
@@ -211,20 +205,11 @@ impl Layer for LayerNorm {
     }
 
     fn visit_parameters_mut(&mut self, visit: &mut dyn FnMut(Parameter<'_>)) {
-        visit(Parameter {
-            name: "weight",
-            value: self.weight.view_mut(),
-            grad: self.weight_grad.view_mut(),
-        });
-        visit(Parameter {
-            name: "bias",
-            value: self.bias.view_mut(),
-            grad: self.bias_grad.view_mut(),
-        });
+        self.affine.visit(visit);
     }
 
     fn parameters(&self) -> Vec<(&'static str, ArrayView2<'_, f32>)> {
-        vec![("weight", self.weight.view()), ("bias", self.bias.view())]
+        self.affine.parameters()
     }
 
     fn spec(&self) -> Option<super::LayerSpec> {
@@ -241,6 +226,7 @@ mod tests {
     use crate::gradcheck::{check_layer, check_layer_in_mode};
     use crate::random::RandomState;
     use ndarray::array;
+    use ndarray::Array2;
 
     fn forward(ln: &mut LayerNorm, x: &Array2<f32>) -> Array2<f32> {
         let mut y = Array2::zeros(x.dim());

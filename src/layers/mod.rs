@@ -27,11 +27,13 @@
 //! [`Sequential::builder_image`](crate::Sequential::builder_image)).
 
 mod activation;
+mod affine;
 mod batch_norm;
 mod batch_norm2d;
 mod conv2d;
 mod dense;
 mod dropout;
+mod feature_statistics;
 mod flatten;
 mod from_spec;
 mod identity;

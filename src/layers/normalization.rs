@@ -29,6 +29,7 @@
 //! # Ok::<(), feedforward::Error>(())
 //! ```
 
+use super::feature_statistics::FeatureStatistics;
 use super::identity::same_shape;
 use super::{expect_width, fixed_input_width, Layer, LayerSpec};
 use crate::{Error, Result};
@@ -38,8 +39,8 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
 /// [`adapt`](Normalization::adapt), both `(1, features)` buffers.
 #[derive(Clone, Debug)]
 pub struct Normalization {
-    mean: Array2<f32>,
-    variance: Array2<f32>,
+    /// Keras's `mean` and `variance`.
+    stats: FeatureStatistics,
     /// `max(sqrt(variance), EPSILON)`, per feature.
     std: Array2<f32>,
     invert: bool,
@@ -66,8 +67,7 @@ impl Normalization {
         let filled =
             |value| crate::allocation::filled("Normalization statistics", 1, features, value);
         Ok(Normalization {
-            mean: filled(0.0)?,
-            variance: filled(1.0)?,
+            stats: FeatureStatistics::new("Normalization", features, ["mean", "variance"])?,
             std: filled(1.0)?,
             invert: false,
         })
@@ -152,17 +152,17 @@ impl Normalization {
 
     /// Number of features (columns) normalised.
     pub fn num_features(&self) -> usize {
-        self.mean.ncols()
+        self.stats.features()
     }
 
     /// The mean, `(1, features)`.
     pub fn mean(&self) -> ArrayView2<'_, f32> {
-        self.mean.view()
+        self.stats.mean.view()
     }
 
     /// The variance, `(1, features)`.
     pub fn variance(&self) -> ArrayView2<'_, f32> {
-        self.variance.view()
+        self.stats.variance.view()
     }
 
     /// Whether the layer undoes the standardisation ([`inverted`](Normalization::inverted)).
@@ -176,33 +176,9 @@ impl Normalization {
         mean: ArrayView2<'_, f32>,
         variance: ArrayView2<'_, f32>,
     ) -> Result<()> {
-        let shape = (1, self.num_features());
-        for (what, stats) in [
-            ("Normalization mean", &mean),
-            ("Normalization variance", &variance),
-        ] {
-            if stats.dim() != shape {
-                return Err(Error::shape(
-                    what,
-                    format!("{shape:?}"),
-                    format!("{:?}", stats.dim()),
-                ));
-            }
-        }
-        if let Some(m) = mean.iter().find(|m| !m.is_finite()) {
-            return Err(Error::config("Normalization mean", m, "finite numbers"));
-        }
-        if let Some(v) = variance.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
-            return Err(Error::config(
-                "Normalization variance",
-                v,
-                "finite numbers >= 0",
-            ));
-        }
-        self.mean.assign(&mean);
-        self.variance.assign(&variance);
+        self.stats.set("Normalization", mean, variance)?;
         Zip::from(&mut self.std)
-            .and(&self.variance)
+            .and(&self.stats.variance)
             .for_each(|s, &v| *s = v.sqrt().max(Self::EPSILON));
         Ok(())
     }
@@ -229,7 +205,7 @@ impl Layer for Normalization {
     ) -> Result<()> {
         expect_width("Normalization input", &input, self.num_features())?;
         same_shape("Normalization output", &input, &output.view())?;
-        let (mean, std) = (self.mean.row(0), self.std.row(0));
+        let (mean, std) = (self.stats.mean.row(0), self.std.row(0));
         for (mut y, x) in output.rows_mut().into_iter().zip(input.rows()) {
             let values = Zip::from(&mut y).and(&x).and(&mean).and(&std);
             if self.invert {
@@ -274,29 +250,13 @@ impl Layer for Normalization {
 
     /// `mean` and `variance`, `(1, features)`.
     fn buffers(&self) -> Vec<(&'static str, ArrayView2<'_, f32>)> {
-        vec![
-            ("mean", self.mean.view()),
-            ("variance", self.variance.view()),
-        ]
+        self.stats.buffers()
     }
 
     /// Sets `mean` or `variance`, checked as by [`Normalization::with_stats`].
     fn set_buffer(&mut self, name: &str, value: ArrayView2<'_, f32>) -> Result<()> {
-        match name {
-            "mean" => {
-                let variance = self.variance.clone();
-                self.set_stats(value, variance.view())
-            }
-            "variance" => {
-                let mean = self.mean.clone();
-                self.set_stats(mean.view(), value)
-            }
-            _ => Err(Error::config(
-                "Normalization buffer name",
-                format!("{name:?}"),
-                "mean or variance",
-            )),
-        }
+        let (mean, variance) = self.stats.replacing("Normalization", name, value)?;
+        self.set_stats(mean.view(), variance.view())
     }
 }
 
