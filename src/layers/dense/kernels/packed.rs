@@ -18,13 +18,95 @@
 //! right-hand side. A whole training run (`bench_mlp`, alternating): 784-1024-1024-10 at batch
 //! 256 1.93 -> 1.73 s, 784-128-128-10 at batch 256 2.0 -> 1.74 s.
 //!
+//! The `gemm` crate is a front for one crate per element type (`gemm-f32`, `gemm-f64`,
+//! `gemm-c32`, `gemm-c64`): only `gemm-f32` is a dependency here, called through [`gemm`] below,
+//! which does what the front's `gemm` does for `f32` and positive strides. The three crates of
+//! other types cost some 60 s of processor time in every optimised build (`cargo build
+//! --timings`, the test profile), a third of a minute of every clean build on two cores.
+//!
 //! `gemm` sums every output element over `k` in one fixed order (by blocks of `k` chosen from
 //! `k` and the cache sizes, never from the other dimensions, the number of threads or timing),
 //! and the threads split only the rows of the output: results are bit-identical from run to run
 //! and whatever the number of threads (tested in `super::tests`).
 
-use gemm::{gemm, Parallelism};
+use gemm_common::Parallelism;
 use rayon::prelude::*;
+
+/// `dst := alpha dst + beta lhs.rhs` for `f32` matrices with positive strides, as the `gemm`
+/// crate's `gemm` computes it (same arguments without the three `conj` flags): the product is
+/// transposed when the destination is column-oriented (`|dst_cs| < |dst_rs|`), the micro-kernels'
+/// preferred layout, then handed to `gemm-f32`'s kernel for this processor. With `read_dst`
+/// false, `dst` is only written.
+///
+/// # Safety
+/// The matrices hold every element their strides reach; the strides are positive.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut f32,
+    dst_cs: isize,
+    dst_rs: isize,
+    read_dst: bool,
+    lhs: *const f32,
+    lhs_cs: isize,
+    lhs_rs: isize,
+    rhs: *const f32,
+    rhs_cs: isize,
+    rhs_rs: isize,
+    alpha: f32,
+    beta: f32,
+    parallelism: Parallelism,
+) {
+    let kernel = gemm_f32::gemm::f32::get_gemm_fn();
+    if dst_cs.abs() < dst_rs.abs() {
+        // C^T = B^T A^T: the transposed destination is row-oriented.
+        kernel(
+            n,
+            m,
+            k,
+            dst,
+            dst_rs,
+            dst_cs,
+            read_dst,
+            rhs,
+            rhs_rs,
+            rhs_cs,
+            lhs,
+            lhs_rs,
+            lhs_cs,
+            alpha,
+            beta,
+            false,
+            false,
+            false,
+            parallelism,
+        )
+    } else {
+        kernel(
+            m,
+            n,
+            k,
+            dst,
+            dst_cs,
+            dst_rs,
+            read_dst,
+            lhs,
+            lhs_cs,
+            lhs_rs,
+            rhs,
+            rhs_cs,
+            rhs_rs,
+            alpha,
+            beta,
+            false,
+            false,
+            false,
+            parallelism,
+        )
+    }
+}
 
 /// The rows of `C` that a thread takes are a multiple of this (the height of `gemm`'s AVX-512
 /// micro-kernel, 4 vectors of 16), so that only the last part ends in a narrower tile.
@@ -114,9 +196,6 @@ impl Product<'_> {
                 b_rs,
                 1.0,
                 1.0,
-                false,
-                false,
-                false,
                 Parallelism::None,
             )
         }
