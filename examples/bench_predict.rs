@@ -1,14 +1,17 @@
-//! Inference speed: runs `predict` of a perceptron 784-H-10 over synthetic rows, a batch at a
-//! time, and prints the time per call and the images per second, for comparison with the same
-//! run in PyTorch (`scripts/predict_torch.py --hidden H --batch B --rows N`; `scripts/
-//! compare_predict.sh` runs both in turn).
+//! Inference speed: runs `predict` of a perceptron 784-H-10 (or 784-H1-H2-...-10) over
+//! synthetic rows, a batch at a time, and prints the time per call and the images per second,
+//! for comparison with the same run in PyTorch (`scripts/predict_torch.py --hidden H --batch B
+//! --rows N`; `scripts/compare_predict.sh` runs both in turn) and in onnxruntime (`--onnx FILE`
+//! writes the model that is timed; `scripts/compare_onnxruntime.sh` runs
+//! `scripts/predict_onnxruntime.py` on it, with the same synthetic rows).
 //!
 //! ```text
 //! cargo run --release --example bench_predict -- --hidden 128 --batch 1 --rows 100000
 //! cargo run --release --example bench_predict -- --hidden 128 --batch 1000 --rows 1000000
 //! ```
 //!
-//! The network: Dense 784 -> H, ReLU, Dense H -> 10, softmax, He then Xavier initialisation,
+//! The network: Dense 784 -> H, ReLU (for each hidden width), Dense H -> 10, softmax, He then
+//! Xavier initialisation,
 //! untrained (the speed of a forward pass does not depend on the values). The data: 10,000
 //! images of 784 values drawn uniformly from [0, 1), seeded, kept as `f32`. The calls walk the
 //! rows in order, batch after batch (`predict` on views of the rows, no copy), wrapping around
@@ -30,17 +33,20 @@ Times `predict` of a 784-H-10 perceptron (ReLU, softmax) on synthetic data.
 Usage: cargo run --release --example bench_predict -- [OPTIONS]
 
 Options:
-  --hidden H      width of the hidden layer [default: 128]
+  --hidden H      width of the hidden layer, or widths separated by commas
+                  (256,128) [default: 128]
   --batch B       rows per call [default: 1000]
   --rows N        rows to classify, a multiple of B [default: 1000000]
   --seed S        seed of the data and the weights [default: 0]
+  --onnx FILE     also write the model to FILE in ONNX (for onnxruntime)
   -h, --help      print this help
 
 Prints `predict X.XXs`, the images per second and the microseconds per call.
 ";
 
 struct Options {
-    hidden: usize,
+    hidden: Vec<usize>,
+    onnx: Option<std::path::PathBuf>,
     batch: usize,
     rows: usize,
     seed: u32,
@@ -49,7 +55,8 @@ struct Options {
 fn parse() -> Result<Command<Options>, String> {
     use lexopt::prelude::*;
     let mut o = Options {
-        hidden: 128,
+        hidden: vec![128],
+        onnx: None,
         batch: 1000,
         rows: 1_000_000,
         seed: 0,
@@ -58,7 +65,20 @@ fn parse() -> Result<Command<Options>, String> {
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
             Short('h') | Long("help") => return Ok(Command::Help),
-            Long("hidden") => o.hidden = support::whole(&mut parser, "--hidden", 1)?,
+            Long("hidden") => {
+                let value = support::value(&mut parser, "--hidden")?;
+                o.hidden = value
+                    .to_string_lossy()
+                    .split(',')
+                    .map(|w| match w.trim().parse::<usize>() {
+                        Ok(w) if w >= 1 => Ok(w),
+                        _ => Err(format!(
+                            "--hidden {w:?}: widths of at least 1, e.g. 256,128"
+                        )),
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            Long("onnx") => o.onnx = Some(support::value(&mut parser, "--onnx")?.into()),
             Long("batch") => o.batch = support::whole(&mut parser, "--batch", 1)?,
             Long("rows") => o.rows = support::whole(&mut parser, "--rows", 1)?,
             Long("seed") => o.seed = support::seed(&mut parser)?,
@@ -85,18 +105,29 @@ fn main() -> ExitCode {
 }
 
 fn run(o: &Options) -> feedforward::Result<()> {
-    let (h, b) = (o.hidden, o.batch);
+    let b = o.batch;
     let mut rng = RandomState::new(o.seed);
     let x = rng.rand(DATA_ROWS, 784)?;
-    let mut model = Sequential::builder(784)
-        .push(Dense::new(784, h, Init::HeNormal, &mut rng)?)
-        .push(Relu)
-        .push(Dense::new(h, 10, Init::XavierNormal, &mut rng)?)
+    let mut builder = Sequential::builder(784);
+    let mut width = 784;
+    for &h in &o.hidden {
+        builder = builder
+            .push(Dense::new(width, h, Init::HeNormal, &mut rng)?)
+            .push(Relu);
+        width = h;
+    }
+    let mut model = builder
+        .push(Dense::new(width, 10, Init::XavierNormal, &mut rng)?)
         .push(Softmax)
         .build()?;
+    if let Some(path) = &o.onnx {
+        model.save_onnx(path)?;
+    }
     let calls = o.rows / b;
+    let widths: Vec<String> = o.hidden.iter().map(|h| h.to_string()).collect();
     println!(
-        "784-{h}-10, batch {b}, {} rows ({calls} calls) over {DATA_ROWS} synthetic rows",
+        "784-{}-10, batch {b}, {} rows ({calls} calls) over {DATA_ROWS} synthetic rows",
+        widths.join("-"),
         o.rows
     );
     // One warm-up call sizes the model's buffers.
