@@ -14,7 +14,8 @@ pub(crate) fn quote(text: &str) -> String {
 }
 
 /// Names (categories, classes, columns) joined by `, `, each cut as [`quote`] cuts a cell, at
-/// most ten of them, then how many there are in all.
+/// most ten of them, then how many there are in all (the CSV reader's messages).
+#[cfg(feature = "csv")]
 pub(crate) fn list(names: &[String]) -> String {
     const SHOWN: usize = 10;
     let short = |name: &String| match name.char_indices().nth(QUOTED_CHARACTERS) {
