@@ -254,7 +254,7 @@ mod tests {
             .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
             .collect();
         assert_eq!(values, first_weight.iter().copied().collect::<Vec<_>>());
-        // [batch, 4, 9, 9] in; the image output flattened to [batch, 2 * 4 * 7].
+        // [batch, 4, 9, 9] in; the image output flattened to [batch, 2 * 5 * 7].
         let dims = |v: &super::super::proto::ValueInfoProto| {
             v.r#type
                 .as_ref()
@@ -269,7 +269,7 @@ mod tests {
                 .len()
         };
         assert_eq!((dims(&graph.input[0]), dims(&graph.output[0])), (4, 2));
-        assert_eq!(model.output_width(), 2 * 4 * 7);
+        assert_eq!(model.output_width(), 2 * 5 * 7);
         assert_eq!(nodes[2].output, ["output"]);
     }
 
