@@ -158,9 +158,7 @@ fn median(values: &mut [f64]) -> f64 {
 }
 
 fn run(o: &Options) -> feedforward::Result<()> {
-    if let Some(threads) = o.threads {
-        feedforward::set_num_threads(threads)?;
-    }
+    feedforward::set_num_threads(o.threads)?;
     let b = o.batch;
     // Whole batches only: the data set is cut to a multiple of the batch.
     let rows = o.rows.unwrap_or(o.samples.min(10_048)) / b * b;
