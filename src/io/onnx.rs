@@ -65,8 +65,9 @@
 //!
 //! A layer written outside the crate has no ONNX form: exporting a model with one is an
 //! [`OnnxProblem::UnsupportedLayer`] error naming it. A new built-in layer gets its ONNX form
-//! here, in `export_layer`, beside its [`LayerSpec`] (the compiler asks for it: the `match`
-//! over the specs has no catch-all arm).
+//! here, in `export_layer`, beside its [`LayerSpec`], and says in `image_layers::takes` whether
+//! its operators take images, rows or either (the compiler asks for both: the `match`es over
+//! the specs have no catch-all arm).
 //!
 //! # Opset 17
 //! The file declares the default ONNX domain at opset 17 (ONNX 1.12, 2022; IR version 8), the
