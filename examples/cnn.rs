@@ -18,8 +18,8 @@
 //! - results: the accuracy on the test file and the time per epoch.
 //!
 //! `--checkpoint PATH` resumes an interrupted run bit for bit, as in the `mlp` example; `--save`
-//! writes a file PyTorch's `load_state_dict` reads (`0.weight` is `[6, 1, 5, 5]`). ONNX export of
-//! the image layers is not written yet.
+//! writes a file PyTorch's `load_state_dict` reads (`0.weight` is `[6, 1, 5, 5]`); `--onnx`
+//! exports the model for onnxruntime and tract, its input `[batch, 1, 28, 28]` as PyTorch's.
 
 #[path = "support/mod.rs"]
 mod support;
@@ -58,6 +58,8 @@ Options:
                     interrupted)
   --train-rows N    train on the first N images of the training file only (a quick run; the
                     last 10% of them are the validation data) [default: all]
+  --onnx PATH       export the trained model to PATH as ONNX (opset 17, input [batch, 1, 28,
+                    28]); python3 scripts/check_onnx.py PATH checks it with onnxruntime
   -h, --help        print this help
 ";
 
@@ -92,6 +94,10 @@ fn main() -> ExitCode {
             own.checkpoint = Some(support::value(parser, "--checkpoint")?.into());
             Ok(true)
         }
+        "onnx" => {
+            own.onnx = Some(support::value(parser, "--onnx")?.into());
+            Ok(true)
+        }
         "train-rows" => {
             let raw = support::value(parser, "--train-rows")?;
             let text = raw.to_string_lossy();
@@ -118,13 +124,15 @@ struct Own {
     save: Option<PathBuf>,
     /// `--checkpoint PATH`
     checkpoint: Option<PathBuf>,
+    /// `--onnx PATH`
+    onnx: Option<PathBuf>,
     /// `--train-rows N`
     train_rows: Option<usize>,
 }
 
 fn run(options: &TrainingOptions, own: &Own) -> Result<(), Failure> {
     // The output is checked before training, so that no training is lost to a bad path.
-    if let Some(path) = &own.save {
+    for path in [&own.save, &own.onnx].into_iter().flatten() {
         support::check_save_path(path)?;
     }
     // Data: the training and test files as they are; pixels are scaled to [0, 1] batch by batch.
@@ -195,6 +203,9 @@ fn run(options: &TrainingOptions, own: &Own) -> Result<(), Failure> {
     if let Some(path) = &own.save {
         model.save(path)?;
         println!("Model saved to {}", path.display());
+    }
+    if let Some(path) = own.onnx.as_deref() {
+        support::export_onnx(&model, path)?;
     }
     let epochs = history.epoch_losses.len();
     if let Some(stopped) = history.stopped_at.filter(|&e| e + 1 < options.epochs) {

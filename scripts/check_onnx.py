@@ -16,12 +16,33 @@
     /tmp/venv-onnx/bin/python scripts/check_onnx.py mlp.onnx --mnist data/mnist \\
         --probabilities mlp-probabilities.csv
 
+A convolutional model (the `cnn` example's LeNet-5) is checked the same way; its graph takes
+`[batch, 1, 28, 28]` images, and the script reshapes the pixels to the input the graph declares:
+
+    cargo run --release --example cnn -- --save cnn.safetensors --onnx cnn.onnx
+    cargo run --release --example predict -- --model cnn.safetensors \\
+        --evaluate data/mnist --probabilities cnn-probabilities.csv
+    /tmp/venv-onnx/bin/python scripts/check_onnx.py cnn.onnx --mnist data/mnist \\
+        --probabilities cnn-probabilities.csv
+
+4. with `--reference FILE.json` instead of MNIST: runs the model on the file's `inputs` (rows
+   of our batches) and compares with its `outputs` (our `predict`). tests/onnx.rs writes such a
+   pair for two models of every image layer between them, including a setting tract cannot
+   check (a dilated max pooling):
+
+    cargo test --test onnx
+    for m in onnx_image_layers onnx_every_image_layer; do
+        /tmp/venv-onnx/bin/python scripts/check_onnx.py target/tmp/$m.onnx \\
+            --reference target/tmp/$m.json
+    done
+
 When the graph does not end with a Softmax, a softmax is applied to its outputs, as the
 predict example does. Exit status: 0 when every check passes, 1 otherwise.
 """
 
 import argparse
 import gzip
+import json
 import os
 import struct
 import sys
@@ -72,6 +93,11 @@ def main() -> int:
         type=Path,
         help="our probabilities for the same images (the predict example's --probabilities)",
     )
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        help="JSON with 'inputs' and our 'outputs' (rows) to compare with, instead of MNIST",
+    )
     parser.add_argument("--tolerance", type=float, default=1e-5)
     args = parser.parse_args()
 
@@ -91,11 +117,35 @@ def main() -> int:
         f"output {graph.output[0].name} {shape(graph.output[0])}"
     )
 
+    session = ort.InferenceSession(str(args.model), providers=["CPUExecutionProvider"])
+    declared = [d.dim_value for d in graph.input[0].type.tensor_type.shape.dim[1:]]
+
+    if args.reference is not None:
+        with open(args.reference) as f:
+            reference = json.load(f)
+        rows = np.asarray(reference["inputs"], dtype=np.float32)
+        expected = np.asarray(reference["outputs"], dtype=np.float32)
+        (output,) = session.run(["output"], {"input": rows.reshape(len(rows), *declared)})
+        difference = float(np.abs(output - expected).max()) if output.shape == expected.shape else np.inf
+        print(
+            f"onnxruntime {ort.__version__}: {len(rows)} rows, output {output.shape}; largest "
+            f"difference from our predict: {difference:.3e}"
+        )
+        if not difference <= args.tolerance:
+            print(f"FAIL: above the tolerance {args.tolerance:g}")
+            return 1
+        return 0
+
     images = read_idx(find(args.mnist, "t10k-images-idx3-ubyte"))
     labels = read_idx(find(args.mnist, "t10k-labels-idx1-ubyte"))
     x = (images.reshape(len(images), -1) / np.float32(255)).astype(np.float32)
+    # [batch, width] rows, or [batch, C, H, W] images (a model built for images): each row
+    # holds its image in that order, so a reshape is all it takes.
+    if int(np.prod(declared)) != x.shape[1]:
+        print(f"FAIL: the graph takes {shape(graph.input[0])}, the images have {x.shape[1]} pixels")
+        return 1
+    x = x.reshape(len(x), *declared)
 
-    session = ort.InferenceSession(str(args.model), providers=["CPUExecutionProvider"])
     (output,) = session.run(["output"], {"input": x})
     if graph.node[-1].op_type != "Softmax":
         output = softmax(output)

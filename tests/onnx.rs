@@ -8,12 +8,12 @@
 mod common;
 #[path = "common/models.rs"]
 mod models;
-use models::every_kind_model;
+use models::{every_image_layer_model, every_kind_model, lenet5};
 
 use feedforward::data::mnist::Mnist;
 use feedforward::data::Dataset;
 use feedforward::error::OnnxProblem;
-use feedforward::layers::Parameter;
+use feedforward::layers::{Parameter, Shape};
 use feedforward::prelude::*;
 use feedforward::Error;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
@@ -39,16 +39,26 @@ fn tract_plan(onnx: &[u8]) -> Plan {
         .expect("tract makes a plan")
 }
 
-/// tract's output for `inputs`.
-fn tract_predict(plan: &Plan, inputs: ArrayView2<'_, f32>) -> Array2<f32> {
+/// tract's output for `inputs`, rows of `[width]` values (or `[C, H, W]` images of `shape`).
+fn tract_predict_shaped(plan: &Plan, inputs: ArrayView2<'_, f32>, shape: Shape) -> Array2<f32> {
     let (rows, cols) = inputs.dim();
-    let tensor = Tensor::from_shape(&[rows, cols], &inputs.iter().copied().collect::<Vec<_>>())
+    let dims = match shape.chw() {
+        Some((c, h, w)) => vec![rows, c, h, w],
+        None => vec![rows, cols],
+    };
+    assert_eq!(shape.size(), cols);
+    let tensor = Tensor::from_shape(&dims, &inputs.iter().copied().collect::<Vec<_>>())
         .expect("a tensor of the inputs");
     let outputs = plan.run(tvec!(tensor.into())).expect("tract runs the plan");
     let output = outputs[0].to_array_view::<f32>().expect("float32 output");
     let shape = output.shape().to_vec();
     assert_eq!(shape.len(), 2, "output of rank 2, got {shape:?}");
     Array2::from_shape_vec((shape[0], shape[1]), output.iter().copied().collect()).unwrap()
+}
+
+/// tract's output for rows of `inputs.ncols()` features.
+fn tract_predict(plan: &Plan, inputs: ArrayView2<'_, f32>) -> Array2<f32> {
+    tract_predict_shaped(plan, inputs, Shape::flat(inputs.ncols()))
 }
 
 /// The largest absolute difference between `a` and `b`, which must have the same shape.
@@ -69,7 +79,7 @@ fn assert_tract_agrees(model: &mut Sequential, batches: &[usize], scale: f32, se
     for &rows in batches {
         let x = rng.randn(rows, model.input_width()).unwrap() * scale;
         let ours = model.predict(x.view()).unwrap().to_owned();
-        let theirs = tract_predict(&plan, x.view());
+        let theirs = tract_predict_shaped(&plan, x.view(), model.input_shape());
         assert_eq!(theirs.dim(), (rows, model.output_width()));
         assert!(ours.iter().all(|v| v.is_finite()));
         let difference = max_difference(ours.view(), theirs.view());
@@ -95,6 +105,160 @@ fn a_model_with_every_layer_kind_runs_in_tract_as_in_predict() {
             .unwrap();
         assert!((out[[0, 0]] - out[[1, 0]]).abs() > 1e-4, "{out}");
     }
+}
+
+/// A few Adam steps on random images and classes, so that the weights and the batch-norm
+/// running statistics leave their initial values.
+fn train_a_little(model: &mut Sequential, seed: u32) {
+    let mut rng = RandomState::new(seed);
+    let x = rng.randn(8, model.input_width()).unwrap();
+    let classes: Vec<usize> = (0..8).map(|i| i % model.output_width()).collect();
+    let y = feedforward::data::one_hot(&classes, model.output_width()).unwrap();
+    let mut adam = Adam::new(0.01).unwrap();
+    for _ in 0..4 {
+        model
+            .train_step(x.view(), y.view(), &CrossEntropy, &mut adam)
+            .unwrap();
+    }
+}
+
+/// The image layers' settings that `every_image_layer_model` leaves at their defaults: a
+/// dilated convolution with a padding of its own on each axis, `Padding::Same` with an even
+/// kernel (more zeros after than before), a strided and padded max pooling, average poolings
+/// with padding that count the zeros and do not, an image going through a row layer
+/// (`LayerNorm` over the whole image: `Flatten`, then `Reshape` back before the next image
+/// layer), `Flatten`, and `Dense`. The max pooling's dilation is `max_dilation` (tract 0.22
+/// ignores `MaxPool`'s dilations: only onnxruntime checks a dilation of 2).
+fn image_settings_model(seed: u32, max_dilation: usize) -> Sequential {
+    let mut rng = RandomState::new(seed);
+    // The max pooling's output, (4, 6, 4) or, with a dilation of 2, (4, 5, 3).
+    let pooled = if max_dilation == 1 {
+        4 * 6 * 4
+    } else {
+        4 * 5 * 3
+    };
+    Sequential::builder_image(2, 11, 10)
+        .push(
+            Conv2d::config(2, 4, 3)
+                .dilation((2, 1))
+                .padding((2, 0))
+                .build(&mut rng)
+                .unwrap(),
+        )
+        .push(Tanh)
+        .push(
+            Conv2d::config(4, 4, (2, 4))
+                .padding(Padding::Same)
+                .build(&mut rng)
+                .unwrap(),
+        )
+        .push(BatchNorm2d::new(4).unwrap())
+        .push(
+            MaxPool2d::new(3)
+                .unwrap()
+                .stride(2)
+                .unwrap()
+                .padding(1)
+                .unwrap()
+                .dilation(max_dilation)
+                .unwrap(),
+        )
+        .push(LayerNorm::new(pooled).unwrap())
+        .push(
+            AvgPool2d::new(3)
+                .unwrap()
+                .stride(1)
+                .unwrap()
+                .padding(1)
+                .unwrap(),
+        )
+        .push(
+            AvgPool2d::new(2)
+                .unwrap()
+                .padding(1)
+                .unwrap()
+                .count_include_pad(false),
+        )
+        .push(Flatten)
+        .rng(rng)
+        .dense(5, Init::XavierNormal)
+        .push(Softmax)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn models_with_every_image_layer_run_in_tract_as_in_predict() {
+    for seed in [1, 2] {
+        let mut model = every_image_layer_model(3, 12, seed);
+        train_a_little(&mut model, seed);
+        assert_tract_agrees(&mut model, &[1, 37], 1.0, seed);
+        let mut model = image_settings_model(seed, 1);
+        train_a_little(&mut model, seed);
+        for scale in [1.0, 3.0] {
+            assert_tract_agrees(&mut model, &[1, 37], scale, 10 + seed);
+        }
+        // Not vacuous: the rows' outputs differ.
+        let out = model
+            .predict(
+                RandomState::new(9)
+                    .randn(2, model.input_width())
+                    .unwrap()
+                    .view(),
+            )
+            .unwrap();
+        assert!((out[[0, 0]] - out[[1, 0]]).abs() > 1e-4, "{out}");
+    }
+}
+
+/// Leaves a model of every image layer (a dilated max pooling included) and our outputs for
+/// some inputs in cargo's `target/tmp`, for `scripts/check_onnx.py --reference` to run in
+/// onnxruntime.
+#[test]
+fn models_of_every_image_layer_are_left_for_onnxruntime() {
+    let mut settings = image_settings_model(5, 2);
+    let mut every = every_image_layer_model(3, 12, 5);
+    for (model, name) in [
+        (&mut settings, "onnx_image_layers"),
+        (&mut every, "onnx_every_image_layer"),
+    ] {
+        leave_for_onnxruntime(model, name);
+    }
+}
+
+/// Writes `name.onnx` and `name.json` (inputs and our outputs) into cargo's `target/tmp`.
+fn leave_for_onnxruntime(model: &mut Sequential, name: &str) {
+    train_a_little(model, 5);
+    let onnx = model.to_onnx().unwrap();
+    let x = RandomState::new(6).randn(37, model.input_width()).unwrap();
+    let y = model.predict(x.view()).unwrap().to_owned();
+    assert!(y.iter().all(|v| v.is_finite()));
+    let folder = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    fs::write(folder.join(format!("{name}.onnx")), &onnx).unwrap();
+    let rows =
+        |a: &Array2<f32>| -> Vec<Vec<f32>> { a.rows().into_iter().map(|r| r.to_vec()).collect() };
+    let json = serde_json::json!({ "inputs": rows(&x), "outputs": rows(&y) });
+    fs::write(
+        folder.join(format!("{name}.json")),
+        serde_json::to_string(&json).unwrap(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn lenet5_and_a_model_ending_in_images_run_in_tract_as_in_predict() {
+    let mut model = lenet5(3);
+    train_a_little(&mut model, 3);
+    assert_tract_agrees(&mut model, &[1, 37], 1.0, 3);
+    // The graph's output is still [batch, width]: a Flatten ends the graph.
+    let mut rng = RandomState::new(4);
+    let mut model = Sequential::builder_image(3, 7, 7)
+        .push(Conv2d::config(3, 6, 3).groups(3).build(&mut rng).unwrap())
+        .push(Relu)
+        .push(Dropout::new(0.5, 0).unwrap())
+        .build()
+        .unwrap();
+    assert_tract_agrees(&mut model, &[1, 37], 1.0, 4);
 }
 
 /// A `Dense` (so that the layer sees values of both signs and of several sizes) followed by the

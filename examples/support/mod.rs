@@ -552,10 +552,10 @@ pub fn export_onnx(model: &feedforward::Sequential, path: &Path) -> Result<(), F
     {
         model.save_onnx(path)?;
         println!(
-            "ONNX model written to {} (input \"input\" [batch, {}], output \"output\" [batch, \
-             {}]); scripts/check_onnx.py runs it with onnxruntime",
+            "ONNX model written to {} (input \"input\" {}, output \"output\" [batch, {}]); \
+             scripts/check_onnx.py runs it with onnxruntime",
             path.display(),
-            model.input_width(),
+            onnx_dims(model.input_shape()),
             model.output_width()
         );
         Ok(())
@@ -568,6 +568,16 @@ pub fn export_onnx(model: &feedforward::Sequential, path: &Path) -> Result<(), F
             path.display(),
             "a build with the crate's `onnx` feature (on by default)",
         )))
+    }
+}
+
+/// An ONNX input's dimensions as the file declares them: `[batch, width]` or
+/// `[batch, C, H, W]`.
+#[cfg(feature = "onnx")]
+fn onnx_dims(shape: feedforward::layers::Shape) -> String {
+    match shape.chw() {
+        Some((c, h, w)) => format!("[batch, {c}, {h}, {w}]"),
+        None => format!("[batch, {}]", shape.size()),
     }
 }
 

@@ -26,7 +26,11 @@
 //!
 //! # The graph
 //! - One input, `input`: float32 `[batch, input_width]`, where `batch` is a symbolic dimension
-//!   (any number of rows); one output, `output`: float32 `[batch, output_width]`.
+//!   (any number of rows), or `[batch, C, H, W]` for a model built for images
+//!   ([`Sequential::builder_image`]), as `torch.onnx.export` declares a PyTorch CNN's input, so
+//!   that a program that ran the PyTorch export runs ours unchanged (its rows reshaped, values
+//!   in place: our rows hold each image in that order); one output, `output`: float32
+//!   `[batch, output_width]`, as [`predict`](Sequential::predict) gives it.
 //! - The weights are initializers named as in our checkpoints and in PyTorch's
 //!   `nn.Sequential` `state_dict` (`0.weight`, `0.bias`, `3.running_mean`, ...); the nodes are
 //!   named after the layer's index and the operator, as `torch.onnx.export` names them
@@ -47,11 +51,23 @@
 //! | [`Dropout`](crate::layers::Dropout) | nothing (evaluation) |
 //! | [`BatchNorm1d`](crate::layers::BatchNorm1d) | `BatchNormalization(input, weight, bias, running_mean, running_var, epsilon, momentum = 1 - ours)` |
 //! | [`LayerNorm`](crate::layers::LayerNorm) | `LayerNormalization(input, weight, bias, axis=-1, epsilon)` |
+//! | [`Conv2d`](crate::layers::Conv2d) | `Conv(input, weight [out, in / groups, kh, kw], bias [out] if any)`, `kernel_shape`, `strides`, `pads` (`Padding::Same` as its explicit pads), `dilations`, `group` |
+//! | [`MaxPool2d`](crate::layers::MaxPool2d) | `MaxPool`, `kernel_shape`, `strides`, `pads`, `dilations` |
+//! | [`AvgPool2d`](crate::layers::AvgPool2d) | `AveragePool`, `kernel_shape`, `strides`, `pads`, `count_include_pad` as the layer's (1 by default, as PyTorch's) |
+//! | [`GlobalAvgPool2d`](crate::layers::GlobalAvgPool2d) | `GlobalAveragePool`, `Flatten(axis=1)` |
+//! | [`BatchNorm2d`](crate::layers::BatchNorm2d) | `BatchNormalization` as `BatchNorm1d`'s, per channel of `[batch, C, H, W]` |
+//! | [`Flatten`](crate::layers::Flatten) | `Flatten(axis=1)` after images, nothing after rows |
+//!
+//! Between layers a value is `[batch, C, H, W]` or `[batch, width]`: a `Flatten(axis=1)` goes
+//! before a layer that works on rows when images reach it (a `Dense` after a `Flatten` sees what
+//! it sees in PyTorch), a `Reshape` to `[-1, C, H, W]` before an image layer when rows reach it,
+//! and element-wise layers take either (the details in `io/onnx/image_layers.rs`).
 //!
 //! A layer written outside the crate has no ONNX form: exporting a model with one is an
 //! [`OnnxProblem::UnsupportedLayer`] error naming it. A new built-in layer gets its ONNX form
-//! here, in `export_layer`, beside its [`LayerSpec`] (the compiler asks for it: the `match`
-//! over the specs has no catch-all arm).
+//! here, in `export_layer`, beside its [`LayerSpec`], and says in `image_layers::takes` whether
+//! its operators take images, rows or either (the compiler asks for both: the `match`es over
+//! the specs have no catch-all arm).
 //!
 //! # Opset 17
 //! The file declares the default ONNX domain at opset 17 (ONNX 1.12, 2022; IR version 8), the
@@ -71,33 +87,32 @@
 //!
 //! [ONNX]: https://onnx.ai/onnx/intro/concepts.html
 
+mod graph;
+mod image_layers;
 mod proto;
 
 use crate::error::OnnxProblem;
 use crate::io::atomic_write::write_atomically;
-use crate::layers::{Layer, LayerSpec};
+use crate::layers::{Layer, LayerSpec, Shape};
 use crate::model::Sequential;
 use crate::{Error, Result};
+use graph::{float, int, value_info, vector, Graph, Value};
 use ndarray::ArrayView2;
 use prost::Message;
-use proto::{
-    attribute_type, AttributeProto, Dimension, DimensionValue, GraphProto, ModelProto, NodeProto,
-    OperatorSetIdProto, TensorProto, TensorShapeProto, TensorTypeProto, TypeProto, ValueInfoProto,
-};
-use std::collections::BTreeSet;
+use proto::{GraphProto, ModelProto, OperatorSetIdProto};
 use std::path::Path;
 
 /// The version of the default ONNX operator set the exported files use.
 pub const OPSET_VERSION: i64 = 17;
 
-/// The name of the graph's input, float32 `[batch, input_width]`.
+/// The name of the graph's input, float32 `[batch, input_width]`, or `[batch, C, H, W]` for a
+/// model built for images.
 pub const INPUT_NAME: &str = "input";
 
 /// The name of the graph's output, float32 `[batch, output_width]`.
 pub const OUTPUT_NAME: &str = "output";
 
-/// The name of the symbolic first dimension of the input and the output (the number of rows).
-pub const BATCH_DIMENSION: &str = "batch";
+pub use graph::BATCH_DIMENSION;
 
 /// Protobuf's limit on the size of one message, which an ONNX file is.
 const MAX_PROTOBUF_BYTES: usize = i32::MAX as usize;
@@ -129,11 +144,19 @@ impl Sequential {
     /// As [`save_onnx`](Sequential::save_onnx), without the I/O errors.
     pub fn to_onnx(&self) -> Result<Vec<u8>> {
         let mut graph = Graph::default();
-        let mut value = INPUT_NAME.to_string();
-        for (index, layer) in self.layers.iter().enumerate() {
-            value = export_layer(&mut graph, index, layer.as_ref(), value)
+        let mut value = Value {
+            name: INPUT_NAME.to_string(),
+            image: self.input_shape().is_image(),
+        };
+        // `shapes[index]` is the shape layer `index` takes.
+        let shapes =
+            std::iter::once(self.input_shape()).chain(self.output_shapes().iter().copied());
+        for ((index, layer), shape) in self.layers.iter().enumerate().zip(shapes) {
+            value = export_layer(&mut graph, index, layer.as_ref(), shape, value)
                 .map_err(Error::OnnxExport)?;
         }
+        // The output is `[batch, output_width]`, as predict's rows, even after an image layer.
+        let value = image_layers::as_rows(&mut graph, None, value).name;
         if !graph.non_finite.is_empty() {
             return Err(Error::OnnxExport(OnnxProblem::NonFinite(graph.non_finite)));
         }
@@ -167,8 +190,8 @@ impl Sequential {
                 name: Some("feedforward".to_string()),
                 initializer: graph.initializers,
                 doc_string: None,
-                input: vec![value_info(INPUT_NAME, self.input_width())],
-                output: vec![value_info(OUTPUT_NAME, self.output_width())],
+                input: vec![value_info(INPUT_NAME, &input_dims(self.input_shape()))],
+                output: vec![value_info(OUTPUT_NAME, &[self.output_width()])],
             }),
         };
         let bytes = model.encoded_len();
@@ -179,100 +202,17 @@ impl Sequential {
     }
 }
 
-/// The graph being built: nodes in order, initializers, and the names already taken.
-#[derive(Default)]
-struct Graph {
-    nodes: Vec<NodeProto>,
-    initializers: Vec<TensorProto>,
-    /// Node names (their outputs take the same name plus `_output_0`).
-    names: BTreeSet<String>,
-    /// Initializers that hold NaN or infinite values.
-    non_finite: Vec<String>,
-}
-
-impl Graph {
-    /// Appends the node `op(inputs)` of layer `index` (`None`: of the graph itself) and returns
-    /// the name of its output. Nodes are named as `torch.onnx.export` names them, `/0/Gemm`, with
-    /// `_1`, `_2`, ... for a layer's second, third, ... node of the same operator.
-    fn node(
-        &mut self,
-        index: Option<usize>,
-        op: &str,
-        inputs: &[&str],
-        attribute: Vec<AttributeProto>,
-    ) -> String {
-        let base = match index {
-            Some(index) => format!("/{index}/{op}"),
-            None => format!("/{op}"),
-        };
-        let mut name = base.clone();
-        for k in 1.. {
-            if !self.names.contains(&name) {
-                break;
-            }
-            name = format!("{base}_{k}");
-        }
-        self.names.insert(name.clone());
-        let output = format!("{name}_output_0");
-        self.nodes.push(NodeProto {
-            input: inputs.iter().map(|s| s.to_string()).collect(),
-            output: vec![output.clone()],
-            name: Some(name),
-            op_type: Some(op.to_string()),
-            attribute,
-        });
-        output
-    }
-
-    /// Adds the float32 initializer `name` of shape `dims` holding `values` (row-major), and
-    /// returns its name.
-    fn initializer(
-        &mut self,
-        name: String,
-        dims: &[usize],
-        values: impl Iterator<Item = f32>,
-    ) -> String {
-        let mut raw = Vec::with_capacity(dims.iter().product::<usize>() * 4);
-        let mut finite = true;
-        for v in values {
-            finite &= v.is_finite();
-            raw.extend_from_slice(&v.to_le_bytes());
-        }
-        if !finite {
-            self.non_finite.push(name.clone());
-        }
-        self.initializers.push(TensorProto {
-            dims: dims.iter().map(|&d| d as i64).collect(),
-            data_type: Some(proto::FLOAT),
-            name: Some(name.clone()),
-            raw_data: Some(raw),
-        });
-        name
-    }
-
-    /// A float32 scalar constant (an initializer of shape `[]`), shared by every node that
-    /// uses the same value.
-    fn scalar(&mut self, value: f32) -> String {
-        let name = format!("const_{value:?}");
-        if !self
-            .initializers
-            .iter()
-            .any(|t| t.name.as_deref() == Some(name.as_str()))
-        {
-            self.initializer(name.clone(), &[], std::iter::once(value));
-        }
-        name
-    }
-}
-
-/// Adds the nodes and initializers of layer `index`, which reads the value `input`; returns
-/// the name of the layer's output.
+/// Adds the nodes and initializers of layer `index`, which reads the value `input` holding
+/// samples of `shape`; returns the layer's output. An image value goes through `Flatten` before
+/// a layer that works on rows, and a row back through `Reshape` before an image layer (see
+/// `image_layers.rs`).
 fn export_layer(
     graph: &mut Graph,
     index: usize,
     layer: &dyn Layer,
-    input: String,
-) -> std::result::Result<String, OnnxProblem> {
+    shape: Shape,
+    input: Value,
+) -> std::result::Result<Value, OnnxProblem> {
     let unsupported = |reason: &str| OnnxProblem::UnsupportedLayer {
         index,
         layer: layer.name().to_string(),
@@ -285,10 +225,18 @@ fn export_layer(
              compute them",
         )
     })?;
+    let input = match image_layers::takes(&spec) {
+        image_layers::Takes::Images => image_layers::as_images(graph, index, input, shape)
+            .ok_or_else(|| unsupported(&format!("it takes images, and was built for {shape}")))?,
+        image_layers::Takes::Rows => image_layers::as_rows(graph, Some(index), input),
+        image_layers::Takes::Either => input,
+    };
+    let image = input.image;
+    let input = input.name;
     let x = input.as_str();
     let node = Some(index);
     let simple = |graph: &mut Graph, op: &str, attribute| graph.node(node, op, &[x], attribute);
-    Ok(match spec {
+    let name = match spec {
         LayerSpec::Dense { .. } => {
             let weight = tensor(layer, "weight", false).ok_or_else(|| missing("weight"))?;
             let bias = tensor(layer, "bias", false).ok_or_else(|| missing("bias"))?;
@@ -337,9 +285,11 @@ fn export_layer(
         // Evaluation mode: the identity, and no node at all (as torch.onnx exports nn.Dropout
         // of a model in eval mode).
         LayerSpec::Dropout { .. } => input,
-        // The rows already hold an image flat, in PyTorch's order: nothing to compute.
+        // An image was flattened by `as_rows` above (`Flatten(axis=1)`: PyTorch's order, the
+        // order of our rows); rows stay as they are.
         LayerSpec::Flatten => input,
-        LayerSpec::BatchNorm1d { momentum, eps, .. } => {
+        LayerSpec::BatchNorm1d { momentum, eps, .. }
+        | LayerSpec::BatchNorm2d { momentum, eps, .. } => {
             let mut inputs = vec![input.clone()];
             for (name, buffer) in [
                 ("weight", false),
@@ -353,6 +303,7 @@ fn export_layer(
             let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
             // ONNX's momentum weighs the previous running value (PyTorch's, like ours, the new
             // batch); it only matters to a runtime that trains, and torch.onnx writes 1 - ours.
+            // On `[batch, C, H, W]` the statistics are per channel, as BatchNorm2d's.
             let attributes = vec![float("epsilon", eps), float("momentum", 1.0 - momentum)];
             graph.node(node, "BatchNormalization", &inputs, attributes)
         }
@@ -372,14 +323,27 @@ fn export_layer(
                 graph.node(node, "Div", &[&centred, &std], Vec::new())
             }
         }
-        LayerSpec::Conv2d(_)
-        | LayerSpec::MaxPool2d(_)
-        | LayerSpec::AvgPool2d { .. }
-        | LayerSpec::GlobalAvgPool2d
-        | LayerSpec::BatchNorm2d { .. } => {
-            return Err(unsupported(
-                "the ONNX export of image layers is not written yet (issue 23)",
-            ))
+        LayerSpec::Conv2d(config) => {
+            let weight = tensor(layer, "weight", false).ok_or_else(|| missing("weight"))?;
+            let bias = match config.bias {
+                true => Some(tensor(layer, "bias", false).ok_or_else(|| missing("bias"))?),
+                false => None,
+            };
+            image_layers::conv(graph, index, &config, weight, bias, x)
+        }
+        LayerSpec::MaxPool2d(config) => image_layers::max_pool(graph, index, &config, x),
+        LayerSpec::AvgPool2d {
+            config,
+            count_include_pad,
+        } => image_layers::average_pool(graph, index, &config, count_include_pad, x),
+        LayerSpec::GlobalAvgPool2d => {
+            let pooled = simple(graph, "GlobalAveragePool", Vec::new());
+            let pooled = Value {
+                name: pooled,
+                image: true,
+            };
+            // [batch, C, 1, 1] -> [batch, C], the layer's flat row.
+            return Ok(image_layers::as_rows(graph, Some(index), pooled));
         }
         LayerSpec::Custom { .. } => {
             return Err(unsupported(
@@ -395,7 +359,8 @@ fn export_layer(
             let attributes = vec![int("axis", -1), float("epsilon", eps)];
             graph.node(node, "LayerNormalization", &[x, &scale, &shift], attributes)
         }
-    })
+    };
+    Ok(Value { name, image })
 }
 
 /// The parameter (or, with `buffer`, the buffer) `name` of `layer`.
@@ -411,62 +376,24 @@ fn tensor<'a>(layer: &'a dyn Layer, name: &str, buffer: bool) -> Option<ArrayVie
         .map(|(_, v)| v)
 }
 
-/// Adds the `(1, n)` row `value` of layer `index` as the 1-D initializer `"{index}.{name}"`,
-/// `[n]`.
-fn vector(graph: &mut Graph, index: usize, name: &str, value: ArrayView2<'_, f32>) -> String {
-    graph.initializer(
-        format!("{index}.{name}"),
-        &[value.len()],
-        value.iter().copied(),
-    )
-}
-
-/// An integer attribute.
-fn int(name: &str, value: i64) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.to_string()),
-        f: None,
-        i: Some(value),
-        r#type: Some(attribute_type::INT),
-    }
-}
-
-/// A float attribute.
-fn float(name: &str, value: f32) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.to_string()),
-        f: Some(value),
-        i: None,
-        r#type: Some(attribute_type::FLOAT),
-    }
-}
-
-/// A float32 `[batch, width]` graph input or output.
-fn value_info(name: &str, width: usize) -> ValueInfoProto {
-    let dimension = |value| Dimension { value: Some(value) };
-    ValueInfoProto {
-        name: Some(name.to_string()),
-        r#type: Some(TypeProto {
-            tensor_type: Some(TensorTypeProto {
-                elem_type: Some(proto::FLOAT),
-                shape: Some(TensorShapeProto {
-                    dim: vec![
-                        dimension(DimensionValue::DimParam(BATCH_DIMENSION.to_string())),
-                        dimension(DimensionValue::DimValue(width as i64)),
-                    ],
-                }),
-            }),
-        }),
+/// The dimensions after the batch of a graph input of samples of `shape`: `[width]`, or
+/// `[C, H, W]` for images.
+fn input_dims(shape: Shape) -> Vec<usize> {
+    match shape.chw() {
+        Some((c, h, w)) => vec![c, h, w],
+        None => vec![shape.size()],
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::proto::{AttributeProto, DimensionValue, NodeProto, TensorProto};
     use super::*;
     use crate::layers::{
         BatchNorm1d, Dense, Dropout, Gelu, GeluTanh, Identity, LayerNorm, LeakyRelu, Relu, Softmax,
     };
     use ndarray::array;
+    use std::collections::BTreeSet;
 
     fn decode(model: &Sequential) -> ModelProto {
         ModelProto::decode(model.to_onnx().unwrap().as_slice()).unwrap()
@@ -513,8 +440,8 @@ mod tests {
         );
         assert_eq!(file.producer_name.as_deref(), Some("feedforward"));
         let graph = file.graph.unwrap();
-        assert_eq!(graph.input, [value_info("input", 3)]);
-        assert_eq!(graph.output, [value_info("output", 2)]);
+        assert_eq!(graph.input, [value_info("input", &[3])]);
+        assert_eq!(graph.output, [value_info("output", &[2])]);
         let shape = graph.input[0].r#type.as_ref().unwrap();
         let dims = &shape
             .tensor_type

@@ -11,6 +11,9 @@
 /// `TensorProto.DataType.FLOAT`: 32-bit IEEE 754 floats.
 pub(super) const FLOAT: i32 = 1;
 
+/// `TensorProto.DataType.INT64`: 64-bit signed integers (a `Reshape`'s target shape).
+pub(super) const INT64: i32 = 7;
+
 /// `Version.IR_VERSION_2021_7_30`, the IR version of ONNX 1.12 (opset 17).
 pub(super) const IR_VERSION: i64 = 8;
 
@@ -20,6 +23,8 @@ pub(super) mod attribute_type {
     pub(in super::super) const FLOAT: i32 = 1;
     /// A single `int64` in field `i`.
     pub(in super::super) const INT: i32 = 2;
+    /// A list of `int64` in field `ints` (a convolution's `kernel_shape`, `pads`, ...).
+    pub(in super::super) const INTS: i32 = 7;
 }
 
 /// `ModelProto`: the file's top-level message.
@@ -80,7 +85,8 @@ pub(super) struct NodeProto {
     pub attribute: Vec<AttributeProto>,
 }
 
-/// `AttributeProto`: a named setting of a node, here a single float or integer.
+/// `AttributeProto`: a named setting of a node, here a single float or integer, or a list of
+/// integers.
 #[derive(Clone, PartialEq, prost::Message)]
 pub(super) struct AttributeProto {
     #[prost(string, optional, tag = "1")]
@@ -89,12 +95,14 @@ pub(super) struct AttributeProto {
     pub f: Option<f32>,
     #[prost(int64, optional, tag = "3")]
     pub i: Option<i64>,
+    #[prost(int64, repeated, packed = "false", tag = "8")]
+    pub ints: Vec<i64>,
     #[prost(int32, optional, tag = "20")]
     pub r#type: Option<i32>,
 }
 
-/// `TensorProto`: a named tensor, here float32 values in `raw_data` (little-endian,
-/// row-major).
+/// `TensorProto`: a named tensor, here float32 (or int64) values in `raw_data`
+/// (little-endian, row-major).
 #[derive(Clone, PartialEq, prost::Message)]
 pub(super) struct TensorProto {
     #[prost(int64, repeated, packed = "false", tag = "1")]

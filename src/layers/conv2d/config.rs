@@ -98,6 +98,31 @@ impl Conv2dConfig {
         self.in_channels / self.groups.max(1) * self.kernel.0 * self.kernel.1
     }
 
+    /// The zeros added around the input, `((top, left), (bottom, right))`: the explicit padding
+    /// on both sides, or for [`Padding::Same`] `dilation (kernel - 1)` zeros along each axis,
+    /// half of them (rounded down) before and the rest after, as PyTorch's `padding='same'`
+    /// (and ONNX's `pads` `[top, left, bottom, right]` once reordered).
+    ///
+    /// ```
+    /// use feedforward::layers::{Conv2d, Padding};
+    /// let same = Conv2d::config(1, 1, (3, 4)).padding(Padding::Same);
+    /// assert_eq!(same.pads(), ((1, 1), (1, 2)));
+    /// assert_eq!(Conv2d::config(1, 1, 3).padding((2, 0)).pads(), ((2, 0), (2, 0)));
+    /// ```
+    pub fn pads(&self) -> ((usize, usize), (usize, usize)) {
+        match self.padding {
+            Padding::Explicit(rows, columns) => ((rows, columns), (rows, columns)),
+            Padding::Same => {
+                let total = |k: usize, d: usize| (k.saturating_sub(1)).saturating_mul(d);
+                let (th, tw) = (
+                    total(self.kernel.0, self.dilation.0),
+                    total(self.kernel.1, self.dilation.1),
+                );
+                ((th / 2, tw / 2), (th - th / 2, tw - tw / 2))
+            }
+        }
+    }
+
     /// Checks the settings and returns the layer's window.
     pub(crate) fn check(&self) -> Result<Window> {
         let Conv2dConfig {
@@ -121,25 +146,15 @@ impl Conv2dConfig {
                  channels",
             ));
         }
-        let (pad_before, pad_after) = match self.padding {
-            Padding::Explicit(rows, columns) => ((rows, columns), (rows, columns)),
-            Padding::Same => {
-                if self.stride != (1, 1) {
-                    return Err(Error::config(
-                        "Conv2d padding",
-                        format!("Same with stride {:?}", self.stride),
-                        "a stride of 1 with Padding::Same (as PyTorch's padding='same'); give \
-                         the padding in numbers for a strided convolution",
-                    ));
-                }
-                let total = |k: usize, d: usize| (k.saturating_sub(1)).saturating_mul(d);
-                let (th, tw) = (
-                    total(self.kernel.0, self.dilation.0),
-                    total(self.kernel.1, self.dilation.1),
-                );
-                ((th / 2, tw / 2), (th - th / 2, tw - tw / 2))
-            }
-        };
+        if self.padding == Padding::Same && self.stride != (1, 1) {
+            return Err(Error::config(
+                "Conv2d padding",
+                format!("Same with stride {:?}", self.stride),
+                "a stride of 1 with Padding::Same (as PyTorch's padding='same'); give \
+                 the padding in numbers for a strided convolution",
+            ));
+        }
+        let (pad_before, pad_after) = self.pads();
         let window = Window::new(
             "Conv2d",
             self.kernel,

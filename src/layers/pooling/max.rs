@@ -1,0 +1,241 @@
+//! [`MaxPool2d`]: the largest value of each window of each channel, as PyTorch's
+//! `nn.MaxPool2d` (see the [module documentation](super) for the window and the shapes).
+
+use super::{built, per_sample, PoolConfig};
+use crate::layers::window::{Geometry, Window};
+use crate::layers::{Layer, LayerSpec, Pair, Shape};
+use crate::Result;
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+/// The place of the largest value in each window of one sample's channel `plane`
+/// (`height width` values), in output order, given to `visit(output position, input place)`;
+/// the first largest, row by row, and a NaN counts as the largest.
+fn argmax(geometry: &Geometry, plane: &[f32], mut visit: impl FnMut(usize, usize)) {
+    let Window {
+        kernel: (kh, kw),
+        stride: (sh, sw),
+        dilation: (dh, dw),
+        pad_before: (ph, pw),
+        ..
+    } = geometry.window;
+    let (h, w) = (geometry.height, geometry.width);
+    for oy in 0..geometry.out_height {
+        for ox in 0..geometry.out_width {
+            let mut best: Option<(usize, f32)> = None;
+            for ky in 0..kh {
+                let Some(iy) = (oy * sh + ky * dh).checked_sub(ph).filter(|&i| i < h) else {
+                    continue;
+                };
+                for kx in 0..kw {
+                    let Some(ix) = (ox * sw + kx * dw).checked_sub(pw).filter(|&i| i < w) else {
+                        continue;
+                    };
+                    let place = iy * w + ix;
+                    let value = plane[place];
+                    let better = match best {
+                        None => true,
+                        Some((_, top)) => value > top || (value.is_nan() && !top.is_nan()),
+                    };
+                    if better {
+                        best = Some((place, value));
+                    }
+                }
+            }
+            let (place, _) = best.expect("a padding of at most half the window leaves a value");
+            visit(oy * geometry.out_width + ox, place);
+        }
+    }
+}
+
+/// The largest value of each window of each channel (PyTorch's `nn.MaxPool2d`).
+#[derive(Clone, Debug)]
+pub struct MaxPool2d {
+    config: PoolConfig,
+    window: Window,
+    geometry: Option<Geometry>,
+}
+
+impl MaxPool2d {
+    /// A window of `kernel` (one number or `(height, width)`) that moves by its own size, no
+    /// padding, no dilation: `nn.MaxPool2d(kernel)`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for a zero kernel.
+    pub fn new(kernel: impl Pair) -> Result<Self> {
+        Self::from_config(PoolConfig::new(kernel))
+    }
+
+    /// The pooling with these settings.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for a zero kernel, stride or dilation, or a padding of more than
+    /// half the window's extent (PyTorch's rule).
+    pub fn from_config(config: PoolConfig) -> Result<Self> {
+        Ok(MaxPool2d {
+            window: config.window("MaxPool2d")?,
+            config,
+            geometry: None,
+        })
+    }
+
+    /// Sets the stride (PyTorch's `stride`; the kernel by default).
+    ///
+    /// # Errors
+    /// As [`from_config`](MaxPool2d::from_config).
+    pub fn stride(self, stride: impl Pair) -> Result<Self> {
+        Self::from_config(PoolConfig {
+            stride: stride.pair(),
+            ..self.config
+        })
+    }
+
+    /// Sets the padding on each side (PyTorch's `padding`; padded places never win).
+    ///
+    /// # Errors
+    /// As [`from_config`](MaxPool2d::from_config).
+    pub fn padding(self, padding: impl Pair) -> Result<Self> {
+        Self::from_config(PoolConfig {
+            padding: padding.pair(),
+            ..self.config
+        })
+    }
+
+    /// Sets the dilation (PyTorch's `dilation`).
+    ///
+    /// # Errors
+    /// As [`from_config`](MaxPool2d::from_config).
+    pub fn dilation(self, dilation: impl Pair) -> Result<Self> {
+        Self::from_config(PoolConfig {
+            dilation: dilation.pair(),
+            ..self.config
+        })
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &PoolConfig {
+        &self.config
+    }
+}
+
+impl Layer for MaxPool2d {
+    fn name(&self) -> &str {
+        "MaxPool2d"
+    }
+
+    fn output_width(&self, input_width: usize) -> Result<usize> {
+        let g = built("MaxPool2d", self.geometry)?;
+        crate::layers::fixed_input_width("MaxPool2d", g.input_len(), input_width, g.output_len())
+    }
+
+    fn build(&mut self, input: Shape) -> Result<Shape> {
+        let channels = input.channels().unwrap_or(1);
+        let g = Geometry::build("MaxPool2d", self.window, input, None, channels, channels)?;
+        self.geometry = Some(g);
+        Ok(g.output_shape())
+    }
+
+    fn forward(
+        &mut self,
+        input: ArrayView2<'_, f32>,
+        output: ArrayViewMut2<'_, f32>,
+    ) -> Result<()> {
+        let g = built("MaxPool2d", self.geometry)?;
+        crate::layers::expect_width("MaxPool2d input", &input, g.input_len())?;
+        crate::layers::expect_dim(
+            "MaxPool2d output",
+            (input.nrows(), g.output_len()),
+            output.dim(),
+        )?;
+        let (plane, positions) = (g.height * g.width, g.positions());
+        per_sample(input, None, output, &|x, _, y| {
+            for (x, y) in x.chunks_exact(plane).zip(y.chunks_exact_mut(positions)) {
+                argmax(&g, x, |position, place| y[position] = x[place]);
+            }
+        });
+        Ok(())
+    }
+
+    fn backward(
+        &mut self,
+        input: ArrayView2<'_, f32>,
+        _output: ArrayView2<'_, f32>,
+        grad_output: ArrayView2<'_, f32>,
+        grad_input: Option<ArrayViewMut2<'_, f32>>,
+    ) -> Result<()> {
+        let g = built("MaxPool2d", self.geometry)?;
+        crate::layers::expect_width("MaxPool2d input", &input, g.input_len())?;
+        crate::layers::expect_dim(
+            "MaxPool2d output gradient",
+            (input.nrows(), g.output_len()),
+            grad_output.dim(),
+        )?;
+        let Some(grad_input) = grad_input else {
+            return Ok(());
+        };
+        crate::layers::expect_dim("MaxPool2d input gradient", input.dim(), grad_input.dim())?;
+        let (plane, positions) = (g.height * g.width, g.positions());
+        per_sample(input, Some(grad_output), grad_input, &|x, go, dx| {
+            let go = go.expect("the output gradient is given");
+            dx.fill(0.0);
+            for ((x, go), dx) in x
+                .chunks_exact(plane)
+                .zip(go.chunks_exact(positions))
+                .zip(dx.chunks_exact_mut(plane))
+            {
+                argmax(&g, x, |position, place| dx[place] += go[position]);
+            }
+        });
+        Ok(())
+    }
+
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::MaxPool2d(self.config))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::pooling::run;
+    use ndarray::{array, Array2};
+
+    #[test]
+    fn max_pooling_takes_the_first_largest_and_lets_nan_through() {
+        // torch.nn.MaxPool2d(2)(torch.tensor([[[[1., 5, 2, 2], [3, 4, 2, 1], [0, -1, nan, 1], [-2, -3, 1, 1]]]]))
+        // == [[5, 2], [0, nan]]
+        let x = array![[
+            1.0,
+            5.0,
+            2.0,
+            2.0,
+            3.0,
+            4.0,
+            2.0,
+            1.0,
+            0.0,
+            -1.0,
+            f32::NAN,
+            1.0,
+            -2.0,
+            -3.0,
+            1.0,
+            1.0
+        ]];
+        let mut pool = MaxPool2d::new(2).unwrap();
+        let y = run(&mut pool, Shape::image(1, 4, 4).unwrap(), &x);
+        assert_eq!(y.slice(ndarray::s![0, ..3]), array![5.0, 2.0, 0.0]);
+        assert!(y[[0, 3]].is_nan());
+        // The tie 2, 2 at the top right: the gradient goes to the first.
+        let mut dx = Array2::zeros((1, 16));
+        pool.backward(
+            x.view(),
+            y.view(),
+            array![[1.0, 10.0, 100.0, 1000.0]].view(),
+            Some(dx.view_mut()),
+        )
+        .unwrap();
+        let mut want = [0.0f32; 16];
+        (want[1], want[2], want[8], want[10]) = (1.0, 10.0, 100.0, 1000.0);
+        assert_eq!(dx.as_slice().unwrap(), &want);
+    }
+}
