@@ -49,12 +49,12 @@ mod common;
 mod models;
 
 use feedforward::data::mnist::LabeledImages;
+use feedforward::data::Dataset;
 use feedforward::distributed::{checksum, mpi, shard, DataParallel};
 use feedforward::model::Sequential;
+use feedforward::model::{Callback, EarlyStopping, Monitor};
 use feedforward::ndarray::{s, Array2};
 use feedforward::prelude::*;
-use feedforward::data::Dataset;
-use feedforward::model::{Callback, EarlyStopping, Monitor};
 use feedforward::Error;
 use mpi::traits::{Communicator, CommunicatorCollectives};
 
@@ -472,7 +472,11 @@ fn an_interrupted_run_resumes_bit_identically<C: Communicator>(
         .fit(&mut straight, &data, &CrossEntropy, &mut sgd(), &config)
         .unwrap();
     assert!(history.accuracies.iter().all(|a| (0.0..=1.0).contains(a)));
-    assert_eq!(history.accuracies.len(), EPOCHS, "the training accuracy, summed over processes");
+    assert_eq!(
+        history.accuracies.len(),
+        EPOCHS,
+        "the training accuracy, summed over processes"
+    );
 
     // Interrupted in the second epoch: a read error on the last process at its 3rd batch of
     // epoch 2 (read 1 is the start's data check, then 16 batches an epoch).
@@ -494,7 +498,11 @@ fn an_interrupted_run_resumes_bit_identically<C: Communicator>(
         .unwrap_err();
     assert_eq!(error.history.epoch_losses.len(), 1, "{}", error.error);
     if trainer.rank() == last {
-        assert!(matches!(error.error, Error::DataRead { .. }), "{}", error.error);
+        assert!(
+            matches!(error.error, Error::DataRead { .. }),
+            "{}",
+            error.error
+        );
     } else {
         assert!(
             matches!(error.error, Error::Distributed { rank, .. } if rank == last),
@@ -519,11 +527,18 @@ fn an_interrupted_run_resumes_bit_identically<C: Communicator>(
             &resumable_config(&path),
         )
         .unwrap();
-    assert_eq!(resumed.snapshot(), straight.snapshot(), "resumed != uninterrupted");
+    assert_eq!(
+        resumed.snapshot(),
+        straight.snapshot(),
+        "resumed != uninterrupted"
+    );
     assert_eq!(dropout_state(&resumed), dropout_state(&straight));
     assert_eq!(resumed.steps(), straight.steps());
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-    assert_eq!(bits(&resumed_history.epoch_losses), bits(&history.epoch_losses));
+    assert_eq!(
+        bits(&resumed_history.epoch_losses),
+        bits(&history.epoch_losses)
+    );
     assert_eq!(bits(&resumed_history.accuracies), bits(&history.accuracies));
     trainer.check_in_sync(&resumed).unwrap();
 }
@@ -550,23 +565,42 @@ fn another_world_size_is_refused<C: Communicator>(
         let mut alone = own_state_model();
         let before = alone.snapshot();
         let error = alone
-            .fit(&data, &CrossEntropy, &mut sgd(), &resumable_config(&dir.join("resume.ckpt")))
+            .fit(
+                &data,
+                &CrossEntropy,
+                &mut sgd(),
+                &resumable_config(&dir.join("resume.ckpt")),
+            )
             .unwrap_err()
             .error;
         assert!(refused(&error, size, 1), "{error}");
-        assert!(error.to_string().contains(&format!("{size} process")), "{error}");
+        assert!(
+            error.to_string().contains(&format!("{size} process")),
+            "{error}"
+        );
         assert_eq!(alone.snapshot(), before);
     }
     // A file of one process, resumed by N.
     let single = dir.join("single.ckpt");
     if trainer.is_root() {
         let mut alone = own_state_model();
-        let config = FitConfig::new(1).batch_size(63).shuffle(8).checkpoint(&single);
-        alone.fit(&data, &CrossEntropy, &mut sgd(), &config).unwrap();
+        let config = FitConfig::new(1)
+            .batch_size(63)
+            .shuffle(8)
+            .checkpoint(&single);
+        alone
+            .fit(&data, &CrossEntropy, &mut sgd(), &config)
+            .unwrap();
     }
     let mut model = own_state_model();
     let error = trainer
-        .fit(&mut model, &data, &CrossEntropy, &mut sgd(), &resumable_config(&single))
+        .fit(
+            &mut model,
+            &data,
+            &CrossEntropy,
+            &mut sgd(),
+            &resumable_config(&single),
+        )
         .unwrap_err()
         .error;
     assert!(refused(&error, 1, size), "{error}");
@@ -590,7 +624,14 @@ fn early_stopping_decides_for_every_process<C: Communicator>(
     let mut callbacks: Vec<&mut dyn Callback> = vec![&mut stopper];
     let config = FitConfig::new(20).batch_size(64).shuffle(1);
     let history = trainer
-        .fit_with_callbacks(&mut model, &data, &CrossEntropy, &mut optimizer, &config, &mut callbacks)
+        .fit_with_callbacks(
+            &mut model,
+            &data,
+            &CrossEntropy,
+            &mut optimizer,
+            &config,
+            &mut callbacks,
+        )
         .unwrap();
     let stopped = history.stopped_at.expect("early stopping stopped the run");
     assert_eq!(stopped, 1);
@@ -628,13 +669,20 @@ fn the_training_metric_counts_every_process<C: Communicator>(
     let history = trainer
         .fit(&mut model, &data, &Mse, &mut frozen(), &config)
         .unwrap();
-    let whole = model.evaluate(&data, &Mse, 1000).unwrap().regression.unwrap();
+    let whole = model
+        .evaluate(&data, &Mse, 1000)
+        .unwrap()
+        .regression
+        .unwrap();
     let logged = history.regression[0];
     for (name, a, b) in [
         ("mse", logged.mse, whole.mse),
         ("mae", logged.mae, whole.mae),
         ("r2", logged.r2, whole.r2),
     ] {
-        assert!((a - b).abs() <= 1e-6 * b.abs(), "{name}: {a} logged, {b} evaluated");
+        assert!(
+            (a - b).abs() <= 1e-6 * b.abs(),
+            "{name}: {a} logged, {b} evaluated"
+        );
     }
 }

@@ -55,7 +55,11 @@ impl<C: Communicator> DataParallel<C> {
 
     /// Before the first epoch: rank 0 checks that the checkpoint can be written (its folder,
     /// the optimizer's and callbacks' states), and every process learns the outcome.
-    pub(super) fn prepare_checkpoint(&self, backup: Backup<'_>, run: &RunState<'_, '_>) -> Result<()> {
+    pub(super) fn prepare_checkpoint(
+        &self,
+        backup: Backup<'_>,
+        run: &RunState<'_, '_>,
+    ) -> Result<()> {
         let result = match self.is_root() {
             true => backup.store.prepare(backup.path, run),
             false => Ok(()),

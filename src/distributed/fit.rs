@@ -6,8 +6,8 @@ use crate::data::{Batches, Dataset, Order};
 use crate::losses::Loss;
 use crate::model::backup::{Processes, RunState, Setup};
 use crate::model::{
-    check_schedule, split_fraction, Callback, Control, EpochLog, FitConfig, FitError,
-    History, Progress, Sequential, Validation, Verbosity,
+    check_schedule, split_fraction, Callback, Control, EpochLog, FitConfig, FitError, History,
+    Progress, Sequential, Validation, Verbosity,
 };
 use crate::optim::Optimizer;
 use crate::{Error, Result};
@@ -109,7 +109,8 @@ impl<C: Communicator> DataParallel<C> {
         // The printer last, as in `Sequential::fit`; not a position the checkpoint records
         // (it has no state).
         all.extend(shown);
-        let result = self.train_epochs(model, data, loss, optimizer, config, &mut all, &mut history);
+        let result =
+            self.train_epochs(model, data, loss, optimizer, config, &mut all, &mut history);
         match result {
             Ok(()) => Ok(history),
             Err(error) => Err(FitError {
@@ -263,8 +264,7 @@ impl<C: Communicator> DataParallel<C> {
                 let n = part.len();
                 let shard_views =
                     read.map(|()| (inputs.slice(s![..n, ..]), targets.slice(s![..n, ..])));
-                let result =
-                    self.step_shard(model, shard_views, rows.len(), loss, optimizer);
+                let result = self.step_shard(model, shard_views, rows.len(), loss, optimizer);
                 if result.is_ok() {
                     tally.add(model, train, part, targets.slice(s![..n, ..]));
                 }

@@ -59,12 +59,12 @@ pub use callbacks::{Callback, CallbackState, Control, CsvLogger, EarlyStopping, 
 pub use evaluate::Evaluation;
 #[cfg(feature = "mpi")]
 pub(crate) use fit::{check_schedule, split_fraction};
-#[cfg(feature = "mpi")]
-pub(crate) use shared_tally::SharedTally;
 pub use fit::{FitConfig, FitError, Validation, Verbosity};
 pub use history::{EpochLog, History, Progress};
 pub use pending_step::PendingStep;
 pub use predict::{ClassPredictions, PREDICT_CHUNK_BYTES};
+#[cfg(feature = "mpi")]
+pub(crate) use shared_tally::SharedTally;
 pub use summary::{LayerSummary, Summary};
 
 use crate::data::Dataset;

@@ -395,7 +395,10 @@ mod tests {
         };
         file.resume(&mut run).unwrap();
         assert_eq!(one.snapshot().buffers(), &other.buffers[..]);
-        assert_eq!(one.layers()[2].generator().unwrap().state(), other.generators[0].1);
+        assert_eq!(
+            one.layers()[2].generator().unwrap().state(),
+            other.generators[0].1
+        );
         assert_eq!(one.parameters(), model.parameters());
 
         // One process (Sequential::fit) refuses it, naming both sizes; nothing changes.
