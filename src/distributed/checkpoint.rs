@@ -125,11 +125,10 @@ impl<C: Communicator> DataParallel<C> {
         let result = if self.is_root() {
             let mut all = vec![0u32; words.len() * self.size];
             root.gather_into_root(&words[..], &mut all[..]);
-            let others = all
-                .chunks_exact(words.len().max(1))
-                .skip(1)
-                .take(self.size - 1)
-                .map(|words| rank_state(run.model, words))
+            // (A model without generators or buffers sends no words: its states are empty.)
+            let len = words.len();
+            let others = (1..self.size)
+                .map(|rank| rank_state(run.model, &all[rank * len..(rank + 1) * len]))
                 .collect();
             let processes = Processes {
                 rank: 0,
