@@ -447,6 +447,20 @@ pub enum CheckpointProblem {
         .0.join(", ")
     )]
     NonFinite(Vec<String>),
+    /// A training checkpoint written by a run on another number of processes (data-parallel
+    /// training, feature `mpi`; a single-process run counts as one): the file holds the own
+    /// state of every process (dropout generators, batch-norm running statistics), so the run
+    /// resumes only on as many processes.
+    #[error(
+        "the checkpoint was written by a run on {saved} process(es), but this run has \
+         {current}: resume it on {saved} (mpirun -np {saved}); nothing was resumed"
+    )]
+    WorldSizeMismatch {
+        /// The number of processes recorded in the checkpoint.
+        saved: usize,
+        /// The number of processes of this run.
+        current: usize,
+    },
 }
 
 /// Where [`Error::Table`] happened: `data.csv, line 7, column "age"` or `row 3, column "age"`.

@@ -156,18 +156,18 @@ impl<C: Communicator> DataParallel<C> {
             inputs.slice(ndarray::s![part.clone(), ..]),
             targets.slice(ndarray::s![part.clone(), ..]),
         );
-        self.step_shard(model, x, y, rows, loss, optimizer)
+        self.step_shard(model, Ok((x, y)), rows, loss, optimizer)
     }
 
-    /// The step on this process's shard of a global batch of `global_rows` rows: the shard's
-    /// mean gradients weighted by `shard rows / global_rows`, summed over the processes by one
-    /// all-reduce together with the weighted losses and one failure flag per process, then the
-    /// optimizer's update on every process.
+    /// The step on this process's shard of a global batch of `global_rows` rows (or the error
+    /// that kept this process from reading it): the shard's mean gradients weighted by
+    /// `shard rows / global_rows`, summed over the processes by one all-reduce together with
+    /// the weighted losses and one failure flag per process, then the optimizer's update on
+    /// every process.
     pub(super) fn step_shard(
         &mut self,
         model: &mut Sequential,
-        inputs: ArrayView2<'_, f32>,
-        targets: ArrayView2<'_, f32>,
+        shard: Result<(ArrayView2<'_, f32>, ArrayView2<'_, f32>)>,
         global_rows: usize,
         loss: &dyn Loss,
         optimizer: &mut dyn Optimizer,
@@ -176,10 +176,15 @@ impl<C: Communicator> DataParallel<C> {
         let len = count + 1 + self.size;
         self.send.resize(len, 0.0);
         self.received.resize(len, 0.0);
-        // For shards of equal size and a power-of-two number of processes, the weight is an
-        // exact power of two: the weighting rounds nothing.
-        let weight = inputs.nrows() as f32 / global_rows as f32;
-        let pending = model.compute_gradients(inputs, targets, loss, &mut *optimizer);
+        let (pending, weight) = match shard {
+            Ok((inputs, targets)) => (
+                model.compute_gradients(inputs, targets, loss, &mut *optimizer),
+                // For shards of equal size and a power-of-two number of processes, the weight
+                // is an exact power of two: the weighting rounds nothing.
+                inputs.nrows() as f32 / global_rows as f32,
+            ),
+            Err(error) => (Err(error), 0.0),
+        };
         let failed = match &pending {
             Ok(_) => None,
             Err(_) => Some(self.rank),
@@ -213,8 +218,9 @@ impl<C: Communicator> DataParallel<C> {
             (Ok(_), Some(rank)) => {
                 return Err(Error::Distributed {
                     rank,
-                    problem: "its training step failed (its own error says why); no process \
-                              changed its model"
+                    problem: "its training step (reading its shard of the batch, or computing \
+                              its gradients) failed (its own error says why); no process changed \
+                              its model"
                         .into(),
                 });
             }

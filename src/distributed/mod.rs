@@ -17,9 +17,22 @@
 //!    processes never drift apart; [`DataParallel::check_in_sync`] compares a [`checksum`] of
 //!    the parameters across processes to prove it.
 //!
-//! A step that fails on one process (a non-finite loss, a bad target) fails on all: the flag
-//! travels with the gradients, no process changes its model, and every process returns an
-//! error ([`Error::Distributed`](crate::Error::Distributed) naming the process on the others).
+//! A step that fails on one process (a read error of its shard, a non-finite loss, a bad
+//! target) fails on all: the flag travels with the gradients, no process changes its model, and
+//! every process returns an error (its own on that process,
+//! [`Error::Distributed`](crate::Error::Distributed) naming it on the others).
+//!
+//! # Training checkpoints, callbacks, metrics
+//! With [`FitConfig::checkpoint`](crate::FitConfig::checkpoint), [`DataParallel::fit`] resumes
+//! and backs up a run as [`Sequential::fit`] does, bit for bit: every process sends its own
+//! state (dropout generators, batch-norm running statistics) to rank 0, which writes one file
+//! with them all and the world size, atomically; the same `mpirun` command resumes from it, and
+//! a run on another number of processes is refused
+//! ([`CheckpointProblem::WorldSizeMismatch`](crate::error::CheckpointProblem::WorldSizeMismatch)).
+//! A process killed mid-epoch leaves the checkpoint of the last finished epoch whole.
+//! Callbacks ([`DataParallel::fit_with_callbacks`]) run on rank 0, which decides for all:
+//! early stopping stops every process after the same epoch. The training accuracy or
+//! regression metrics of [`EpochLog`](crate::model::EpochLog) count every process's rows.
 //!
 //! # Batch normalisation, evaluation, output
 //! [`BatchNorm1d`](crate::layers::BatchNorm1d)'s running statistics stay local while training,
@@ -74,6 +87,7 @@
 //! # Ok::<(), feedforward::Error>(())
 //! ```
 
+mod checkpoint;
 mod data_parallel;
 mod evaluate;
 mod fit;

@@ -119,10 +119,16 @@ use std::time::Duration;
 
 mod backup_and_restore;
 mod file;
+mod processes;
 mod resume;
 
-/// The training-checkpoint format version this library writes, and the newest it reads.
-pub const TRAINING_FORMAT_VERSION: u32 = 2;
+#[cfg(feature = "mpi")]
+pub(crate) use processes::{read_bytes, resume_from_bytes};
+
+/// The newest training-checkpoint format version this library reads and writes: 3 for a file
+/// of a data-parallel run on several processes (`distributed`, feature `mpi`), which holds
+/// every process's own state; a file of one process is written as version 2, all it needs.
+pub const TRAINING_FORMAT_VERSION: u32 = 3;
 
 const KEY_TRAINING: &str = "training";
 const KEY_OPTIMIZER: &str = "optimizer";
@@ -202,6 +208,10 @@ pub struct TrainingCheckpoint {
     layer_generators: BTreeMap<usize, GeneratorState>,
     callbacks: BTreeMap<usize, CallbackState>,
     history: History,
+    /// The number of processes of the run that wrote it (1 without `world_size`).
+    world_size: usize,
+    /// The own state of the processes from rank 1 (empty for one process).
+    ranks: Vec<processes::SavedRank>,
 }
 
 impl TrainingCheckpoint {
@@ -295,7 +305,7 @@ impl TrainingCheckpoint {
 /// Whether the file's tensor `name` belongs to the model (not the optimizer, a generator, the
 /// history or a callback).
 fn is_model_tensor(name: &str) -> bool {
-    ![OPTIMIZER, GENERATOR, HISTORY, CALLBACK]
+    ![OPTIMIZER, GENERATOR, HISTORY, CALLBACK, processes::RANK]
         .iter()
         .any(|prefix| name.starts_with(prefix))
 }

@@ -119,6 +119,22 @@ impl BinaryCounts {
             .collect()
     }
 
+    /// The counts as numbers, for data-parallel training to add up the processes' counts:
+    /// the rows, then the right answers of each output.
+    #[cfg(feature = "mpi")]
+    pub(crate) fn parts(&self) -> impl Iterator<Item = f64> + '_ {
+        std::iter::once(self.rows as f64).chain(self.correct.iter().map(|&c| c as f64))
+    }
+
+    /// Adds counts laid out by [`parts`](BinaryCounts::parts) (exact below 2^53).
+    #[cfg(feature = "mpi")]
+    pub(crate) fn add_parts(&mut self, parts: &[f64]) {
+        self.rows += parts[0] as u64;
+        for (c, &p) in self.correct.iter_mut().zip(&parts[1..]) {
+            *c += p as u64;
+        }
+    }
+
     pub(crate) fn overall(&self) -> f32 {
         let total = (self.rows * self.correct.len() as u64).max(1) as f64;
         (self.correct.iter().sum::<u64>() as f64 / total) as f32

@@ -161,6 +161,36 @@ impl RegressionAccumulator {
         self.columns.fill([0.0; 4]);
     }
 
+    /// The sums as numbers, for data-parallel training to merge the processes' sums: the
+    /// rows, then per output the running mean, the sum of squared deviations, of squared
+    /// errors and of absolute errors.
+    #[cfg(feature = "mpi")]
+    pub(crate) fn parts(&self) -> impl Iterator<Item = f64> + '_ {
+        std::iter::once(self.rows as f64).chain(self.columns.iter().flatten().copied())
+    }
+
+    /// Merges the sums of other rows laid out by [`parts`](RegressionAccumulator::parts): the
+    /// means and the sums of squared deviations by the pairwise formula of Chan, Golub and
+    /// LeVeque ("Updating formulae and a pairwise algorithm for computing sample variances",
+    /// 1979): `M2 = M2_a + M2_b + delta^2 n_a n_b / n`.
+    #[cfg(feature = "mpi")]
+    pub(crate) fn merge_parts(&mut self, parts: &[f64]) {
+        let other = parts[0];
+        if other == 0.0 {
+            return;
+        }
+        let mine = self.rows as f64;
+        let n = mine + other;
+        for (sums, theirs) in self.columns.iter_mut().zip(parts[1..].chunks_exact(4)) {
+            let delta = theirs[0] - sums[0];
+            sums[0] += delta * other / n;
+            sums[1] += theirs[1] + delta * delta * mine * other / n;
+            sums[2] += theirs[2];
+            sums[3] += theirs[3];
+        }
+        self.rows += other as u64;
+    }
+
     pub(crate) fn finish(&self) -> RegressionMetrics {
         let n = self.rows.max(1) as f64;
         let outputs = self.columns.len().max(1) as f64;

@@ -11,7 +11,9 @@ use super::callbacks::Callback;
 use super::{History, Sequential};
 use crate::data::Batches;
 use crate::optim::Optimizer;
+use crate::random::GeneratorState;
 use crate::Result;
+use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -46,6 +48,31 @@ pub(crate) struct RunState<'a, 'b> {
     pub setup: &'a Setup,
     /// Epochs of the whole run.
     pub epochs: usize,
+    /// The processes of a data-parallel run (`distributed`, feature `mpi`); `None` for one
+    /// process.
+    pub processes: Option<&'a Processes>,
+}
+
+/// The processes of a data-parallel run, as a training checkpoint sees them.
+#[derive(Debug, Default)]
+pub(crate) struct Processes {
+    /// This process's rank, from 0.
+    pub rank: usize,
+    /// The number of processes (the world size).
+    pub size: usize,
+    /// When rank 0 saves: the own state of ranks 1, 2, ..., in rank order (empty otherwise).
+    pub others: Vec<RankState>,
+}
+
+/// What differs from process to process in a data-parallel run: the generators of the layers
+/// that draw numbers (dropout) and the buffers (batch-norm running statistics, rank-local
+/// while training).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct RankState {
+    /// By layer index.
+    pub generators: Vec<(usize, GeneratorState)>,
+    /// As [`Snapshot::buffers`](super::Snapshot): `(layer index, name, value)`.
+    pub buffers: Vec<(usize, &'static str, Array2<f32>)>,
 }
 
 /// Saves a run's state at the end of epochs and restores it when the run starts again.

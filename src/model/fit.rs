@@ -203,7 +203,7 @@ impl<'a> FitConfig<'a> {
     }
 
     /// Checks every setting, so that a bad one fails before any training.
-    fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         if self.checkpoint_every == 0 {
             return Err(Error::config("checkpoint_every", 0, "at least 1 epoch"));
         }
@@ -389,6 +389,7 @@ impl Sequential {
                 history,
                 setup: &setup,
                 epochs: config.epochs,
+                processes: None,
             };
             backup.store.prepare(backup.path, &run)?;
             if let Some(restored) = backup.store.restore(backup.path, &mut run)? {
@@ -513,6 +514,7 @@ impl Sequential {
                         history,
                         setup: &setup,
                         epochs: config.epochs,
+                        processes: None,
                     };
                     backup.store.save(backup.path, &run)?;
                 }
@@ -558,7 +560,7 @@ impl Sequential {
 
 /// Checks a schedule before the first epoch: its own [`Schedule::check`], then the learning
 /// rate of every epoch (finite and `>= 0`), so that a bad one fails before any training.
-fn check_schedule(schedule: &dyn Schedule, base_lr: f32, epochs: usize) -> Result<()> {
+pub(crate) fn check_schedule(schedule: &dyn Schedule, base_lr: f32, epochs: usize) -> Result<()> {
     schedule.check(base_lr)?;
     for epoch in 0..epochs {
         let lr = schedule.learning_rate(base_lr, epoch);

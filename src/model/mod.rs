@@ -44,23 +44,27 @@ mod fit;
 mod history;
 mod pending_step;
 mod predict;
+#[cfg(feature = "mpi")]
+mod shared_tally;
 mod summary;
 
 pub use crate::layers::LayerRegistry;
 pub use backup::Backup;
-/// The epoch lines of `Verbosity::Epochs`, also printed by `distributed`'s loop.
+/// The printer of `Verbosity::Epochs`, also `distributed`'s loop's.
 #[cfg(feature = "mpi")]
-pub(crate) use callbacks::epoch_line;
+pub(crate) use callbacks::EpochPrinter;
 #[cfg(feature = "indicatif")]
 pub use callbacks::ProgressBar;
 pub use callbacks::{Callback, CallbackState, Control, CsvLogger, EarlyStopping, Monitor};
 pub use evaluate::Evaluation;
 #[cfg(feature = "mpi")]
-pub(crate) use fit::split_fraction;
+pub(crate) use fit::{check_schedule, split_fraction};
 pub use fit::{FitConfig, FitError, Validation, Verbosity};
 pub use history::{EpochLog, History, Progress};
 pub use pending_step::PendingStep;
 pub use predict::{ClassPredictions, PREDICT_CHUNK_BYTES};
+#[cfg(feature = "mpi")]
+pub(crate) use shared_tally::SharedTally;
 pub use summary::{LayerSummary, Summary};
 
 use crate::data::Dataset;

@@ -120,9 +120,7 @@ impl TrainingCheckpoint {
                 tensors: names,
             });
         }
-        if !non_finite.is_empty() {
-            return Err(fail(CheckpointProblem::NonFinite(non_finite)));
-        }
+        let mut metadata = HashMap::new();
         let training = Training {
             epochs_done: n,
             setup: from.setup.clone(),
@@ -135,9 +133,18 @@ impl TrainingCheckpoint {
             hyper_parameters: optimizer.hyper_parameters,
             steps: optimizer.steps,
         };
-        let mut metadata = HashMap::new();
+        let version = super::processes::write_processes(
+            path,
+            from.processes,
+            &mut tensors,
+            &mut metadata,
+            &mut non_finite,
+        )?;
+        if !non_finite.is_empty() {
+            return Err(fail(CheckpointProblem::NonFinite(non_finite)));
+        }
         metadata.insert(KEY_FORMAT.to_string(), TRAINING_FORMAT.to_string());
-        metadata.insert(KEY_VERSION.to_string(), TRAINING_FORMAT_VERSION.to_string());
+        metadata.insert(KEY_VERSION.to_string(), version.to_string());
         metadata.insert(KEY_INPUT_WIDTH.to_string(), model.input_width().to_string());
         super::super::header::insert_input_shape(&mut metadata, model.input_shape());
         let specs: Option<Vec<LayerSpec>> = model.layers.iter().map(|l| l.spec()).collect();
@@ -246,23 +253,7 @@ impl TrainingCheckpoint {
             .buffers
             .sort_by(|a, b| (a.parameter, &a.name).cmp(&(b.parameter, &b.name)));
         let generator = |name: &str, meta: &GeneratorMeta| -> Result<GeneratorState> {
-            let view = tensors
-                .tensor(name)
-                .map_err(|_| malformed(format!("no tensor {name}")))?;
-            if view.dtype() != Dtype::U32 || view.shape() != [KEY_WORDS] {
-                return Err(malformed(format!("{name} is not {KEY_WORDS} U32 words")));
-            }
-            let state = GeneratorState {
-                key: view
-                    .data()
-                    .chunks_exact(4)
-                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect(),
-                pos: meta.pos,
-                gauss: meta.gauss,
-            };
-            RandomState::from_state(&state).map_err(|e| malformed(format!("{name}: {e}")))?;
-            Ok(state)
+            read_generator(&tensors, name, meta).map_err(&malformed)
         };
         let shuffle = generators
             .shuffle
@@ -347,8 +338,12 @@ impl TrainingCheckpoint {
             }
             callbacks.insert(meta.position, state);
         }
+        let (world_size, ranks) =
+            super::processes::read_processes(&tensors, &metadata).map_err(malformed)?;
         drop(tensors);
         Ok(TrainingCheckpoint {
+            world_size,
+            ranks,
             path: path.to_path_buf(),
             bytes,
             input_shape,
@@ -364,7 +359,7 @@ impl TrainingCheckpoint {
 }
 
 /// A metadata entry written as JSON.
-fn to_json(path: &Path, value: &impl Serialize) -> Result<String> {
+pub(super) fn to_json(path: &Path, value: &impl Serialize) -> Result<String> {
     serde_json::to_string(value).map_err(|e| {
         checkpoint_error(
             path,
@@ -374,11 +369,37 @@ fn to_json(path: &Path, value: &impl Serialize) -> Result<String> {
 }
 
 /// A metadata entry read as JSON.
-fn from_json<T: serde::de::DeserializeOwned>(
+pub(super) fn from_json<T: serde::de::DeserializeOwned>(
     text: &str,
     key: &str,
 ) -> std::result::Result<T, String> {
     serde_json::from_str(text).map_err(|e| format!("unreadable {key} metadata: {e}"))
+}
+
+/// The generator whose key is the tensor `name`, at the position and with the cached normal of
+/// `meta`, checked.
+pub(super) fn read_generator(
+    tensors: &SafeTensors<'_>,
+    name: &str,
+    meta: &GeneratorMeta,
+) -> std::result::Result<GeneratorState, String> {
+    let view = tensors
+        .tensor(name)
+        .map_err(|_| format!("no tensor {name}"))?;
+    if view.dtype() != Dtype::U32 || view.shape() != [KEY_WORDS] {
+        return Err(format!("{name} is not {KEY_WORDS} U32 words"));
+    }
+    let state = GeneratorState {
+        key: view
+            .data()
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+        pos: meta.pos,
+        gauss: meta.gauss,
+    };
+    RandomState::from_state(&state).map_err(|e| format!("{name}: {e}"))?;
+    Ok(state)
 }
 
 /// An `F32` tensor of `shape` holding `values`.
@@ -391,7 +412,7 @@ fn f32_tensor<'a>(shape: Vec<usize>, values: impl Iterator<Item = &'a f32>) -> T
 }
 
 /// A generator's key as a `U32` tensor.
-fn key_tensor(key: &[u32]) -> Tensor {
+pub(super) fn key_tensor(key: &[u32]) -> Tensor {
     Tensor {
         dtype: Dtype::U32,
         shape: vec![key.len()],
@@ -400,7 +421,7 @@ fn key_tensor(key: &[u32]) -> Tensor {
 }
 
 /// The `F32` tensor `name` (of `rank` dimensions when given): its shape and values.
-fn read_f32(
+pub(super) fn read_f32(
     tensors: &SafeTensors<'_>,
     name: &str,
     rank: Option<usize>,

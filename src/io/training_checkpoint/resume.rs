@@ -15,9 +15,14 @@ impl TrainingCheckpoint {
             callbacks,
             setup,
             epochs,
+            processes,
             ..
         } = run;
-        let (setup, epochs) = (*setup, *epochs);
+        let (setup, epochs, processes) = (*setup, *epochs, *processes);
+        self.check_world_size(processes)?;
+        // Every process but rank 0 puts back its own state over rank 0's; the callbacks run on
+        // rank 0 alone, their states are rank 0's.
+        let rank = processes.map_or(0, |p| p.rank);
         let saved = &self.training.setup;
         let differs = |what: &str, saved: String, now: String| {
             self.error(CheckpointProblem::TrainingMismatch(format!(
@@ -80,6 +85,15 @@ impl TrainingCheckpoint {
             ));
         }
         self.check_model(model)?;
+        let own = match rank {
+            0 => None,
+            rank => Some(self.rank_state(rank, model)?),
+        };
+        let no_callbacks: &mut [&mut dyn Callback] = &mut [];
+        let callbacks = match rank {
+            0 => &mut **callbacks,
+            _ => no_callbacks,
+        };
         if self.shuffle.is_some() != batches.generator().is_some() {
             return Err(differs(
                 "the shuffling generator",
@@ -115,7 +129,11 @@ impl TrainingCheckpoint {
             }
             priors.push(prior);
         }
-        if let Some(extra) = self.callbacks.keys().find(|&&p| p >= callbacks.len()) {
+        let extra = match rank {
+            0 => self.callbacks.keys().find(|&&p| p >= callbacks.len()),
+            _ => None,
+        };
+        if let Some(extra) = extra {
             return Err(self.error(CheckpointProblem::CallbackMismatch(format!(
                 "the checkpoint holds the state of a callback at position {extra}, but only {} \
                  callbacks are given",
@@ -163,7 +181,11 @@ impl TrainingCheckpoint {
                 return Err(self.error(CheckpointProblem::CallbackMismatch(e.to_string())));
             }
         }
-        if let Err(e) = self.load_model(model) {
+        let loaded = self.load_model(model).and_then(|()| match &own {
+            Some(state) => super::processes::load_rank_state(model, state),
+            None => Ok(()),
+        });
+        if let Err(e) = loaded {
             undo(&mut **optimizer, callbacks, callbacks.len(), model);
             return Err(e);
         }

@@ -10,8 +10,6 @@ mod progress_fn;
 
 pub use csv_logger::CsvLogger;
 pub use early_stopping::{EarlyStopping, Monitor};
-#[cfg(feature = "mpi")]
-pub(crate) use epoch_printer::epoch_line;
 pub(crate) use epoch_printer::EpochPrinter;
 #[cfg(feature = "indicatif")]
 pub use progress_bar::ProgressBar;
