@@ -1,7 +1,9 @@
 //! Data beside the model: the [`Dataset`] trait, in-memory and MNIST data sets, IDX files,
-//! one-hot encoding, tables from CSV files ([`csv`], with the default `csv` feature), numpy
-//! arrays memory-mapped from `.npy` files (`npy`, with the default `npy` feature), the
-//! train/test split (plain or stratified) and batch ordering.
+//! one-hot encoding, tables from CSV files ([`csv`], with the default `csv` feature: read in
+//! memory, or streamed a batch at a time by `csv::CsvStream` for tables larger than memory),
+//! numpy arrays memory-mapped from `.npy` files (`npy`, with the default `npy` feature), the
+//! train/test split (plain or stratified), batch ordering, and [`Prefetch`], which reads the
+//! next batches on a background thread while the model trains.
 
 mod batches;
 #[cfg(feature = "csv")]

@@ -28,20 +28,18 @@
 //! ```
 //! use feedforward::data::npy::NpyDataset;
 //! use feedforward::data::Dataset;
-//! use feedforward::ndarray::{array, Array1, Array2};
-//! use ndarray_npy::WriteNpyExt;
 //!
-//! let dir = std::env::temp_dir().join(format!("feedforward-doc-npy-{}", std::process::id()));
-//! std::fs::create_dir_all(&dir).unwrap();
-//! // What np.save(x) and np.save(y) write (ndarray-npy writes the same format).
-//! let x: Array2<f64> = array![[0.5, 1.0], [2.0, -1.0], [0.0, 3.0]];
-//! let y: Array1<i64> = array![2, 0, 1];
-//! x.write_npy(std::fs::File::create(dir.join("x.npy")).unwrap()).unwrap();
-//! y.write_npy(std::fs::File::create(dir.join("y.npy")).unwrap()).unwrap();
-//!
-//! let data = NpyDataset::open(dir.join("x.npy"), dir.join("y.npy"))?;
-//! assert_eq!((data.len(), data.input_width(), data.target_width()), (3, 2, 3));
-//! assert_eq!(data.class_of(0), Some(2));
+//! // Written by numpy (scripts/npy_fixtures.py): np.save("x_f32.npy", x.astype(np.float32)),
+//! // x of shape (6, 3), and np.save("y_i64.npy", np.array([0, 2, 1, 2, 0, 1])).
+//! let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/npy");
+//! let data = NpyDataset::open(dir.join("x_f32.npy"), dir.join("y_i64.npy"))?;
+//! assert_eq!((data.len(), data.input_width(), data.target_width()), (6, 3, 3));
+//! assert_eq!(data.class_of(1), Some(2));
+//! let mut x = feedforward::ndarray::Array2::zeros((1, 3));
+//! let mut y = feedforward::ndarray::Array2::zeros((1, 3));
+//! data.fill_batch(&[1], x.view_mut(), y.view_mut())?;
+//! assert_eq!(x.row(0).to_vec(), [-0.625, -0.5, -0.375]); // (3 i + j) / 8 - 1 for i = 1
+//! assert_eq!(y.row(0).to_vec(), [0.0, 0.0, 1.0]);
 //! # Ok::<(), feedforward::Error>(())
 //! ```
 

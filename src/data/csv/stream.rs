@@ -223,6 +223,9 @@ impl CsvStream {
         inputs: &mut ArrayViewMut2<'_, f32>,
         targets: &mut ArrayViewMut2<'_, f32>,
     ) -> Result<()> {
+        if !rows.iter().any(|&row| self.file_of(row) == k) {
+            return Ok(());
+        }
         let file = &self.files[k];
         let path = file.header.file.clone().unwrap_or_default();
         let read_error = |row: usize, reason: String| Error::DataRead {
