@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # The in-memory CSV read (CsvReader::read) against pandas.read_csv on the tables of issue 24,
-# time and peak RSS (/usr/bin/time -v), runs alternating, medians printed side by side.
+# time and peak RSS (/usr/bin/time -v), runs alternating, medians printed side by side; then
+# one training epoch (20-64-3 MLP, batch 256, shuffled) on the numeric table read in memory,
+# streamed from the CSV file (CsvStream, prefetched) and memory-mapped from .npy files
+# (NpyDataset): the epoch's time, the peak RSS and the peak anonymous RSS (a memory map's file
+# pages are page cache, counted in RSS but not in anonymous memory).
 # Run it on an idle machine, from the repository:
 #
 #   scripts/compare_csv.sh                 # 2,000,000 rows (344 MB and 11 MB files), 5 runs each
@@ -30,7 +34,7 @@ if [[ -z ${NO_PANDAS:-} ]]; then
   echo "pandas $("$python" -c 'import pandas; print(pandas.__version__)')" >&2
 fi
 
-cargo build --release --quiet --example csv_benchmark
+cargo build --release --quiet --example csv_benchmark --features csv,npy
 bench=target/release/examples/csv_benchmark
 
 # measure COMMAND...: prints "SECONDS PEAK_MB" for one run (wall clock and maximum RSS).
@@ -69,3 +73,45 @@ for kind in numeric small; do
     "$ours_s" "${pandas_s:--}" "$ours_mb" "${pandas_mb:--}"
 done
 echo "medians of $runs alternating runs; peak RSS of the whole process (pandas: with Python)"
+
+# measure_epoch COMMAND...: prints "EPOCH_SECONDS PEAK_MB ANON_PEAK_MB" for one run: the
+# epoch's time and the anonymous peak as the program prints them, the peak RSS from time -v.
+measure_epoch() {
+  local log out
+  log=$(mktemp)
+  out=$(/usr/bin/time -v "$@" 2>"$log") || { cat "$log" >&2; rm -f "$log"; return 1; }
+  local kb
+  kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$log")
+  rm -f "$log"
+  local s anon
+  s=$(sed -n 's/.*epoch_seconds=\([0-9.]*\).*/\1/p' <<<"$out")
+  anon=$(sed -n 's/.*anon_peak_mb=\([0-9.]*\).*/\1/p' <<<"$out")
+  echo "$s $(awk -v k="$kb" 'BEGIN { printf "%.1f", k / 1024 }') $anon"
+}
+
+file="$dir/numeric-$rows.csv"
+x="$dir/numeric-$rows.x.npy"
+y="$dir/numeric-$rows.y.npy"
+[[ -f $x && -f $y ]] || "$bench" to-npy "$file" target "$x" "$y"
+echo
+printf '%-34s %10s %12s %12s\n' "one epoch, numeric, $rows rows" "epoch s" "peak MB" "anon MB"
+for mode in memory stream npy; do
+  : >"$dir/epoch-$mode.txt"
+done
+for ((run = 0; run < runs; run++)); do
+  measure_epoch "$bench" epoch-memory "$file" target >>"$dir/epoch-memory.txt"
+  measure_epoch "$bench" epoch-stream "$file" target >>"$dir/epoch-stream.txt"
+  measure_epoch "$bench" epoch-npy "$x" "$y" >>"$dir/epoch-npy.txt"
+done
+for mode in memory stream npy; do
+  case $mode in
+    memory) what="in memory (CsvReader::read)" ;;
+    stream) what="streamed (CsvReader::stream)" ;;
+    npy) what="memory-mapped .npy (NpyDataset)" ;;
+  esac
+  printf '%-34s %10s %12s %12s\n' "$what" \
+    "$(cut -d' ' -f1 "$dir/epoch-$mode.txt" | median)" \
+    "$(cut -d' ' -f2 "$dir/epoch-$mode.txt" | median)" \
+    "$(cut -d' ' -f3 "$dir/epoch-$mode.txt" | median)"
+done
+echo "medians of $runs alternating runs; the in-memory peak includes reading the table"

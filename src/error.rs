@@ -317,6 +317,17 @@ pub enum Error {
         reason: String,
     },
 
+    /// A `.npy` file that [`NpyDataset`](crate::data::npy::NpyDataset) cannot train on (feature
+    /// `npy`): not an array `np.save` writes, a dtype it does not take, a truncated file, or
+    /// arrays whose shapes do not go together. Nothing was read.
+    #[error("{}: {problem}", .path.display())]
+    Npy {
+        /// The file concerned.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: NpyProblem,
+    },
+
     /// Data-parallel training (`distributed`, feature `mpi`) found a process that does not
     /// agree with the others (another model, other data, parameters that drifted apart) or
     /// that failed in a step the others took; every process returns this error, naming the
@@ -327,6 +338,61 @@ pub enum Error {
         rank: usize,
         /// What is wrong, and what to do about it.
         problem: String,
+    },
+}
+
+/// Why a `.npy` file cannot be trained on, in [`Error::Npy`].
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NpyProblem {
+    /// Not a `.npy` file, or a header that cannot be read (the reason from `ndarray-npy`).
+    #[error("not a .npy file as np.save writes: {0}")]
+    NotNpy(String),
+    /// An element type the array cannot have here (`found` is numpy's descriptor, `'<i8'`).
+    #[error("dtype {found}, expected {expected}: convert it with arr.astype(...) before np.save")]
+    Dtype {
+        /// The descriptor in the file.
+        found: String,
+        /// What the array may hold.
+        expected: String,
+    },
+    /// Big-endian data on a little-endian machine (or the other way round).
+    #[error("the data is not in this machine's byte order: save it with arr.astype(arr.dtype.newbyteorder('='))")]
+    ByteOrder,
+    /// The file ends before the data its header announces.
+    #[error("truncated: {missing} bytes of the data announced by the header are missing")]
+    Truncated {
+        /// How many bytes are missing.
+        missing: usize,
+    },
+    /// Bytes after the data the header announces.
+    #[error("{0} bytes after the end of the array: not a file np.save wrote")]
+    ExtraBytes(usize),
+    /// A shape the array cannot have here (no rows, no columns, too many axes).
+    #[error("shape {shape:?}, expected {expected}")]
+    Shape {
+        /// The shape in the header.
+        shape: Vec<usize>,
+        /// What the array may look like.
+        expected: String,
+    },
+    /// Features and labels (or targets) with different numbers of rows.
+    #[error("{inputs} rows of features but {targets} rows of labels or targets")]
+    RowCountMismatch {
+        /// Rows of the features.
+        inputs: usize,
+        /// Rows of the labels or targets.
+        targets: usize,
+    },
+    /// A class label below zero, or not below the number of classes given.
+    #[error("label {label} at row {row}: expected a class from 0 to {}", .classes - 1)]
+    Label {
+        /// The label.
+        label: i64,
+        /// Its row.
+        row: usize,
+        /// The number of classes.
+        classes: usize,
     },
 }
 

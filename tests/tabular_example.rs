@@ -222,3 +222,96 @@ fn bad_options_print_the_usage() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--stratify"));
 }
+
+#[test]
+fn stream_and_npy_train_through_the_bounded_memory_paths_to_the_same_numbers() {
+    // iris streamed: 150 rows, the last 30 held out, every training batch prefetched.
+    let output = tabular(&[
+        "--csv",
+        "data/iris.csv",
+        "--target",
+        "species",
+        "--stream",
+        "--epochs",
+        "3",
+        "-q",
+    ]);
+    let text = stdout(&output);
+    assert!(
+        output.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(text.contains("Streaming 150 rows from 1 file(s)"), "{text}");
+    // 120 training rows in batches of 32: 4 a epoch, 3 epochs.
+    assert!(
+        text.contains("(12 batches prefetched, 3 read directly)"),
+        "{text}"
+    );
+    let accuracy = headline(&text, "Validation accuracy:");
+    assert!((0.0..=1.0).contains(&accuracy), "{text}");
+
+    // The numpy fixtures, memory-mapped, and the same rows as a CSV file, streamed: the same
+    // validation loss to the last printed digit.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("fixture.csv");
+    let mut table = String::from("a,b,c,label\n");
+    for (i, label) in [0, 2, 1, 2, 0, 1].iter().enumerate() {
+        let x = |j: usize| (3 * i + j) as f32 / 8.0 - 1.0;
+        table.push_str(&format!("{},{},{},{label}\n", x(0), x(1), x(2)));
+    }
+    std::fs::write(&csv, table).unwrap();
+    let common = [
+        "--epochs",
+        "4",
+        "--batch-size",
+        "2",
+        "--test-size",
+        "0.34",
+        "-q",
+    ];
+    let npy = tabular(
+        &[
+            &[
+                "--npy",
+                "tests/fixtures/npy/x_f32.npy",
+                "--labels",
+                "tests/fixtures/npy/y_i64.npy",
+            ][..],
+            &common,
+        ]
+        .concat(),
+    );
+    let npy_text = stdout(&npy);
+    assert!(
+        npy.status.success(),
+        "{npy_text}\n{}",
+        String::from_utf8_lossy(&npy.stderr)
+    );
+    assert!(
+        npy_text.contains("Memory-mapped 6 rows of shape [3]"),
+        "{npy_text}"
+    );
+    let csv_path = csv.to_str().unwrap();
+    let streamed = tabular(
+        &[
+            &[
+                "--csv",
+                csv_path,
+                "--target",
+                "label",
+                "--task",
+                "classification",
+                "--stream",
+            ][..],
+            &common,
+        ]
+        .concat(),
+    );
+    let streamed_text = stdout(&streamed);
+    assert!(streamed.status.success(), "{streamed_text}");
+    assert_eq!(
+        headline(&npy_text, "Validation loss:"),
+        headline(&streamed_text, "Validation loss:")
+    );
+}

@@ -167,6 +167,11 @@ impl TableEncoding {
         }
     }
 
+    /// The field delimiter.
+    pub(super) fn delimiter(&self) -> u8 {
+        self.delimiter
+    }
+
     /// What is done with rows that have missing cells.
     pub fn missing(&self) -> Missing {
         self.missing
@@ -243,7 +248,7 @@ impl TableEncoding {
 
     /// A pass that applies this encoding to the columns of `header`, with the targets when
     /// `with_targets`, treating missing cells as `missing` says.
-    fn pass<'h>(
+    pub(super) fn pass<'h>(
         &self,
         header: &'h Header,
         with_targets: bool,

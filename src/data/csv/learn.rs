@@ -23,6 +23,26 @@ use std::path::Path;
 
 /// Reads `path` with `reader`'s settings, learning its encoding.
 pub(super) fn read(reader: &CsvReader, path: &Path) -> Result<(TableEncoding, Encoded)> {
+    let (encoding, encoded) = learn(reader, &[path], true)?;
+    Ok((
+        encoding,
+        encoded.expect("a pass that keeps its rows encodes them"),
+    ))
+}
+
+/// Learns the encoding of the files at `paths` (one table cut in several files, each with the
+/// same header) with `reader`'s settings, keeping no row: memory is the dictionaries of the
+/// text columns, not the table.
+pub(super) fn learn_encoding(reader: &CsvReader, paths: &[&Path]) -> Result<TableEncoding> {
+    Ok(learn(reader, paths, false)?.0)
+}
+
+/// Reads the files at `paths`, learning their encoding, and encodes their rows when `keep`.
+fn learn(
+    reader: &CsvReader,
+    paths: &[&Path],
+    keep: bool,
+) -> Result<(TableEncoding, Option<Encoded>)> {
     if reader.targets.is_empty() {
         return Err(Error::config(
             "target column",
@@ -30,7 +50,32 @@ pub(super) fn read(reader: &CsvReader, path: &Path) -> Result<(TableEncoding, En
             "the name of the column to predict: CsvReader::new().target(\"label\")",
         ));
     }
-    let (header, mut records) = open(path, reader.delimiter)?;
+    let Some(&first) = paths.first() else {
+        return Err(Error::Empty {
+            what: "list of CSV files".into(),
+            hint: "give at least one file".into(),
+        });
+    };
+    let (header, records) = open(first, reader.delimiter)?;
+    let mut headers = vec![header];
+    let mut all_records = vec![records];
+    for &path in &paths[1..] {
+        let (other, records) = open(path, reader.delimiter)?;
+        if other.names != headers[0].names {
+            return Err(other.error(
+                Some(1),
+                None,
+                format!(
+                    "its header is not that of {}: the files of one table have the same \
+                     columns in the same order",
+                    first.display()
+                ),
+            ));
+        }
+        headers.push(other);
+        all_records.push(records);
+    }
+    let header = &headers[0];
     let columns = |names: &[String], role: &str| -> Result<Vec<usize>> {
         names.iter().map(|name| header.column(name, role)).collect()
     };
@@ -108,7 +153,7 @@ pub(super) fn read(reader: &CsvReader, path: &Path) -> Result<(TableEncoding, En
             ),
         };
         let mut pass = Pass::new(
-            &header,
+            header,
             features,
             feature_columns.len(),
             target,
@@ -116,15 +161,28 @@ pub(super) fn read(reader: &CsvReader, path: &Path) -> Result<(TableEncoding, En
             UnknownCategory::Error,
             reader.max_categories,
         );
-        records.for_each(|line, record| pass.row(line, record))?;
+        for (file, records) in headers.iter().zip(all_records.iter_mut()) {
+            pass.header = file;
+            records.for_each(|line, record| {
+                pass.row(line, record)?;
+                if !keep {
+                    pass.clear_rows();
+                }
+                Ok(())
+            })?;
+        }
+        pass.header = header;
         let (flipped, flipped_target) = pass.flipped();
         if flipped.is_empty() && !flipped_target {
-            return finish(pass, reader);
+            return finish(pass, reader, keep);
         }
         text_features.extend(flipped);
         text_target |= flipped_target;
         drop(pass);
-        records = open(path, reader.delimiter)?.1;
+        all_records = paths
+            .iter()
+            .map(|path| Ok(open(path, reader.delimiter)?.1))
+            .collect::<Result<_>>()?;
     }
 }
 
@@ -135,8 +193,13 @@ enum Layout {
     OneHot(Vec<u32>),
 }
 
-/// Turns a finished learning pass into the encoding and the encoded table.
-fn finish(pass: Pass<'_>, reader: &CsvReader) -> Result<(TableEncoding, Encoded)> {
+/// Turns a finished learning pass into the encoding, and the encoded table when the pass
+/// kept its rows.
+fn finish(
+    pass: Pass<'_>,
+    reader: &CsvReader,
+    keep: bool,
+) -> Result<(TableEncoding, Option<Encoded>)> {
     let header = pass.header;
     let rows = pass.rows();
     if rows == 0 {
@@ -180,8 +243,8 @@ fn finish(pass: Pass<'_>, reader: &CsvReader) -> Result<(TableEncoding, Encoded)
     if let Some((_, error)) = first_error {
         return Err(error);
     }
-    let (target, targets) =
-        learned_target(header, pass.target, pass.targets, &pass.lines, reader, rows)?;
+    let values = keep.then_some(pass.targets);
+    let (target, targets) = learned_target(header, pass.target, values, &pass.lines, reader, rows)?;
     let encoding = TableEncoding::new(
         features,
         target,
@@ -189,13 +252,16 @@ fn finish(pass: Pass<'_>, reader: &CsvReader) -> Result<(TableEncoding, Encoded)
         reader.unknown,
         reader.delimiter,
     );
+    let Some(targets) = targets else {
+        return Ok((encoding, None));
+    };
     let inputs = lay_out(pass.inputs, rows, &layouts, encoding.input_width())?;
     let encoded = Encoded {
         data: InMemory::new(inputs, targets)?,
         lines: pass.lines,
         dropped_rows: dropped,
     };
-    Ok((encoding, encoded))
+    Ok((encoding, Some(encoded)))
 }
 
 /// Lays out `data`, `rows` rows of one value (or category code) per feature, as the final
@@ -240,23 +306,24 @@ fn lay_out(
     Ok(Array2::from_shape_vec((rows, width), data).expect("rows x width values"))
 }
 
-/// The learned target and the target matrix, from the pass's target plan and values.
+/// The learned target, and the target matrix from the pass's values when it kept them
+/// (without them, the values that are not finite are found when the rows are encoded).
 fn learned_target(
     header: &Header,
     plan: TargetPlan,
-    values: Vec<f32>,
+    values: Option<Vec<f32>>,
     lines: &super::lines::Lines,
     reader: &CsvReader,
     rows: usize,
-) -> Result<(Target, Array2<f32>)> {
-    let regression = |values: Vec<f32>, width: usize| {
+) -> Result<(Target, Option<Array2<f32>>)> {
+    let regression = |values: Option<Vec<f32>>, width: usize| {
         let target = Target::Values {
             columns: reader.targets.clone(),
         };
-        Ok((
-            target,
-            Array2::from_shape_vec((rows, width), values).expect("rows x targets values"),
-        ))
+        let matrix = values.map(|values| {
+            Array2::from_shape_vec((rows, width), values).expect("rows x targets values")
+        });
+        Ok((target, matrix))
     };
     let (column, labels) = match plan {
         TargetPlan::Values { columns } => return regression(values, columns.len()),
@@ -273,7 +340,8 @@ fn learned_target(
     };
     if task == Task::Regression {
         if labels.overflowed {
-            if let Some(r) = values.iter().position(|v| !v.is_finite()) {
+            let kept = values.as_deref().unwrap_or_default();
+            if let Some(r) = kept.iter().position(|v| !v.is_finite()) {
                 return Err(header.error(
                     Some(lines.get(r)),
                     Some(column),
@@ -282,7 +350,21 @@ fn learned_target(
             }
             return regression(values, 1);
         }
-        let mut values = values;
+        let Some(mut values) = values else {
+            if let Some((_, spelling)) =
+                labels.values.iter().find(|(v, _)| !(*v as f32).is_finite())
+            {
+                return Err(header.error(
+                    None,
+                    Some(column),
+                    format!(
+                        "{} is not a finite 32-bit number (a regression target)",
+                        quote(spelling)
+                    ),
+                ));
+            }
+            return regression(None, 1);
+        };
         for (r, v) in values.iter_mut().enumerate() {
             let (value, spelling) = &labels.values[v.to_bits() as usize];
             *v = *value as f32;
@@ -297,7 +379,7 @@ fn learned_target(
                 ));
             }
         }
-        return regression(values, 1);
+        return regression(Some(values), 1);
     }
     // Classification: the classes sorted, each code's index among them.
     let numeric = !labels.text;
@@ -332,7 +414,15 @@ fn learned_target(
             ),
         ));
     }
-    let k = classes.len();
+    let target = Target::Classes {
+        column: header.names[column].clone(),
+        classes,
+        numeric,
+    };
+    let Some(values) = values else {
+        return Ok((target, None));
+    };
+    let k = target_width(&target);
     let what = "one-hot targets";
     let len = rows
         .checked_mul(k)
@@ -342,15 +432,18 @@ fn learned_target(
         one_hot[r * k + index[code.to_bits() as usize] as usize] = 1.0;
     }
     drop(values);
-    let target = Target::Classes {
-        column: header.names[column].clone(),
-        classes,
-        numeric,
-    };
     Ok((
         target,
-        Array2::from_shape_vec((rows, k), one_hot).expect("rows x classes values"),
+        Some(Array2::from_shape_vec((rows, k), one_hot).expect("rows x classes values")),
     ))
+}
+
+/// The number of classes of a classification target.
+fn target_width(target: &Target) -> usize {
+    match target {
+        Target::Classes { classes, .. } => classes.len(),
+        Target::Values { columns } => columns.len(),
+    }
 }
 
 /// The task AutoGluon's `infer_problem_type` guesses for a target column of numbers (text is

@@ -21,6 +21,17 @@ impl Lines {
         self.len += 1;
     }
 
+    /// Forgets every row, keeping the room allocated.
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+        self.jumps.clear();
+    }
+
+    /// How many places the numbering jumps (16 bytes each).
+    pub(crate) fn jump_count(&self) -> usize {
+        self.jumps.len()
+    }
+
     /// How many rows.
     pub(crate) fn len(&self) -> usize {
         self.len

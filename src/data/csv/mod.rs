@@ -1,7 +1,9 @@
 //! Tables from CSV files: a header row, a target column chosen by name, every other column a
 //! feature, encoded as scikit-learn's transformers would.
 //!
-//! [`CsvReader::read`] reads a file into a [`Table`], a [`Dataset`](crate::data::Dataset) that
+//! [`CsvReader::read`] reads a file into a [`Table`] in memory ([`CsvReader::stream`] opens
+//! one or several files as a [`CsvStream`] read a batch at a time, for tables larger than
+//! memory), a [`Dataset`](crate::data::Dataset) that
 //! [`fit`](crate::Sequential::fit) and [`evaluate`](crate::Sequential::evaluate) take, and
 //! learns a [`TableEncoding`] from it that reads other files (a test set) or new rows the same
 //! way, as a scikit-learn transformer fitted on the training data and applied to the test data:
@@ -58,6 +60,7 @@ mod raw;
 mod read;
 mod reader;
 mod source;
+mod stream;
 mod table;
 
 pub use crate::task::Task;
@@ -66,4 +69,5 @@ use crate::Error;
 pub use encoding::{Feature, FeatureKind, TableEncoding, Target};
 pub use raw::{is_missing, MISSING_MARKERS};
 pub use reader::{CsvReader, Missing, UnknownCategory, DEFAULT_MAX_CATEGORIES};
+pub use stream::CsvStream;
 pub use table::Table;

@@ -325,6 +325,21 @@ impl<'h> Pass<'h> {
         }
     }
 
+    /// Forgets the numbers written so far (their rows are still counted, their lines kept):
+    /// a pass that learns an encoding or indexes a file without keeping its rows.
+    pub(crate) fn clear_rows(&mut self) {
+        self.inputs.clear();
+        self.targets.clear();
+    }
+
+    /// Forgets the rows read so far altogether (numbers, lines and counts), keeping the room
+    /// allocated: a pass that encodes a few rows at a time.
+    pub(crate) fn forget_rows(&mut self) {
+        self.clear_rows();
+        self.lines.clear();
+        self.rows_read = 0;
+    }
+
     /// The rows kept so far.
     pub(crate) fn rows(&self) -> usize {
         self.lines.len()

@@ -112,6 +112,23 @@ pub(crate) fn open(path: &Path, delimiter: u8) -> Result<(Header, Records)> {
     Ok((header, Records { path, reader }))
 }
 
+/// The `csv` crate's buffer for reading rows at random places: a seek drops the buffer, so
+/// each row read costs one read of this size.
+const SEEKING_BUFFER_BYTES: usize = 16 << 10;
+
+/// A reader of `path` (a regular file only) for rows read at random places with
+/// [`seek`](::csv::Reader::seek), its header read.
+pub(crate) fn open_for_seeking(path: &Path, delimiter: u8) -> Result<::csv::Reader<std::fs::File>> {
+    let (file, _) = open_regular(path)?;
+    let mut reader = ::csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .trim(::csv::Trim::Headers)
+        .buffer_capacity(SEEKING_BUFFER_BYTES)
+        .from_reader(file);
+    reader.headers().map_err(|e| from_csv(path, e))?;
+    Ok(reader)
+}
+
 impl Records {
     /// Calls `row(line, record)` for every record after the header, in order, with the line
     /// the record starts on; the record's cells are not trimmed yet. Stops at the first error.
@@ -213,7 +230,7 @@ where
 }
 
 /// The [`Error`] for a `csv` crate error while reading `path`.
-fn from_csv(path: &Path, error: ::csv::Error) -> Error {
+pub(crate) fn from_csv(path: &Path, error: ::csv::Error) -> Error {
     let table = |line: Option<u64>, reason: String| Error::Table {
         file: Some(path.to_path_buf()),
         line,

@@ -3,6 +3,10 @@
 //! `cargo run --release --example tabular -- --csv PATH --target COLUMN [--task classification|regression]
 //!  [--test-size 0.2] [--seed 42] [--stratify] [--drop-missing] [--epochs N] [--save PATH]`
 //!
+//! Data larger than memory (see `large.rs`): `--stream` reads the CSV file(s) a batch at a
+//! time (`--csv` repeated for a table in several files), `--npy X.npy --labels Y.npy` trains
+//! on arrays saved by `np.save`, memory-mapped.
+//!
 //! For instance, with the tables in `data/` (scikit-learn's, see data/README.md):
 //!
 //! ```text
@@ -45,6 +49,8 @@ use std::error::Error as StdError;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod large;
+
 const USAGE: &str = "\
 Trains a neural network on a CSV table and scores it on a held-out part.
 
@@ -73,6 +79,12 @@ Options:
       --save PATH         save the model (and PATH.encoding.json, the table's encoding)
   -o, --out DIR           where to write learning_curves.svg [default: target/figures/tabular]
   -q, --quiet             no line per epoch
+      --stream            data larger than memory: read the CSV file(s) a batch at a time
+                          (repeat --csv for a table in several files), holding out the last
+                          --test-size rows for validation; no cross-validation [epochs: 10]
+      --npy PATH          train on features saved by np.save (float32/float64), memory-mapped,
+                          as --stream does
+      --labels PATH       with --npy: integer class labels or float targets (np.save)
   -h, --help              print this help";
 
 /// The command line.
@@ -95,6 +107,11 @@ struct Options {
     save: Option<PathBuf>,
     out: PathBuf,
     quiet: bool,
+    /// Every --csv given (a table in several files, with --stream).
+    csv_files: Vec<PathBuf>,
+    stream: bool,
+    npy: Option<PathBuf>,
+    labels: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -121,7 +138,6 @@ fn main() -> ExitCode {
 fn parse_args() -> Result<Option<Options>, String> {
     use lexopt::prelude::*;
     let mut parser = lexopt::Parser::from_env();
-    let mut csv = None;
     let mut options = Options {
         csv: PathBuf::new(),
         targets: Vec::new(),
@@ -141,6 +157,10 @@ fn parse_args() -> Result<Option<Options>, String> {
         save: None,
         out: PathBuf::from("target/figures/tabular"),
         quiet: false,
+        csv_files: Vec::new(),
+        stream: false,
+        npy: None,
+        labels: None,
     };
     fn text(parser: &mut lexopt::Parser, name: &str) -> Result<String, String> {
         let value = parser.value().map_err(|e| format!("{name}: {e}"))?;
@@ -161,7 +181,12 @@ fn parse_args() -> Result<Option<Options>, String> {
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
             Short('h') | Long("help") => return Ok(None),
-            Long("csv") => csv = Some(PathBuf::from(text(&mut parser, "--csv")?)),
+            Long("csv") => options
+                .csv_files
+                .push(PathBuf::from(text(&mut parser, "--csv")?)),
+            Long("stream") => options.stream = true,
+            Long("npy") => options.npy = Some(PathBuf::from(text(&mut parser, "--npy")?)),
+            Long("labels") => options.labels = Some(PathBuf::from(text(&mut parser, "--labels")?)),
             Long("target") => options.targets.push(text(&mut parser, "--target")?),
             Long("task") => {
                 options.task = Some(match text(&mut parser, "--task")?.as_str() {
@@ -235,7 +260,23 @@ fn parse_args() -> Result<Option<Options>, String> {
             other => return Err(other.unexpected().to_string()),
         }
     }
-    options.csv = csv.ok_or("--csv PATH is required")?;
+    if options.epochs == 0 || options.batch_size == 0 {
+        return Err("--epochs and --batch-size must be at least 1".into());
+    }
+    if options.npy.is_some() {
+        if options.labels.is_none() {
+            return Err("--npy PATH needs --labels PATH".into());
+        }
+        return Ok(Some(options));
+    }
+    options.csv = options
+        .csv_files
+        .first()
+        .cloned()
+        .ok_or("--csv PATH is required")?;
+    if options.csv_files.len() > 1 && !options.stream {
+        return Err("several --csv files are read with --stream".into());
+    }
     if options.targets.is_empty() {
         return Err("--target COLUMN is required".into());
     }
@@ -246,6 +287,12 @@ fn parse_args() -> Result<Option<Options>, String> {
 }
 
 fn run(options: &Options) -> Result<(), Box<dyn StdError>> {
+    if let (Some(features), Some(targets)) = (&options.npy, &options.labels) {
+        return large::run(options, large::Source::Npy { features, targets });
+    }
+    if options.stream {
+        return large::run(options, large::Source::Csv(&options.csv_files));
+    }
     // 1. The table.
     let mut reader = CsvReader::new();
     for target in &options.targets {
