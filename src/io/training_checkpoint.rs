@@ -121,6 +121,7 @@ mod backup_and_restore;
 mod file;
 mod processes;
 mod resume;
+mod tensors;
 
 #[cfg(feature = "mpi")]
 pub(crate) use processes::{read_bytes, resume_from_bytes};

@@ -14,7 +14,7 @@
 //! these (format version 2) and counts as a world of 1; a file with them is format version 3,
 //! which older versions of feedforward refuse by its number rather than misread.
 
-use super::file::{from_json, key_tensor, read_f32, read_generator, to_json};
+use super::tensors::{from_json, key_tensor, read_f32, read_generator, to_json};
 use super::*;
 use crate::model::backup::{Processes, RankState};
 
