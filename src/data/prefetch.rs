@@ -1,31 +1,4 @@
-//! [`Prefetch`]: the next batches of a data set read on a background thread while the model
-//! trains on the current one, as PyTorch's `DataLoader(num_workers=1, prefetch_factor=k)` or
-//! `tf.data`'s `prefetch(k)`.
-//!
-//! The background thread draws the batches' rows in the order [`fit`](crate::Sequential::fit)
-//! will ask for them (the same [`Batches`] schedule, from the same [`FitConfig`]: the same
-//! seed gives the same permutations) and fills them with the data set's own
-//! [`fill_batch`](Dataset::fill_batch), `depth` batches ahead. When `fit` asks for a batch,
-//! the one prepared is handed over if it holds exactly the rows asked for; any other request
-//! (a validation pass, an evaluation, a schedule that differs) is read directly. Either way
-//! the rows are filled by the same code from the same data, so training gives the same bits
-//! with and without prefetching; only the waiting changes.
-//!
-//! Memory: `depth + 1` batches of inputs and targets, reused.
-//!
-//! ```
-//! use feedforward::data::{Dataset, InMemory, Prefetch};
-//! use feedforward::ndarray::Array2;
-//! use feedforward::FitConfig;
-//!
-//! let x = Array2::from_shape_fn((10, 2), |(i, j)| (i + j) as f32);
-//! let data = InMemory::new(x.clone(), x.column(0).to_owned().insert_axis(feedforward::ndarray::Axis(1)))?;
-//! let config = FitConfig::new(3).batch_size(4).shuffle(42);
-//! let prefetched = Prefetch::new(data, &config, 2)?;
-//! assert_eq!(prefetched.len(), 10);
-//! // model.fit(&prefetched, &loss, &mut optimizer, &config) reads ahead.
-//! # Ok::<(), feedforward::Error>(())
-//! ```
+//! [`Prefetch`]: a data set's next batches read on a background thread (documented on the type).
 
 use super::{Batches, Dataset};
 use crate::{Error, FitConfig, Result};
@@ -53,8 +26,36 @@ struct Consumer {
     misses: usize,
 }
 
-/// A data set whose next training batches are read on a background thread (see the
-/// [module](self)). It is a [`Dataset`] itself: give it to `fit` in place of the data set.
+/// [`Prefetch`]: the next batches of a data set read on a background thread while the model
+/// trains on the current one, as PyTorch's `DataLoader(num_workers=1, prefetch_factor=k)` or
+/// `tf.data`'s `prefetch(k)`.
+///
+/// The background thread draws the batches' rows in the order [`fit`](crate::Sequential::fit)
+/// will ask for them (the same [`Batches`] schedule, from the same [`FitConfig`]: the same
+/// seed gives the same permutations) and fills them with the data set's own
+/// [`fill_batch`](Dataset::fill_batch), `depth` batches ahead. When `fit` asks for a batch,
+/// the one prepared is handed over if it holds exactly the rows asked for; any other request
+/// (a validation pass, an evaluation, a schedule that differs) is read directly. Either way
+/// the rows are filled by the same code from the same data, so training gives the same bits
+/// with and without prefetching; only the waiting changes.
+///
+/// Memory: `depth + 1` batches of inputs and targets, reused.
+///
+/// ```
+/// use feedforward::data::{Dataset, InMemory, Prefetch};
+/// use feedforward::ndarray::Array2;
+/// use feedforward::FitConfig;
+///
+/// let x = Array2::from_shape_fn((10, 2), |(i, j)| (i + j) as f32);
+/// let data = InMemory::new(x.clone(), x.column(0).to_owned().insert_axis(feedforward::ndarray::Axis(1)))?;
+/// let config = FitConfig::new(3).batch_size(4).shuffle(42);
+/// let prefetched = Prefetch::new(data, &config, 2)?;
+/// assert_eq!(prefetched.len(), 10);
+/// // model.fit(&prefetched, &loss, &mut optimizer, &config) reads ahead.
+/// # Ok::<(), feedforward::Error>(())
+/// ```
+///
+/// It is a [`Dataset`] itself: give it to `fit` in place of the data set.
 pub struct Prefetch<D: Dataset + Send + Sync + 'static> {
     data: Arc<D>,
     consumer: Mutex<Option<Consumer>>,

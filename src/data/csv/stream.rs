@@ -1,46 +1,4 @@
-//! [`CsvStream`]: a table in one or several CSV files, read from disk a batch at a time, as a
-//! [`Dataset`]: memory is an index of the rows, not the table.
-//!
-//! Opening a stream reads the files once (twice when the encoding is learned): the first pass
-//! learns the [`TableEncoding`] as [`CsvReader::read`] does, without keeping a row; the second
-//! encodes every row (so that a malformed row, a missing cell or an unknown category is
-//! reported when the stream is opened, naming the file, the line and the column, not in the
-//! middle of training) and keeps where each kept row starts in its file. A batch then seeks
-//! to each of its rows and encodes it with the same code as the in-memory table: the same rows
-//! give the same bits.
-//!
-//! # Shuffling: an index of row offsets
-//! Rows are found through their byte offsets, 8 bytes a row (16 MB for 2,000,000 rows, 160 MB
-//! for 20,000,000; 2 more for classification, the row's class, which accuracy needs), plus
-//! the lines of the rows kept as the places their numbering jumps. So
-//! the order is exact: [`Order::Shuffled`](crate::data::Order::Shuffled) draws the same
-//! permutation of the same rows as it does for the in-memory table, and a model trained on
-//! the stream is the model trained on [`CsvReader::read`]'s table, bit for bit. A shuffle
-//! buffer (`tf.data`'s `shuffle(buffer_size)`) would need no index, but mixes rows only within
-//! the buffer: rows sorted by date or class would stay nearly sorted, and the order would
-//! match no in-memory run. The price of the index is a seek per row in a shuffled epoch
-//! (one read of 16 KiB from the page cache, or from disk); an epoch in order reads the files
-//! sequentially. [`Prefetch`](crate::data::Prefetch) reads the next batches on a background
-//! thread while the model trains.
-//!
-//! ```
-//! use feedforward::data::csv::CsvReader;
-//! use feedforward::data::Dataset;
-//!
-//! let dir = std::env::temp_dir().join(format!("feedforward-doc-stream-{}", std::process::id()));
-//! std::fs::create_dir_all(&dir).unwrap();
-//! let (a, b) = (dir.join("part-0.csv"), dir.join("part-1.csv"));
-//! std::fs::write(&a, "size,colour,label\n1.5,red,cat\n2.0,blue,dog\n").unwrap();
-//! std::fs::write(&b, "size,colour,label\n0.5,red,cat\n").unwrap();
-//! let stream = CsvReader::new().target("label").stream(&[&a, &b])?;
-//! assert_eq!((stream.len(), stream.input_width(), stream.target_width()), (3, 3, 2));
-//! let mut x = feedforward::ndarray::Array2::zeros((2, 3));
-//! let mut y = feedforward::ndarray::Array2::zeros((2, 2));
-//! stream.fill_batch(&[2, 1], x.view_mut(), y.view_mut())?;
-//! assert_eq!(x.row(0).to_vec(), [0.5, 0.0, 1.0]); // size, colour=blue, colour=red
-//! assert_eq!(y.row(1).to_vec(), [0.0, 1.0]); // dog
-//! # Ok::<(), feedforward::Error>(())
-//! ```
+//! [`CsvStream`]: a table in CSV files read a batch at a time (documented on the type).
 
 use super::learn::learn_encoding;
 use super::lines::Lines;
@@ -62,8 +20,51 @@ struct StreamFile {
     reader: Mutex<(::csv::Reader<File>, StringRecord)>,
 }
 
-/// A table in CSV files read a batch at a time (see the [module](self)), opened by
-/// [`CsvReader::stream`] or [`TableEncoding::stream`].
+/// [`CsvStream`]: a table in one or several CSV files, read from disk a batch at a time, as a
+/// [`Dataset`]: memory is an index of the rows, not the table.
+///
+/// Opening a stream reads the files once (twice when the encoding is learned): the first pass
+/// learns the [`TableEncoding`] as [`CsvReader::read`] does, without keeping a row; the second
+/// encodes every row (so that a malformed row, a missing cell or an unknown category is
+/// reported when the stream is opened, naming the file, the line and the column, not in the
+/// middle of training) and keeps where each kept row starts in its file. A batch then seeks
+/// to each of its rows and encodes it with the same code as the in-memory table: the same rows
+/// give the same bits.
+///
+/// # Shuffling: an index of row offsets
+/// Rows are found through their byte offsets, 8 bytes a row (16 MB for 2,000,000 rows, 160 MB
+/// for 20,000,000; 2 more for classification, the row's class, which accuracy needs), plus
+/// the lines of the rows kept as the places their numbering jumps. So
+/// the order is exact: [`Order::Shuffled`](crate::data::Order::Shuffled) draws the same
+/// permutation of the same rows as it does for the in-memory table, and a model trained on
+/// the stream is the model trained on [`CsvReader::read`]'s table, bit for bit. A shuffle
+/// buffer (`tf.data`'s `shuffle(buffer_size)`) would need no index, but mixes rows only within
+/// the buffer: rows sorted by date or class would stay nearly sorted, and the order would
+/// match no in-memory run. The price of the index is a seek per row in a shuffled epoch
+/// (one read of 16 KiB from the page cache, or from disk); an epoch in order reads the files
+/// sequentially. [`Prefetch`](crate::data::Prefetch) reads the next batches on a background
+/// thread while the model trains.
+///
+/// ```
+/// use feedforward::data::csv::CsvReader;
+/// use feedforward::data::Dataset;
+///
+/// let dir = std::env::temp_dir().join(format!("feedforward-doc-stream-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let (a, b) = (dir.join("part-0.csv"), dir.join("part-1.csv"));
+/// std::fs::write(&a, "size,colour,label\n1.5,red,cat\n2.0,blue,dog\n").unwrap();
+/// std::fs::write(&b, "size,colour,label\n0.5,red,cat\n").unwrap();
+/// let stream = CsvReader::new().target("label").stream(&[&a, &b])?;
+/// assert_eq!((stream.len(), stream.input_width(), stream.target_width()), (3, 3, 2));
+/// let mut x = feedforward::ndarray::Array2::zeros((2, 3));
+/// let mut y = feedforward::ndarray::Array2::zeros((2, 2));
+/// stream.fill_batch(&[2, 1], x.view_mut(), y.view_mut())?;
+/// assert_eq!(x.row(0).to_vec(), [0.5, 0.0, 1.0]); // size, colour=blue, colour=red
+/// assert_eq!(y.row(1).to_vec(), [0.0, 1.0]); // dog
+/// # Ok::<(), feedforward::Error>(())
+/// ```
+///
+/// Opened by [`CsvReader::stream`] or [`TableEncoding::stream`].
 pub struct CsvStream {
     encoding: TableEncoding,
     files: Vec<StreamFile>,
@@ -81,8 +82,8 @@ pub struct CsvStream {
 impl CsvReader {
     /// Opens the table in the files at `paths` (one file, or the parts of one table, each with
     /// the same header) as a stream: learns its encoding in a first pass over every file as
-    /// [`read`](CsvReader::read) does, keeping no row, then indexes the rows (see the
-    /// [module](super::stream)).
+    /// [`read`](CsvReader::read) does, keeping no row, then indexes the rows (see
+    /// [`CsvStream`]).
     ///
     /// # Errors
     /// As [`read`](CsvReader::read), for any file, and an [`Error::Table`] for a file whose

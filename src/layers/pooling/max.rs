@@ -60,7 +60,7 @@ impl MaxPool2d {
     /// padding, no dilation: `nn.MaxPool2d(kernel)`.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] for a zero kernel.
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) for a zero kernel.
     pub fn new(kernel: impl Pair) -> Result<Self> {
         Self::from_config(PoolConfig::new(kernel))
     }
@@ -68,7 +68,7 @@ impl MaxPool2d {
     /// The pooling with these settings.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] for a zero kernel, stride or dilation, or a padding of more than
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) for a zero kernel, stride or dilation, or a padding of more than
     /// half the window's extent (PyTorch's rule).
     pub fn from_config(config: PoolConfig) -> Result<Self> {
         Ok(MaxPool2d {
