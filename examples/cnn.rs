@@ -33,7 +33,7 @@ use feedforward::data::Subset;
 use feedforward::layers::{Conv2d, Flatten, MaxPool2d};
 use feedforward::model::{Callback, EarlyStopping, Validation};
 use feedforward::prelude::*;
-use support::{class_rates, EpochReport, Failure, TrainingOptions};
+use support::{EpochReport, Failure, TrainingOptions};
 
 const USAGE: &str = "\
 Trains LeNet-5 (two convolutions, max pooling, three dense layers; SGD with momentum) on MNIST
@@ -207,36 +207,17 @@ fn run(options: &TrainingOptions, own: &Own) -> Result<(), Failure> {
     if let Some(path) = own.onnx.as_deref() {
         support::export_onnx(&model, path)?;
     }
-    let epochs = history.epoch_losses.len();
-    if let Some(stopped) = history.stopped_at.filter(|&e| e + 1 < options.epochs) {
-        println!(
-            "Stopped after epoch {}: no better validation loss for {PATIENCE} epochs",
-            stopped + 1
-        );
-    }
-    if let (Some(best), Some(loss)) = (stopper.best_epoch(), stopper.best_loss()) {
-        if best + 1 < epochs {
-            println!(
-                "Restored the weights of epoch {}, the best validation loss ({loss:.4})",
-                best + 1
-            );
-        }
-    }
+    support::print_early_stopping(&history, &stopper, options.epochs, PATIENCE);
 
     // Results: the test file, which training never saw.
-    let evaluation = model.evaluate(&data.test, &CrossEntropy, 1000)?;
-    let confusion = evaluation.confusion.ok_or(Failure::NoClasses)?;
     let trained_on = rows - Validation::Fraction(VALIDATION_FRACTION).held_out(rows);
-    println!("Accuracy on test set: {:.4}", confusion.accuracy());
-    println!(
-        "{}",
-        support::training_time_line(history.training_time, epochs, trained_on)
-    );
-    let per_epoch = history.training_time.as_secs_f64() / epochs as f64;
-    println!("Time per epoch: {per_epoch:.2} s (validation included)");
-    println!("Load time: {:.2} s", load_time.as_secs_f64());
-    if !options.quiet {
-        println!("\n{}", class_rates(&confusion));
-    }
+    support::print_test_results(
+        &mut model,
+        &data.test,
+        &history,
+        trained_on,
+        load_time,
+        options.quiet,
+    )?;
     Ok(())
 }

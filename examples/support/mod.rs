@@ -491,6 +491,61 @@ pub fn class_rates(confusion: &ConfusionMatrix) -> String {
     text
 }
 
+/// What `mlp` and `cnn` print once `fit` with early stopping (`patience` epochs, weights of the
+/// best epoch restored) has returned: the epoch it stopped after, when it stopped before
+/// `planned_epochs`, and the epoch whose weights were restored, when it is not the last.
+pub fn print_early_stopping(
+    history: &feedforward::History,
+    stopper: &feedforward::model::EarlyStopping,
+    planned_epochs: usize,
+    patience: usize,
+) {
+    let epochs = history.epoch_losses.len();
+    if let Some(stopped) = history.stopped_at.filter(|&e| e + 1 < planned_epochs) {
+        println!(
+            "Stopped after epoch {}: no better validation loss for {patience} epochs",
+            stopped + 1
+        );
+    }
+    if let (Some(best), Some(loss)) = (stopper.best_epoch(), stopper.best_loss()) {
+        if best + 1 < epochs {
+            println!(
+                "Restored the weights of epoch {}, the best validation loss ({loss:.4})",
+                best + 1
+            );
+        }
+    }
+}
+
+/// Evaluates `model` on MNIST's test file (which training never saw) and prints what `mlp` and
+/// `cnn` print: the accuracy, the training time on `trained_on` images, the time per epoch, the
+/// load time and, unless `quiet`, each class's precision and recall. Returns the confusion
+/// matrix.
+pub fn print_test_results(
+    model: &mut feedforward::Sequential,
+    test: &impl feedforward::data::Dataset,
+    history: &feedforward::History,
+    trained_on: usize,
+    load_time: Duration,
+    quiet: bool,
+) -> Result<ConfusionMatrix, Failure> {
+    let evaluation = model.evaluate(test, &feedforward::losses::CrossEntropy, 1000)?;
+    let confusion = evaluation.confusion.ok_or(Failure::NoClasses)?;
+    let epochs = history.epoch_losses.len();
+    println!("Accuracy on test set: {:.4}", confusion.accuracy());
+    println!(
+        "{}",
+        training_time_line(history.training_time, epochs, trained_on)
+    );
+    let per_epoch = history.training_time.as_secs_f64() / epochs as f64;
+    println!("Time per epoch: {per_epoch:.2} s (validation included)");
+    println!("Load time: {:.2} s", load_time.as_secs_f64());
+    if !quiet {
+        println!("\n{}", class_rates(&confusion));
+    }
+    Ok(confusion)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Outputs, checked before training
 
