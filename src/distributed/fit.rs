@@ -4,7 +4,8 @@
 use super::{shard, DataParallel};
 use crate::data::{Batches, Dataset, Order};
 use crate::losses::Loss;
-use crate::model::backup::{Processes, RunState, Setup};
+use crate::model::backup::{resume_history, Processes, RunState, Setup};
+use crate::model::callbacks::report;
 use crate::model::{
     check_schedule, split_fraction, Callback, Control, EpochLog, FitConfig, FitError, History,
     Progress, Sequential, Validation, Verbosity,
@@ -217,20 +218,8 @@ impl<C: Communicator> DataParallel<C> {
             };
             self.prepare_checkpoint(backup, &run)?;
             if let Some(restored) = self.restore_checkpoint(backup.path, &mut run)? {
-                *history = restored;
-                first_epoch = history.epoch_losses.len();
-                time_before = history.training_time;
-                report(
-                    callbacks,
-                    &Progress::Resumed {
-                        epoch: first_epoch,
-                        epochs: config.epochs,
-                        stopped: history.stopped_at.is_some(),
-                    },
-                );
-                if history.stopped_at.is_some() {
-                    first_epoch = config.epochs;
-                }
+                (first_epoch, time_before) =
+                    resume_history(history, restored, config.epochs, callbacks);
             }
         }
         let started = Instant::now();
@@ -433,12 +422,6 @@ impl<C: Communicator> DataParallel<C> {
             self.batch_inputs.slice_mut(s![..n, ..]),
             self.batch_targets.slice_mut(s![..n, ..]),
         )
-    }
-}
-
-fn report(callbacks: &mut [&mut dyn Callback], progress: &Progress) {
-    for callback in callbacks.iter_mut() {
-        callback.on_progress(progress);
     }
 }
 

@@ -109,3 +109,27 @@ impl std::fmt::Debug for Backup<'_> {
         f.debug_tuple("Backup").field(&self.path).finish()
     }
 }
+
+/// Takes over the `restored` history of a resumed run: reports [`Progress::Resumed`] to the
+/// callbacks and returns the epoch to train next (`epochs` when the saved run had already
+/// stopped early) and the training time the earlier runs took.
+pub(crate) fn resume_history(
+    history: &mut History,
+    restored: History,
+    epochs: usize,
+    callbacks: &mut [&mut dyn Callback],
+) -> (usize, std::time::Duration) {
+    *history = restored;
+    let done = history.epoch_losses.len();
+    let stopped = history.stopped_at.is_some();
+    super::callbacks::report(
+        callbacks,
+        &super::Progress::Resumed {
+            epoch: done,
+            epochs,
+            stopped,
+        },
+    );
+    let first_epoch = if stopped { epochs } else { done };
+    (first_epoch, history.training_time)
+}

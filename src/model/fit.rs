@@ -6,8 +6,8 @@
 //! decide whether to go on. Everything is reported through [`Progress`] events and returned as a
 //! [`History`].
 
-use super::backup::{Backup, RunState, Setup};
-use super::callbacks::{Callback, Control, EpochPrinter, ProgressFn};
+use super::backup::{resume_history, Backup, RunState, Setup};
+use super::callbacks::{report, Callback, Control, EpochPrinter, ProgressFn};
 use super::evaluate::Tally;
 use super::{EpochLog, History, Progress, Sequential};
 use crate::data::{Batches, Dataset, Order, Subset};
@@ -393,20 +393,8 @@ impl Sequential {
             };
             backup.store.prepare(backup.path, &run)?;
             if let Some(restored) = backup.store.restore(backup.path, &mut run)? {
-                *history = restored;
-                first_epoch = history.epoch_losses.len();
-                time_before = history.training_time;
-                report(
-                    callbacks,
-                    &Progress::Resumed {
-                        epoch: first_epoch,
-                        epochs: config.epochs,
-                        stopped: history.stopped_at.is_some(),
-                    },
-                );
-                if history.stopped_at.is_some() {
-                    first_epoch = config.epochs;
-                }
+                (first_epoch, time_before) =
+                    resume_history(history, restored, config.epochs, callbacks);
             }
         }
         let started = Instant::now();
@@ -576,12 +564,6 @@ pub(crate) fn check_schedule(schedule: &dyn Schedule, base_lr: f32, epochs: usiz
         }
     }
     Ok(())
-}
-
-fn report(callbacks: &mut [&mut dyn Callback], progress: &Progress) {
-    for callback in callbacks.iter_mut() {
-        callback.on_progress(progress);
-    }
 }
 
 /// What [`Sequential::fit`] returns when training stops on an error: the error, and the

@@ -37,7 +37,7 @@
 //! ```
 
 pub(crate) mod backup;
-mod callbacks;
+pub(crate) mod callbacks;
 mod evaluate;
 mod finite;
 mod fit;

@@ -22,6 +22,13 @@ use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::str::FromStr;
 
+/// Hands `progress` to every callback, in order.
+pub(crate) fn report(callbacks: &mut [&mut dyn Callback], progress: &Progress) {
+    for callback in callbacks.iter_mut() {
+        callback.on_progress(progress);
+    }
+}
+
 /// Whether training goes on after an epoch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Control {
