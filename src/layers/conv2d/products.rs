@@ -1,23 +1,28 @@
 //! The products of [`Conv2d`](super::Conv2d): each block of samples' patch matrices
-//! (`Geometry::im2row`) times the weights, on the kernels of [`Dense`](crate::layers::Dense)
+//! (`Geometry::im2col`) times the weights, on the kernels of [`Dense`](crate::layers::Dense)
 //! (`layers/dense/kernels.rs`: blocked kernels for thin products, the `gemm` crate's packed
 //! GEMM for large ones), and the threads they run on.
 //!
 //! Per group `g`, with `P` output positions, `K` values per patch and `O` output channels per
-//! group, a block of `B` samples makes three products of `B P` rows, the three of a `Dense`
-//! layer of `K` inputs and `O` outputs:
+//! group, a block of `B` samples puts its patches side by side, `cols (K, B P)`, and its output
+//! (or output gradient) channels side by side, `Y (O, B P)`, each sample's `P` columns one
+//! contiguous copy of one of its channels. The three products:
 //!
-//! | product | formula | `Dense` kernel |
+//! | product | formula | `Dense` kernel, as |
 //! | --- | --- | --- |
-//! | forward | `Y (B P, O) = patches (B P, K) . W^T + b` | `kernels::forward` |
-//! | weight gradient | `dW (O, K) = G^T . patches`, `G (B P, O)` | `kernels::weight_grad` |
-//! | input gradient | `dpatches (B P, K) = G . W`, then `Geometry::row2im_add` | `kernels::input_grad` |
+//! | forward | `Y (O, B P) = W (O, K) . cols`, plus the bias | `kernels::input_grad` (`dX = G . W^T`) |
+//! | weight gradient | `dW (O, K) = G (O, B P) . cols^T` | `kernels::forward` (`Y = X . W^T`) |
+//! | input gradient | `dcols (K, B P) = W^T . G`, then `Geometry::col2im_add` | `kernels::input_grad` |
 //!
-//! `Y` and `G` have one row per position; the layer's rows hold channels first (PyTorch's
-//! `(C, H, W)`), so `Y` is transposed into the output and `G` gathered from the output gradient,
-//! `O P` values per sample against the `O P K` multiply-adds of each product. The input
-//! gradient is computed directly, `G . W` then one scatter-add (`col2im`), not as a transposed
-//! convolution.
+//! Each is the product of a `Dense` layer whose inner dimension is contiguous in memory on
+//! both sides where the kernel wants it. The input gradient is computed directly, `W^T . G`
+//! then one scatter-add (`col2im`), not as a transposed convolution.
+//!
+//! Why this layout (Caffe's, patches as columns) rather than one row per position: the copies
+//! between images and patches run along input lines (see `conv2d/im2col.rs`), and the output
+//! and output gradient need no transposition, only contiguous copies of `P` values. Measured
+//! with `bench_cnn --model lenet5 --threads 1` (see the commit that introduced it): the
+//! row-per-position layout spent a third of LeNet-5's training in `im2row` alone.
 //!
 //! Blocks hold [`BLOCK_VALUES`] patch values or one sample, so that a block's patches stay in
 //! the processor's second-level cache between the copy and the product. A batch's blocks are
@@ -41,14 +46,16 @@ const MAX_CHUNKS: usize = 16;
 /// The buffers of one part, kept from call to call (they only grow).
 #[derive(Clone, Debug, Default)]
 struct Workspace {
-    /// A block's patch matrix of one group, `(B P, K)`.
-    patches: Vec<f32>,
-    /// A block's output or output gradient of one group, one row per position, `(B P, O)`.
+    /// A block's patches of one group, `(K, B P)`.
+    cols: Vec<f32>,
+    /// A block's output or output gradient of one group, `(O, B P)`.
     rows: Vec<f32>,
-    /// The patch matrix's gradient, `(B P, K)`.
-    dpatches: Vec<f32>,
+    /// The patches' gradient, `(K, B P)`.
+    dcols: Vec<f32>,
     /// A block's weight gradient of one group, `(O, K)`.
     dw: Vec<f32>,
+    /// `K` zeros: the bias of the weight gradient's product.
+    zeros: Vec<f32>,
     /// The workspace of the `Dense` kernels (unused on one thread).
     scratch: Vec<f32>,
 }
@@ -56,19 +63,20 @@ struct Workspace {
 impl Workspace {
     /// Grows the buffers for blocks of `block` samples of `geometry`.
     fn reserve(&mut self, geometry: &Geometry, block: usize) {
-        let rows = block * geometry.positions();
+        let columns = block * geometry.positions();
         let grow = |buffer: &mut Vec<f32>, len: usize| {
             if buffer.len() < len {
                 buffer.resize(len, 0.0);
             }
         };
-        grow(&mut self.patches, rows * geometry.patch_len());
-        grow(&mut self.dpatches, rows * geometry.patch_len());
-        grow(&mut self.rows, rows * geometry.group_outputs());
+        grow(&mut self.cols, columns * geometry.patch_len());
+        grow(&mut self.dcols, columns * geometry.patch_len());
+        grow(&mut self.rows, columns * geometry.group_outputs());
         grow(
             &mut self.dw,
             geometry.group_outputs() * geometry.patch_len(),
         );
+        grow(&mut self.zeros, geometry.patch_len());
     }
 }
 
@@ -78,6 +86,8 @@ impl Workspace {
 pub(super) struct Work {
     parts: Vec<Workspace>,
     partials: Vec<f32>,
+    /// The weights of each group transposed, `(K, O)` after one another.
+    transposed: Vec<f32>,
 }
 
 /// How a batch of `samples` is cut: blocks of `block` samples, `chunks` runs of consecutive
@@ -175,15 +185,25 @@ pub(super) fn backward(
     if work.partials.len() < plan.chunks * weights {
         work.partials.resize(plan.chunks * weights, 0.0);
     }
-    let Work { parts, partials } = work;
+    let Work {
+        parts,
+        partials,
+        transposed,
+    } = work;
     let partials = &mut partials[..plan.chunks * weights];
+    let wt: &[f32] = if dx.is_some() {
+        transpose_groups(geometry, w, transposed);
+        transposed
+    } else {
+        &[]
+    };
     let run = |x: &[f32],
                g: &[f32],
                dx: Option<&mut [f32]>,
                partials: &mut [f32],
                chunks,
                ws: &mut Workspace| {
-        backward_part(geometry, &plan, w, x, g, dx, partials, chunks, ws)
+        backward_part(geometry, &plan, wt, x, g, dx, partials, chunks, ws)
     };
     if plan.parts == 1 {
         run(x, g, dx, partials, 0..plan.chunks, &mut parts[0]);
@@ -238,6 +258,19 @@ fn prepare(work: &mut Work, geometry: &Geometry, plan: &Plan) {
     }
 }
 
+/// The weights of each group, `(O, K)`, transposed into `wt`, `(K, O)` after one another.
+fn transpose_groups(geometry: &Geometry, w: &[f32], wt: &mut Vec<f32>) {
+    let (k, o) = (geometry.patch_len(), geometry.group_outputs());
+    wt.resize(w.len(), 0.0);
+    for (w, wt) in w.chunks_exact(o * k).zip(wt.chunks_exact_mut(o * k)) {
+        for (c, row) in w.chunks_exact(k).enumerate() {
+            for (t, &value) in row.iter().enumerate() {
+                wt[t * o + c] = value;
+            }
+        }
+    }
+}
+
 /// The forward pass of the consecutive samples of `x` into `y`, block by block.
 fn forward_part(
     geometry: &Geometry,
@@ -258,31 +291,26 @@ fn forward_part(
         .chunks(plan.block * geometry.input_len())
         .zip(y.chunks_mut(plan.block * geometry.output_len()))
     {
-        let samples = x.len() / geometry.input_len();
-        let m = samples * p;
+        let columns = x.len() / geometry.input_len() * p;
         for group in 0..geometry.groups {
-            let patches = &mut ws.patches[..m * k];
-            for (x, patches) in x
-                .chunks_exact(geometry.input_len())
-                .zip(patches.chunks_exact_mut(p * k))
-            {
-                geometry.im2row(x, group, patches);
+            let cols = &mut ws.cols[..k * columns];
+            for (b, x) in x.chunks_exact(geometry.input_len()).enumerate() {
+                geometry.im2col(x, group, cols, columns, b * p);
             }
-            let rows = &mut ws.rows[..m * o];
-            let (w, bias) = (
-                &w[group * o * k..(group + 1) * o * k],
-                &bias[group * o..(group + 1) * o],
-            );
-            kernels::forward(isa, patches, w, bias, rows, m, k, o, 1, &mut ws.scratch);
-            // Rows of positions into the sample's channels.
-            for (y, rows) in y
-                .chunks_exact_mut(geometry.output_len())
-                .zip(rows.chunks_exact(p * o))
-            {
+            let rows = &mut ws.rows[..o * columns];
+            let w = &w[group * o * k..(group + 1) * o * k];
+            // Y (O, B P) = W (O, K) . cols (K, B P).
+            kernels::input_grad(isa, w, cols, rows, o, columns, k, 1, &mut ws.scratch);
+            // Each sample's channels, plus the bias.
+            for (b, y) in y.chunks_exact_mut(geometry.output_len()).enumerate() {
                 let y = &mut y[group * o * p..(group + 1) * o * p];
-                for (position, row) in rows.chunks_exact(o).enumerate() {
-                    for (channel, &value) in row.iter().enumerate() {
-                        y[channel * p + position] = value;
+                for ((y, row), &bias) in y
+                    .chunks_exact_mut(p)
+                    .zip(rows.chunks_exact(columns))
+                    .zip(&bias[group * o..(group + 1) * o])
+                {
+                    for (y, &value) in y.iter_mut().zip(&row[b * p..(b + 1) * p]) {
+                        *y = value + bias;
                     }
                 }
             }
@@ -292,12 +320,13 @@ fn forward_part(
 
 /// The backward pass of the consecutive samples of a part, whose chunks are `chunks`: each
 /// chunk's weight gradient into its `partials` (one weight matrix per chunk), and the input
-/// gradient into `dx` when given.
+/// gradient into `dx` when given, with `wt`, each group's weights transposed (`(K, O)`, only
+/// read when `dx` is given).
 #[allow(clippy::too_many_arguments)]
 fn backward_part(
     geometry: &Geometry,
     plan: &Plan,
-    w: &[f32],
+    wt: &[f32],
     x: &[f32],
     g: &[f32],
     mut dx: Option<&mut [f32]>,
@@ -311,14 +340,15 @@ fn backward_part(
         geometry.patch_len(),
         geometry.group_outputs(),
     );
+    let weights = geometry.out_channels * k;
     let (input_len, output_len) = (geometry.input_len(), geometry.output_len());
     let first = plan.chunk_start(chunks.start);
-    for (chunk, partial) in chunks.zip(partials.chunks_exact_mut(w.len())) {
+    for (chunk, partial) in chunks.zip(partials.chunks_exact_mut(weights)) {
         partial.fill(0.0);
         let samples = plan.chunk_start(chunk) - first..plan.chunk_start(chunk + 1) - first;
         for start in samples.clone().step_by(plan.block) {
             let end = (start + plan.block).min(samples.end);
-            let m = (end - start) * p;
+            let columns = (end - start) * p;
             let x = &x[start * input_len..end * input_len];
             let g = &g[start * output_len..end * output_len];
             let mut dx = dx
@@ -328,25 +358,33 @@ fn backward_part(
                 dx.fill(0.0);
             }
             for group in 0..geometry.groups {
-                let patches = &mut ws.patches[..m * k];
-                for (x, patches) in x
-                    .chunks_exact(input_len)
-                    .zip(patches.chunks_exact_mut(p * k))
-                {
-                    geometry.im2row(x, group, patches);
+                let cols = &mut ws.cols[..k * columns];
+                for (b, x) in x.chunks_exact(input_len).enumerate() {
+                    geometry.im2col(x, group, cols, columns, b * p);
                 }
-                // The output gradient's channels of the group, one row per position.
-                let rows = &mut ws.rows[..m * o];
-                for (g, rows) in g.chunks_exact(output_len).zip(rows.chunks_exact_mut(p * o)) {
+                // The output gradient's channels of the group, samples side by side.
+                let rows = &mut ws.rows[..o * columns];
+                for (b, g) in g.chunks_exact(output_len).enumerate() {
                     let g = &g[group * o * p..(group + 1) * o * p];
-                    for (position, row) in rows.chunks_exact_mut(o).enumerate() {
-                        for (channel, value) in row.iter_mut().enumerate() {
-                            *value = g[channel * p + position];
-                        }
+                    for (row, channel) in rows.chunks_exact_mut(columns).zip(g.chunks_exact(p)) {
+                        row[b * p..(b + 1) * p].copy_from_slice(channel);
                     }
                 }
+                // dW (O, K) = G (O, B P) . cols (K, B P)^T.
                 let dw = &mut ws.dw[..o * k];
-                kernels::weight_grad(isa, patches, rows, dw, m, k, o, 1);
+                let zeros = &ws.zeros[..k];
+                kernels::forward(
+                    isa,
+                    rows,
+                    cols,
+                    zeros,
+                    dw,
+                    o,
+                    columns,
+                    k,
+                    1,
+                    &mut ws.scratch,
+                );
                 for (sum, &d) in partial[group * o * k..(group + 1) * o * k]
                     .iter_mut()
                     .zip(&*dw)
@@ -354,14 +392,12 @@ fn backward_part(
                     *sum += d;
                 }
                 if let Some(dx) = dx.as_deref_mut() {
-                    let w = &w[group * o * k..(group + 1) * o * k];
-                    let dpatches = &mut ws.dpatches[..m * k];
-                    kernels::input_grad(isa, rows, w, dpatches, m, k, o, 1, &mut ws.scratch);
-                    for (dx, dpatches) in dx
-                        .chunks_exact_mut(input_len)
-                        .zip(dpatches.chunks_exact(p * k))
-                    {
-                        geometry.row2im_add(dpatches, group, dx);
+                    // dcols (K, B P) = W^T (K, O) . G (O, B P).
+                    let wt = &wt[group * o * k..(group + 1) * o * k];
+                    let dcols = &mut ws.dcols[..k * columns];
+                    kernels::input_grad(isa, wt, rows, dcols, k, columns, o, 1, &mut ws.scratch);
+                    for (b, dx) in dx.chunks_exact_mut(input_len).enumerate() {
+                        geometry.col2im_add(dcols, columns, b * p, group, dx);
                     }
                 }
             }

@@ -10,7 +10,80 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 /// The place of the largest value in each window of one sample's channel `plane`
 /// (`height width` values), in output order, given to `visit(output position, input place)`;
 /// the first largest, row by row, and a NaN counts as the largest.
-fn argmax(geometry: &Geometry, plane: &[f32], mut visit: impl FnMut(usize, usize)) {
+#[inline]
+fn argmax(geometry: &Geometry, plane: &[f32], visit: impl FnMut(usize, usize)) {
+    if geometry.window.pad_before == (0, 0) {
+        argmax_inside(geometry, plane, visit)
+    } else {
+        argmax_padded(geometry, plane, visit)
+    }
+}
+
+/// Whether `value` wins over the largest so far, `top`: larger, or a NaN over a number.
+#[inline(always)]
+fn wins(value: f32, top: f32) -> bool {
+    value > top || (value.is_nan() && !top.is_nan())
+}
+
+/// [`argmax`] for windows without padding, which all lie inside the plane (the output's size
+/// is the floor of PyTorch's formula): no place to check, and the common 2 x 2 window of
+/// stride 2 unrolled.
+#[inline]
+fn argmax_inside(geometry: &Geometry, plane: &[f32], mut visit: impl FnMut(usize, usize)) {
+    let Window {
+        kernel: (kh, kw),
+        stride: (sh, sw),
+        dilation: (dh, dw),
+        ..
+    } = geometry.window;
+    let (w, ow) = (geometry.width, geometry.out_width);
+    if (kh, kw, sh, sw, dh, dw) == (2, 2, 2, 2, 1, 1) {
+        for oy in 0..geometry.out_height {
+            let top = &plane[2 * oy * w..(2 * oy + 1) * w];
+            let bottom = &plane[(2 * oy + 1) * w..(2 * oy + 2) * w];
+            for (ox, (top, bottom)) in top
+                .chunks_exact(2)
+                .zip(bottom.chunks_exact(2))
+                .take(ow)
+                .enumerate()
+            {
+                let first = 2 * oy * w + 2 * ox;
+                let (mut place, mut best) = (first, top[0]);
+                for (candidate, value) in [
+                    (first + 1, top[1]),
+                    (first + w, bottom[0]),
+                    (first + w + 1, bottom[1]),
+                ] {
+                    if wins(value, best) {
+                        (place, best) = (candidate, value);
+                    }
+                }
+                visit(oy * ow + ox, place);
+            }
+        }
+        return;
+    }
+    for oy in 0..geometry.out_height {
+        for ox in 0..ow {
+            let first = oy * sh * w + ox * sw;
+            let (mut place, mut best) = (first, plane[first]);
+            for ky in 0..kh {
+                let line = first + ky * dh * w;
+                for kx in 0..kw {
+                    let candidate = line + kx * dw;
+                    let value = plane[candidate];
+                    if wins(value, best) {
+                        (place, best) = (candidate, value);
+                    }
+                }
+            }
+            visit(oy * ow + ox, place);
+        }
+    }
+}
+
+/// [`argmax`] for padded windows: places in the padding are skipped.
+fn argmax_padded(geometry: &Geometry, plane: &[f32], mut visit: impl FnMut(usize, usize)) {
     let Window {
         kernel: (kh, kw),
         stride: (sh, sw),
@@ -34,7 +107,7 @@ fn argmax(geometry: &Geometry, plane: &[f32], mut visit: impl FnMut(usize, usize
                     let value = plane[place];
                     let better = match best {
                         None => true,
-                        Some((_, top)) => value > top || (value.is_nan() && !top.is_nan()),
+                        Some((_, top)) => wins(value, top),
                     };
                     if better {
                         best = Some((place, value));
@@ -198,6 +271,33 @@ mod tests {
     use super::*;
     use crate::layers::pooling::run;
     use ndarray::{array, Array2};
+
+    #[test]
+    fn the_unpadded_paths_choose_the_places_the_general_one_chooses() {
+        // Ties, NaNs and infinities in a 7 x 9 plane; every window without padding.
+        let plane: Vec<f32> = (0..63)
+            .map(|i| match i % 11 {
+                3 => f32::NAN,
+                7 => f32::INFINITY,
+                _ => ((i * 5 % 4) as f32) - 1.0,
+            })
+            .collect();
+        for (kernel, stride, dilation) in [
+            ((2, 2), (2, 2), (1, 1)),
+            ((3, 3), (2, 2), (1, 1)),
+            ((2, 3), (1, 2), (2, 1)),
+            ((1, 1), (1, 1), (1, 1)),
+        ] {
+            let window = Window::new("t", kernel, stride, dilation, (0, 0), (0, 0)).unwrap();
+            let g =
+                Geometry::build("t", window, Shape::image(1, 7, 9).unwrap(), None, 1, 1).unwrap();
+            let (mut fast, mut general) = (vec![], vec![]);
+            argmax_inside(&g, &plane, |o, p| fast.push((o, p)));
+            argmax_padded(&g, &plane, |o, p| general.push((o, p)));
+            assert_eq!(fast, general, "{kernel:?} {stride:?} {dilation:?}");
+            assert_eq!(fast.len(), g.positions());
+        }
+    }
 
     #[test]
     fn max_pooling_takes_the_first_largest_and_lets_nan_through() {
