@@ -10,7 +10,7 @@
 
 #[path = "common/models.rs"]
 mod models;
-use models::relu_perceptron;
+use models::{lenet5, relu_perceptron};
 
 use feedforward::prelude::*;
 use ndarray::Array2;
@@ -24,14 +24,23 @@ struct Run {
 }
 
 fn train() -> Run {
+    train_model(relu_perceptron(&[300, 512, 512, 10], 8))
+}
+
+/// LeNet-5 at a batch of 256: its convolutions split the batch over threads and its step
+/// keeps them awake (each convolution's `Layer::multiply_adds` counts its positions).
+fn train_lenet5() -> Run {
+    train_model(lenet5(8))
+}
+
+fn train_model(mut model: Sequential) -> Run {
     let mut rng = RandomState::new(7);
-    let (rows, inputs) = (256, 300);
+    let (rows, inputs) = (256, model.input_width());
     let x = rng.rand(rows, inputs).unwrap();
     let mut y = Array2::<f32>::zeros((rows, 10));
     for r in 0..rows {
         y[[r, (r * 7) % 10]] = 1.0;
     }
-    let mut model = relu_perceptron(&[inputs, 512, 512, 10], 8);
     let mut sgd = Sgd::new(0.05).unwrap().with_momentum(0.9).unwrap();
     let losses = (0..4)
         .map(|_| {
@@ -61,6 +70,15 @@ fn train() -> Run {
 
 #[test]
 fn training_gives_the_same_bits_on_any_number_of_threads() {
+    same_bits_on_any_number_of_threads(train);
+}
+
+#[test]
+fn convolutional_training_gives_the_same_bits_on_any_number_of_threads() {
+    same_bits_on_any_number_of_threads(train_lenet5);
+}
+
+fn same_bits_on_any_number_of_threads(train: fn() -> Run) {
     let alone = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()

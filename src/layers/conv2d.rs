@@ -362,6 +362,14 @@ impl Layer for Conv2d {
         parameters
     }
 
+    /// `out_channels H_out W_out (in / groups) kh kw` once built, the weights' count before.
+    fn multiply_adds(&self) -> usize {
+        match self.geometry {
+            Some(geometry) => geometry.positions().saturating_mul(self.weight.len()),
+            None => self.weight.len(),
+        }
+    }
+
     fn spec(&self) -> Option<LayerSpec> {
         Some(LayerSpec::Conv2d(self.config))
     }

@@ -182,6 +182,16 @@ pub trait Layer: Send {
         false
     }
 
+    /// The multiply-adds of the forward pass of one sample, which decides with the batch's
+    /// size whether a training step or a prediction wakes more threads (see
+    /// [`set_num_threads`](crate::set_num_threads)); an estimate is enough. The default, the
+    /// number of parameters, is a [`Dense`] layer's count (`inputs outputs`); a layer that
+    /// reuses its parameters across a sample says more: a [`Conv2d`](super::Conv2d)'s is
+    /// `out_channels H_out W_out (in / groups) kh kw`.
+    fn multiply_adds(&self) -> usize {
+        self.parameters().iter().map(|(_, value)| value.len()).sum()
+    }
+
     /// The layer's kind and settings, so that a checkpoint can rebuild it
     /// ([`Sequential::save`](crate::Sequential::save)). Every built-in layer has one; a layer
     /// written elsewhere keeps the default `None`, and its model is saved with
