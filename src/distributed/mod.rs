@@ -29,7 +29,9 @@
 //! with them all and the world size, atomically; the same `mpirun` command resumes from it, and
 //! a run on another number of processes is refused
 //! ([`CheckpointProblem::WorldSizeMismatch`](crate::error::CheckpointProblem::WorldSizeMismatch)).
-//! A process killed mid-epoch leaves the checkpoint of the last finished epoch whole.
+//! A process killed mid-epoch leaves the checkpoint of the last finished epoch whole, and MPI
+//! ends the job (OpenMPI's `mpirun` kills the other processes and exits nonzero); `.ci/mpi`
+//! kills one with `kill -9` and resumes the run to the bits of a run never interrupted.
 //! Callbacks ([`DataParallel::fit_with_callbacks`]) run on rank 0, which decides for all:
 //! early stopping stops every process after the same epoch. The training accuracy or
 //! regression metrics of [`EpochLog`](crate::model::EpochLog) count every process's rows.
