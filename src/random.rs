@@ -8,7 +8,8 @@
 //!
 //! * **MT19937**, the Mersenne Twister of Matsumoto & Nishimura (1998),
 //!   seeded from a 32-bit integer with their `init_genrand` routine, which is
-//!   what numpy's `_legacy_seeding` calls for an integer seed.
+//!   what numpy's `_legacy_seeding` calls for an integer seed, or from an array of
+//!   words with `init_by_array` ([`RandomState::from_key`]).
 //! * **Uniform doubles** built from two 32-bit draws with 53 bits of
 //!   precision (`genrand_res53`, numpy's `legacy_double` / `np.random.rand`).
 //! * **Standard normals** from numpy's `legacy_gauss`: the polar Box–Muller
@@ -96,6 +97,87 @@ impl RandomState {
             has_gauss: false,
             gauss: 0.0,
         }
+    }
+
+    /// Creates a generator seeded like `np.random.RandomState(key)` for an array of
+    /// integers (`key` non-empty, any length; every word used).
+    ///
+    /// This is Matsumoto & Nishimura's `init_by_array` (`mt19937ar.c`, 2002), which numpy's
+    /// `_legacy_seeding` calls for an array seed: the state of `init_genrand(19650218)` mixed
+    /// with every word of `key` and its index. `from_key(&[s])` is not `new(s)`. The
+    /// data-parallel trainer derives each process's dropout stream this way (see
+    /// `distributed`, feature `mpi`).
+    ///
+    /// ```
+    /// use feedforward::random::RandomState;
+    /// let mut rng = RandomState::from_key(&[1, 2, 3]); // np.random.RandomState([1, 2, 3])
+    /// assert_eq!(rng.next_u32(), 2619334238);
+    /// ```
+    ///
+    /// # Panics
+    /// When `key` is empty (numpy raises `ValueError: Seed must be non-empty`).
+    pub fn from_key(key: &[u32]) -> Self {
+        assert!(
+            !key.is_empty(),
+            "an init_by_array key has at least one word"
+        );
+        let mut rng = RandomState::new(19_650_218);
+        let mt = &mut *rng.key;
+        let (mut i, mut j) = (1, 0);
+        for _ in 0..N.max(key.len()) {
+            let prev = mt[i - 1] ^ (mt[i - 1] >> 30);
+            mt[i] = (mt[i] ^ prev.wrapping_mul(1_664_525))
+                .wrapping_add(key[j])
+                .wrapping_add(j as u32);
+            i += 1;
+            j += 1;
+            if i >= N {
+                mt[0] = mt[N - 1];
+                i = 1;
+            }
+            if j >= key.len() {
+                j = 0;
+            }
+        }
+        for _ in 0..N - 1 {
+            let prev = mt[i - 1] ^ (mt[i - 1] >> 30);
+            mt[i] = (mt[i] ^ prev.wrapping_mul(1_566_083_941)).wrapping_sub(i as u32);
+            i += 1;
+            if i >= N {
+                mt[0] = mt[N - 1];
+                i = 1;
+            }
+        }
+        // The most significant bit set: a state that is never all zeros.
+        mt[0] = 0x8000_0000;
+        rng
+    }
+
+    /// The generator of process `rank` of a data-parallel job whose processes all hold this
+    /// generator: rank 0 keeps this one's stream (a clone: a 1-process job draws what a lone
+    /// process draws), rank `r > 0` gets [`from_key`](RandomState::from_key) of this
+    /// generator's 624 key words, then its position, then `r` (the cached normal is dropped).
+    ///
+    /// In numpy: `_, key, pos, _, _ = rng.get_state()`, then
+    /// `np.random.RandomState(np.concatenate([key, [pos, rank]]).astype(np.uint32))`
+    /// (`scripts/random_state_from_key.py`). The same idea as PyTorch users' `seed + rank`,
+    /// without its overlaps (rank 1 of seed 0 drawing what rank 0 of seed 1 draws): every
+    /// process draws its own masks, and rank and state alone decide them, so a run is
+    /// reproducible.
+    ///
+    /// ```
+    /// use feedforward::random::RandomState;
+    /// let rng = RandomState::new(11);
+    /// assert_eq!(rng.for_process(0).state(), rng.state());
+    /// assert_ne!(rng.for_process(1).state(), rng.for_process(2).state());
+    /// ```
+    pub fn for_process(&self, rank: usize) -> Self {
+        if rank == 0 {
+            return self.clone();
+        }
+        let mut key = self.key.to_vec();
+        key.extend([self.pos as u32, rank as u32]);
+        RandomState::from_key(&key)
     }
 
     /// The generator's whole state, as numpy's `RandomState.get_state()` returns it: the 624

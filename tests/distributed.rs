@@ -21,6 +21,8 @@
 //!   bit: the all-reduce adds exactly what it should, in a fixed order;
 //! - the shared evaluation equals one process's (accuracy exactly, loss within 1e-6);
 //! - batch normalisation: after `fit`, every process has rank 0's running statistics;
+//! - dropout: every process draws its own masks (rank 0 those of a lone process: on 1 process
+//!   the run is the lone one's, to the bit), and the run is bit-identical run to run;
 //! - a model or data set that differs on one process, and a step that fails on one process,
 //!   are errors on every process naming it, with no model changed;
 //! - training checkpoints: a run interrupted in the middle of an epoch (a read error on the
@@ -36,12 +38,12 @@
 //! - callbacks run on rank 0 and decide for all: early stopping stops every process after the
 //!   same epoch, and its best weights reach every process.
 //!
-//! The interruption is simulated inside the job rather than by killing a process: `mpirun`
-//! reacts to a killed process by aborting the whole job, at a moment and with an exit status
-//! that vary with the MPI library and the machine's load, which would make CI flaky; a read
-//! error is deterministic, goes through the same path (the run ends mid-epoch, the checkpoint of
-//! the last finished epoch on disk), and checks item by item that nothing of the interrupted
-//! epoch reaches the file.
+//! The interruption is simulated inside the job here: a read error is deterministic, goes
+//! through the same path (the run ends mid-epoch, the checkpoint of the last finished epoch on
+//! disk), and checks item by item that nothing of the interrupted epoch reaches the file. A
+//! real crash (`kill -9` of one process, which makes `mpirun` abort the job) is `.ci/mpi`'s
+//! part, from outside the job: it resumes the `mlp_distributed` example's run and compares its
+//! saved model with an uninterrupted run's.
 #![cfg(feature = "mpi")]
 
 mod common;
@@ -100,6 +102,8 @@ fn main() {
         a_step_failing_on_one_process_fails_everywhere(&mut trainer);
         say("ok: a step failing on one process fails on all, no model changed");
     }
+    each_process_draws_its_own_dropout_masks(&mut trainer, &train);
+    say("ok: every process draws its own dropout masks, rank 0 a lone process's; two runs bit-identical");
     let dir = shared_temp_dir(&trainer);
     an_interrupted_run_resumes_bit_identically(&mut trainer, &train, &dir);
     say("ok: a run interrupted mid-epoch (a read error on one process, which stopped all) resumes from its checkpoint bit-identical to an uninterrupted one");
@@ -369,6 +373,86 @@ fn a_step_failing_on_one_process_fails_everywhere<C: Communicator>(trainer: &mut
         .train_step(&mut model, x.view(), y.view(), &CrossEntropy, &mut sgd())
         .unwrap();
     trainer.check_in_sync(&model).unwrap();
+}
+
+/// The mlp model with dropout, batches of 64 (equal shards on 2 processes, which drew the same
+/// masks for different rows before each process had its own stream).
+fn each_process_draws_its_own_dropout_masks<C: Communicator>(
+    trainer: &mut DataParallel<C>,
+    train: &LabeledImages,
+) {
+    let dropout_model = || {
+        Sequential::builder(784)
+            .seed(2)
+            .dense(64, Init::HeNormal)
+            .push(Relu)
+            .push(Dropout::new(0.5, 11).unwrap())
+            .dense(10, Init::XavierNormal)
+            .push(Softmax)
+            .build()
+            .unwrap()
+    };
+    let generator = |model: &Sequential| model.layers()[2].generator().unwrap().clone();
+    // The words behind the masks each process draws first (a row's unit is kept when its
+    // word is at least p x 2^32): rank 0's are the model's own, every process's differ.
+    let mut model = dropout_model();
+    let own = generator(&model);
+    trainer.derive_generators(&mut model);
+    let words = |mut rng: RandomState| (0..256).map(|_| rng.next_u32()).collect::<Vec<_>>();
+    let mine = words(generator(&model));
+    if trainer.is_root() {
+        assert_eq!(mine, words(own));
+    }
+    let hash = mine
+        .iter()
+        .fold(0u64, |h, &w| h.wrapping_mul(31).wrapping_add(u64::from(w)));
+    let all = gather(trainer, hash);
+    for (rank, h) in all.iter().enumerate() {
+        assert_eq!(
+            all.iter().filter(|&o| o == h).count(),
+            1,
+            "rank {rank} draws another process's masks: {all:x?}"
+        );
+    }
+
+    // Trained twice: the same bits; each process's generator moved on from its own stream.
+    let data = train.select(&(0..1024).collect::<Vec<_>>()).unwrap();
+    let mut first = dropout_model();
+    let history = trainer
+        .fit(&mut first, &data, &CrossEntropy, &mut sgd(), &config())
+        .unwrap();
+    let mut second = dropout_model();
+    let again = trainer
+        .fit(&mut second, &data, &CrossEntropy, &mut sgd(), &config())
+        .unwrap();
+    assert_eq!(first.snapshot(), second.snapshot(), "two runs differ");
+    assert_eq!(generator(&first).state(), generator(&second).state());
+    assert_eq!(
+        history.epoch_losses[0].to_bits(),
+        again.epoch_losses[0].to_bits()
+    );
+    trainer.check_in_sync(&first).unwrap();
+    let state_hash = generator(&first)
+        .state()
+        .key
+        .iter()
+        .fold(0u64, |h, &w| h.wrapping_mul(31).wrapping_add(u64::from(w)));
+    let states = gather(trainer, state_hash);
+    assert!(
+        states
+            .iter()
+            .enumerate()
+            .all(|(r, s)| states[..r].iter().all(|o| o != s)),
+        "two processes' dropout generators ended alike: {states:x?}"
+    );
+    if trainer.size() == 1 {
+        let mut alone = dropout_model();
+        alone
+            .fit(&data, &CrossEntropy, &mut sgd(), &config())
+            .unwrap();
+        assert_eq!(alone.snapshot(), first.snapshot());
+        assert_eq!(generator(&alone).state(), generator(&first).state());
+    }
 }
 
 fn gather<C: Communicator>(trainer: &DataParallel<C>, value: u64) -> Vec<u64> {

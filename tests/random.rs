@@ -253,3 +253,44 @@ fn impossible_sizes_are_errors_and_draw_nothing() {
     assert_eq!(rng.rand(0, 3).unwrap().shape(), &[0, 3]);
     assert_eq!(rng.permutation(0).unwrap(), Vec::<usize>::new());
 }
+
+/// `np.random.RandomState(array)`: MT19937's init_by_array, printed by
+/// `scripts/random_state_from_key.py`.
+#[test]
+fn from_key_matches_numpy_array_seeds() {
+    let raw = |mut rng: RandomState| (0..5).map(|_| rng.next_u32()).collect::<Vec<_>>();
+    assert_eq!(
+        raw(RandomState::from_key(&[1, 2, 3])),
+        [2619334238, 1552691353, 3808334787, 2540200029, 2045850693]
+    );
+    assert_eq!(
+        raw(RandomState::from_key(&[7])),
+        [1390851128, 4071050724, 647892279, 1695753998, 2795742288]
+    );
+    // A key longer than the state's 624 words.
+    let long: Vec<u32> = (0..1000).collect();
+    assert_eq!(
+        raw(RandomState::from_key(&long)),
+        [4012946933, 3615799318, 1210851548, 4176431725, 1411233186]
+    );
+}
+
+/// The dropout stream of each process of a data-parallel job: rank 0's is the generator's own,
+/// the others' come from its state and the rank (`scripts/random_state_from_key.py`).
+#[test]
+fn for_process_derives_numpys_streams_and_keeps_rank_0s() {
+    let mut base = RandomState::new(11);
+    for _ in 0..3 {
+        base.next_u32();
+    }
+    let raw = |mut rng: RandomState| (0..5).map(|_| rng.next_u32()).collect::<Vec<_>>();
+    assert_eq!(raw(base.for_process(0)), raw(base.clone()));
+    assert_eq!(
+        raw(base.for_process(1)),
+        [721049237, 442533655, 498379426, 647158961, 160706618]
+    );
+    assert_eq!(
+        raw(base.for_process(2)),
+        [3378576102, 1484030378, 3204252154, 1777779814, 16541650]
+    );
+}

@@ -92,6 +92,27 @@ impl<C: Communicator> DataParallel<C> {
         Ok(())
     }
 
+    /// Gives this process its own stream in every layer generator (the masks of
+    /// [`Dropout`](crate::layers::Dropout)): rank 0's generators stay as they are, so a
+    /// 1-process job draws what a lone process draws, and on rank `r > 0` each is replaced by
+    /// [`RandomState::for_process`](crate::random::RandomState::for_process)`(r)` of itself
+    /// (numpy's `RandomState` seeded with its state words and `r`). Without it, processes
+    /// built alike would draw the same masks for different rows: PyTorch users seed every
+    /// process with `seed + rank` for this. [`fit`](DataParallel::fit) calls it when it
+    /// starts (before resuming, whose checkpoint then restores every process's own
+    /// generators); a loop of your own over [`train_step`](DataParallel::train_step) calls it
+    /// once, after [`broadcast_model`](DataParallel::broadcast_model). Not collective.
+    pub fn derive_generators(&self, model: &mut Sequential) {
+        if self.rank == 0 {
+            return;
+        }
+        for layer in model.layers.iter_mut() {
+            if let Some(rng) = layer.generator_mut() {
+                *rng = rng.for_process(self.rank);
+            }
+        }
+    }
+
     /// Gives every process rank 0's buffers (batch-norm running statistics, which each process
     /// updates from its own shards while training). Collective; [`fit`](DataParallel::fit)
     /// calls it before every validation and at the end, so that evaluation and saving see rank

@@ -25,7 +25,8 @@ impl<C: Communicator> DataParallel<C> {
     /// Before the first epoch it checks that every process has the same data set (row count,
     /// widths and a checksum of up to 1,024 rows spread over it) and model (parameter and
     /// buffer shapes), then gives every process rank 0's parameters and buffers
-    /// ([`broadcast_model`](DataParallel::broadcast_model)). Every epoch visits the same
+    /// ([`broadcast_model`](DataParallel::broadcast_model)), and every process but rank 0 its
+    /// own dropout stream ([`derive_generators`](DataParallel::derive_generators)). Every epoch visits the same
     /// batches as one process would (the same shuffled order on every process, from
     /// `config`'s seed); before every validation and at the end, every process takes rank 0's
     /// buffers ([`broadcast_buffers`](DataParallel::broadcast_buffers)), and validation is
@@ -145,6 +146,7 @@ impl<C: Communicator> DataParallel<C> {
             data_checksum(data)?,
         )?;
         self.broadcast_model(model)?;
+        self.derive_generators(model);
         let (train_part, held_out);
         let (train, validation): (&dyn Dataset, Option<&dyn Dataset>) = match config.validation {
             Validation::None => (data, None),

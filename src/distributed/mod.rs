@@ -44,7 +44,9 @@
 //! [`DataParallel::evaluate`] shares a data set among the processes and sums their results.
 //! Only rank 0 prints ([`Verbosity::Epochs`](crate::Verbosity::Epochs)); write files on rank 0
 //! alone ([`DataParallel::is_root`]). [`Dropout`](crate::layers::Dropout) draws its masks from
-//! each process's own generator.
+//! each process's own generator: rank 0's is the model's, rank `r`'s derived from it and `r`
+//! when training starts ([`DataParallel::derive_generators`]), so that no two processes draw
+//! the same masks.
 //!
 //! # Equivalence with one process
 //! `N` processes at a global batch of `B` rows compute the same mean gradient as one process
