@@ -24,7 +24,9 @@
 //! - dropout: every process draws its own masks (rank 0 those of a lone process: on 1 process
 //!   the run is the lone one's, to the bit), and the run is bit-identical run to run;
 //! - a model or data set that differs on one process, and a step that fails on one process,
-//!   are errors on every process naming it, with no model changed;
+//!   are errors on every process naming it, with no model changed; so is an evaluation that
+//!   fails on one process (a data set of another width) or whose data set has another row
+//!   count there;
 //! - training checkpoints: a run interrupted in the middle of an epoch (a read error on the
 //!   last process, after the checkpoint of the epoch before) and started again by the same call
 //!   ends bit-identical to a run never interrupted (parameters, buffers, every process's dropout
@@ -101,6 +103,8 @@ fn main() {
         say("ok: a model or a data set that differs on one process is an error naming it");
         a_step_failing_on_one_process_fails_everywhere(&mut trainer);
         say("ok: a step failing on one process fails on all, no model changed");
+        an_evaluation_failing_on_one_process_fails_everywhere(&mut trainer, &test);
+        say("ok: an evaluation failing on one process fails on all, naming it");
     }
     each_process_draws_its_own_dropout_masks(&mut trainer, &train);
     say("ok: every process draws its own dropout masks, rank 0 a lone process's; two runs bit-identical");
@@ -453,6 +457,49 @@ fn each_process_draws_its_own_dropout_masks<C: Communicator>(
         assert_eq!(alone.snapshot(), first.snapshot());
         assert_eq!(generator(&alone).state(), generator(&first).state());
     }
+}
+
+/// A data set one pixel narrower, then one row shorter, on the last process: every process
+/// returns an error (the last its own), none is left waiting; then a good evaluation works.
+fn an_evaluation_failing_on_one_process_fails_everywhere<C: Communicator>(
+    trainer: &mut DataParallel<C>,
+    test: &LabeledImages,
+) {
+    let last = trainer.size() - 1;
+    let mut model = models::mlp_model();
+    trainer.broadcast_model(&mut model).unwrap();
+    let width = if trainer.rank() == last { 783 } else { 784 };
+    let x = RandomState::new(3).rand(100, width).unwrap();
+    let labels: Vec<usize> = (0..100).map(|i| i % 10).collect();
+    let narrow = InMemory::new(x, one_hot(&labels, 10).unwrap()).unwrap();
+    let error = trainer
+        .evaluate(&mut model, &narrow, &CrossEntropy, 32)
+        .unwrap_err();
+    if trainer.rank() == last {
+        assert!(matches!(error, Error::ShapeMismatch { .. }), "{error}");
+    } else {
+        assert!(
+            matches!(error, Error::Distributed { rank, .. } if rank == last),
+            "{error}"
+        );
+    }
+
+    let rows = if trainer.rank() == last { 99 } else { 100 };
+    let short = test.select(&(0..rows).collect::<Vec<_>>()).unwrap();
+    let error = trainer
+        .evaluate(&mut model, &short, &CrossEntropy, 32)
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Distributed { rank, .. } if rank == last),
+        "{error}"
+    );
+
+    let good = test.select(&(0..100).collect::<Vec<_>>()).unwrap();
+    let shared = trainer
+        .evaluate(&mut model, &good, &CrossEntropy, 32)
+        .unwrap();
+    let alone = model.evaluate(&good, &CrossEntropy, 32).unwrap();
+    assert_eq!(shared.confusion, alone.confusion);
 }
 
 fn gather<C: Communicator>(trainer: &DataParallel<C>, value: u64) -> Vec<u64> {

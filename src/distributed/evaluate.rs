@@ -5,6 +5,8 @@ use crate::data::{Dataset, Subset};
 use crate::losses::Loss;
 use crate::metrics::{ConfusionMatrix, Task};
 use crate::model::{Evaluation, Sequential};
+#[cfg(doc)]
+use crate::Error;
 use crate::Result;
 use mpi::collective::SystemOperation;
 use mpi::traits::{Communicator, CommunicatorCollectives};
@@ -25,8 +27,13 @@ impl<C: Communicator> DataParallel<C> {
     /// [`fit`](DataParallel::fit) does, for rank 0's.
     ///
     /// # Errors
-    /// As [`Sequential::evaluate`]; an error on one process leaves the others waiting in the
-    /// all-reduce, so MPI's error handler (which aborts the job by default) ends the run.
+    /// A failure on any process reaches every process, which all return an error and never
+    /// wait for one another: the failing process its own (as [`Sequential::evaluate`]: a data
+    /// set of another width, a read error, a non-finite output), the others
+    /// [`Error::Distributed`] naming the first process that failed. [`Error::Distributed`]
+    /// too, on every process, naming the first whose data set has another row count than rank
+    /// 0's, or whose evaluation is not a classification when rank 0's is (or the reverse). (Each outcome travels in a one-byte all-gather, as the failure flags of
+    /// [`fit`](DataParallel::fit)'s steps travel with the gradients.)
     pub fn evaluate(
         &mut self,
         model: &mut Sequential,
@@ -34,16 +41,27 @@ impl<C: Communicator> DataParallel<C> {
         loss: &dyn Loss,
         batch_size: usize,
     ) -> Result<Evaluation> {
+        // The row count decides which rows each process evaluates and whether they share.
+        self.check_same_value("evaluation data set (its row count)", data.len() as u64)?;
         if data.len() < self.size {
-            return model.evaluate(data, loss, batch_size);
+            let whole = model.evaluate(data, loss, batch_size);
+            return self.agree(whole, "evaluating the data set");
         }
         let part = shard(data.len(), self.rank, self.size);
         let rows = part.len();
-        let subset = Subset::new(data, part.collect())?;
-        let local = model.evaluate(&subset, loss, batch_size)?;
-        // The same model, loss and data on every process: they all take the same branch.
-        if local.task != Task::Classification || local.confusion.is_none() {
-            return model.evaluate(data, loss, batch_size);
+        let local = Subset::new(data, part.collect())
+            .and_then(|subset| model.evaluate(&subset, loss, batch_size));
+        let local = self.agree(local, "evaluating its share of the data set")?;
+        // Whether the results add up from shares: the same everywhere unless a process's data
+        // set or model differs (its targets' width, say), named then rather than left waiting.
+        let shared = local.task == Task::Classification && local.confusion.is_some();
+        self.check_same_value(
+            "evaluation (whether its data set has classes and its model is a classifier)",
+            u64::from(shared),
+        )?;
+        if !shared {
+            let whole = model.evaluate(data, loss, batch_size);
+            return self.agree(whole, "evaluating the data set");
         }
         let classes = model.output_width();
         // Loss x rows, then the confusion counts (row-major), then the unpredicted counts.
