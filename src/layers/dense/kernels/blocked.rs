@@ -221,6 +221,15 @@ fn forward_panel<S: Simd, const R: usize, const J: usize>(
         }
         r0 += R;
     }
+    // The rows left, two at a time, then one: each reads the weights once (a convolution's
+    // weight gradient has 6 or 16 rows; every sum's order is the same in any block).
+    while R > 2 && r0 + 2 <= m {
+        let x_rows = &x[r0 * k..(r0 + 2) * k];
+        let y_rows = &mut y[r0 * n..(r0 + 2) * n];
+        let outputs = outputs.clone();
+        forward_rows::<S, 2, J, false>(s, x_rows, &[], wt, bias, y_rows, k, n, outputs);
+        r0 += 2;
+    }
     while r0 < m {
         let x_row = &x[r0 * k..(r0 + 1) * k];
         let y_row = &mut y[r0 * n..(r0 + 1) * n];
@@ -614,6 +623,11 @@ fn input_grad_panel<S: Simd, const R: usize, const C: usize>(
     while r0 + R <= m {
         input_grad_block::<S, R, C>(s, g, wt, dx, k, n, cols, t0, r0, outputs.clone());
         r0 += R;
+    }
+    // The rows left, two at a time, then one (a convolution's forward pass has 6 rows: 4 + 2).
+    while R > 2 && r0 + 2 <= m {
+        input_grad_block::<S, 2, C>(s, g, wt, dx, k, n, cols, t0, r0, outputs.clone());
+        r0 += 2;
     }
     while r0 < m {
         input_grad_block::<S, 1, C>(s, g, wt, dx, k, n, cols, t0, r0, outputs.clone());
