@@ -24,7 +24,8 @@
 //! with `bench_cnn --model lenet5 --threads 1` (see the commit that introduced it): the
 //! row-per-position layout spent a third of LeNet-5's training in `im2row` alone.
 //!
-//! Blocks hold [`BLOCK_VALUES`] patch values or one sample, so that a block's patches stay in
+//! Blocks hold [`BLOCK_VALUES`] patch values ([`PACKED_BLOCK_VALUES`] for the packed GEMM) or
+//! one sample, so that a block's patches stay in
 //! the processor's second-level cache between the copy and the product. A batch's blocks are
 //! grouped into at most [`MAX_CHUNKS`] chunks of consecutive blocks, and the chunks into parts,
 //! one per thread. Every sample's output and input gradient is computed by its block alone, and
@@ -38,6 +39,15 @@ use crate::parallel;
 
 /// Patch values per block of samples: 64 K `f32`, 256 KB.
 const BLOCK_VALUES: usize = 1 << 16;
+
+/// Patch values per block when the products go to the packed GEMM (`kernels::packs`: at
+/// least 64 output channels and 64 values per patch): 256 K `f32`, 1 MB, the second-level
+/// cache of a Zen 4 or Zen 5 core. The GEMM packs its operands on every call, which a block of
+/// one sample (the small convnet's second convolution, 121 positions of 288 values) repays
+/// badly. `bench_cnn --model convnet --threads 1`, 4 alternating runs (busy machine):
+/// 0.74-0.85 s -> 0.61-0.81 s, faster in each pair; LeNet-5's thin products, which do not
+/// pack, ran slower with larger blocks (3 of 4 pairs) and keep [`BLOCK_VALUES`].
+const PACKED_BLOCK_VALUES: usize = 1 << 18;
 
 /// The most chunks a batch's weight gradient is summed in (and so the most threads a
 /// convolution uses): each holds one copy of the weight gradient.
@@ -103,7 +113,13 @@ struct Plan {
 impl Plan {
     fn new(geometry: &Geometry, samples: usize) -> Plan {
         let per_sample = geometry.positions() * geometry.patch_len().max(geometry.group_outputs());
-        let block = (BLOCK_VALUES / per_sample.max(1)).clamp(1, samples.max(1));
+        let (o, k) = (geometry.group_outputs(), geometry.patch_len());
+        let values = if kernels::packs(64, k, o) {
+            PACKED_BLOCK_VALUES
+        } else {
+            BLOCK_VALUES
+        };
+        let block = (values / per_sample.max(1)).clamp(1, samples.max(1));
         let blocks = samples.div_ceil(block);
         let chunks = blocks.clamp(1, MAX_CHUNKS);
         let work = samples
