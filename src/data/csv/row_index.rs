@@ -51,7 +51,7 @@ impl RowIndex {
             crate::allocation::too_large("the row index", row as u128, 2)
         };
         self.extents.try_reserve(1).map_err(room)?;
-        if row % BLOCK == 0 {
+        if row.is_multiple_of(BLOCK) {
             self.block_offsets.try_reserve(1).map_err(room)?;
             self.block_offsets.push(offset);
         } else if self.last_end != Some(offset) {
