@@ -59,6 +59,7 @@ mod pass;
 mod raw;
 mod read;
 mod reader;
+mod row_index;
 mod source;
 mod stream;
 mod table;

@@ -112,24 +112,18 @@ pub(crate) fn open(path: &Path, delimiter: u8) -> Result<(Header, Records)> {
     Ok((header, Records { path, reader }))
 }
 
-/// The `csv` crate's buffer for reading rows at random places: a seek drops the buffer, so
-/// each row read costs one read of this size.
-const SEEKING_BUFFER_BYTES: usize = 16 << 10;
-
-/// A reader of `path` (a regular file only) for rows read at random places with
-/// [`seek`](::csv::Reader::seek), its header read.
-pub(crate) fn open_for_seeking(path: &Path, delimiter: u8) -> Result<::csv::Reader<std::fs::File>> {
-    let (file, _) = open_regular(path)?;
-    let mut reader = ::csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .trim(::csv::Trim::Headers)
-        .buffer_capacity(SEEKING_BUFFER_BYTES)
-        .from_reader(file);
-    reader.headers().map_err(|e| from_csv(path, e))?;
-    Ok(reader)
-}
-
 impl Records {
+    /// Where the records read so far end in the file: its length once
+    /// [`for_each`](Records::for_each) has read them all.
+    pub(crate) fn end(&self) -> u64 {
+        self.reader.position().byte()
+    }
+
+    /// The file, for reads at given places.
+    pub(crate) fn into_file(self) -> std::fs::File {
+        self.reader.into_inner()
+    }
+
     /// Calls `row(line, record)` for every record after the header, in order, with the line
     /// the record starts on; the record's cells are not trimmed yet. Stops at the first error.
     ///

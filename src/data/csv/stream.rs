@@ -3,21 +3,35 @@
 use super::learn::learn_encoding;
 use super::lines::Lines;
 use super::pass::no_rows;
+use super::row_index::{Classes, RowIndex};
 use super::source::{self, from_csv, Header};
 use super::{CsvReader, TableEncoding};
 use crate::data::Dataset;
 use crate::task::Task;
 use crate::{Error, Result};
-use ::csv::{Position, StringRecord};
+use ::csv::StringRecord;
 use ndarray::ArrayViewMut2;
 use std::fs::File;
 use std::path::Path;
-use std::sync::Mutex;
 
-/// One file of a stream: its header, and a reader that seeks to rows.
+/// One file of a stream: its header, and the file open for reads at given places.
 struct StreamFile {
     header: Header,
-    reader: Mutex<(::csv::Reader<File>, StringRecord)>,
+    file: File,
+}
+
+/// Rows of a batch in the same file closer than this are read together, the bytes between
+/// them with them: reading 4 KiB more from the page cache costs about what another read costs.
+const GAP_BYTES: u64 = 4 << 10;
+
+/// A row a batch asks for: in which file, where, and where it goes in the batch.
+#[derive(Clone, Copy)]
+struct Wanted {
+    file: usize,
+    offset: u64,
+    extent: u64,
+    row: usize,
+    at: usize,
 }
 
 /// [`CsvStream`]: a table in one or several CSV files, read from disk a batch at a time, as a
@@ -32,17 +46,20 @@ struct StreamFile {
 /// give the same bits.
 ///
 /// # Shuffling: an index of row offsets
-/// Rows are found through their byte offsets, 8 bytes a row (16 MB for 2,000,000 rows, 160 MB
-/// for 20,000,000; 2 more for classification, the row's class, which accuracy needs), plus
-/// the lines of the rows kept as the places their numbering jumps. So
+/// Rows are found through their byte offsets, kept compactly: a full offset every 64 rows and
+/// each row's length in 2 bytes, about 2.1 bytes a row (4.3 MB for 2,000,000 rows, 43 MB for
+/// 20,000,000; 16 bytes more for each file, each row after dropped rows and each row longer
+/// than 65,535 bytes), 1 more for classification (the row's class, which accuracy needs; 2
+/// past 256 classes), plus the lines of the rows kept as the places their numbering jumps. So
 /// the order is exact: [`Order::Shuffled`](crate::data::Order::Shuffled) draws the same
 /// permutation of the same rows as it does for the in-memory table, and a model trained on
 /// the stream is the model trained on [`CsvReader::read`]'s table, bit for bit. A shuffle
 /// buffer (`tf.data`'s `shuffle(buffer_size)`) would need no index, but mixes rows only within
 /// the buffer: rows sorted by date or class would stay nearly sorted, and the order would
-/// match no in-memory run. The price of the index is a seek per row in a shuffled epoch
-/// (one read of 16 KiB from the page cache, or from disk); an epoch in order reads the files
-/// sequentially. [`Prefetch`](crate::data::Prefetch) reads the next batches on a background
+/// match no in-memory run. The price of the index is a read per row in a shuffled epoch: a
+/// batch's rows are sorted by offset, read with positioned reads (rows less than 4 KiB apart
+/// in one read), and parsed end to end as one CSV text; an epoch in order reads each batch in
+/// one read. [`Prefetch`](crate::data::Prefetch) reads the next batches on a background
 /// thread while the model trains.
 ///
 /// ```
@@ -70,12 +87,12 @@ pub struct CsvStream {
     files: Vec<StreamFile>,
     /// The first row of every file, and the number of rows last.
     starts: Vec<usize>,
-    /// Where every kept row starts in its file.
-    offsets: Vec<u64>,
+    /// Where every kept row is in its file.
+    index: RowIndex,
     /// The line every kept row starts on.
     lines: Lines,
     /// The class of every kept row, for classification (with at most 65,536 classes).
-    classes: Option<Vec<u16>>,
+    classes: Option<Classes>,
     dropped_rows: usize,
 }
 
@@ -109,7 +126,7 @@ impl TableEncoding {
 
 impl CsvStream {
     /// Encodes every row of the files at `paths` with `encoding`, keeping where each kept row
-    /// starts.
+    /// is.
     fn index(encoding: TableEncoding, paths: &[&Path]) -> Result<CsvStream> {
         if paths.is_empty() {
             return Err(Error::Empty {
@@ -119,53 +136,57 @@ impl CsvStream {
         }
         let mut files = Vec::with_capacity(paths.len());
         let mut starts = vec![0];
-        let mut offsets: Vec<u64> = Vec::new();
+        let mut index = RowIndex::default();
         let mut lines = Lines::default();
         let mut rows_read = 0;
-        let classify = encoding.task() == Task::Classification
-            && encoding.target_width() <= usize::from(u16::MAX) + 1;
-        let mut classes: Vec<u16> = Vec::new();
+        let mut classes = match encoding.task() {
+            Task::Classification => Classes::for_count(encoding.target_width()),
+            _ => None,
+        };
         let delimiter = encoding.delimiter();
         for &path in paths {
             let (header, mut records) = source::open(path, delimiter)?;
             let mut pass = encoding.pass(&header, true, encoding.missing())?;
+            let first = index.len();
             records.for_each(|line, record| {
+                let offset = record.position().map_or(0, |p| p.byte());
+                // The last row kept reaches to this record, kept or dropped.
+                index.close(offset)?;
                 pass.row(line, record)?;
-                if pass.rows() > offsets.len() - starts[starts.len() - 1] {
-                    offsets.try_reserve(1).map_err(|_| {
-                        crate::allocation::too_large("the row index", offsets.len() as u128, 8)
-                    })?;
-                    offsets.push(record.position().map_or(0, |p| p.byte()));
+                if pass.rows() > index.len() - first {
+                    index.push(offset)?;
                     lines.push(line);
-                    if classify {
+                    if let Some(classes) = &mut classes {
                         let one_hot = ndarray::ArrayView1::from(&pass.targets[..]);
-                        classes.push(crate::metrics::argmax(one_hot) as u16);
+                        classes.push(crate::metrics::argmax(one_hot))?;
                     }
                 }
                 pass.clear_rows();
                 Ok(())
             })?;
+            index.end_file(records.end())?;
             rows_read += pass.rows_read;
             drop(pass);
-            starts.push(offsets.len());
-            let reader = source::open_for_seeking(path, delimiter)?;
+            starts.push(index.len());
             files.push(StreamFile {
                 header,
-                reader: Mutex::new((reader, StringRecord::new())),
+                file: records.into_file(),
             });
         }
-        if offsets.is_empty() {
+        if index.len() == 0 {
             return Err(no_rows(&files[0].header, rows_read));
         }
-        offsets.shrink_to_fit();
-        classes.shrink_to_fit();
+        index.shrink_to_fit();
+        if let Some(classes) = &mut classes {
+            classes.shrink_to_fit();
+        }
         Ok(CsvStream {
-            classes: classify.then_some(classes),
-            dropped_rows: rows_read - offsets.len(),
+            classes,
+            dropped_rows: rows_read - index.len(),
             encoding,
             files,
             starts,
-            offsets,
+            index,
             lines,
         })
     }
@@ -196,18 +217,20 @@ impl CsvStream {
 
     /// The file and the line row `row` was read from (the header is line 1).
     pub fn location(&self, row: usize) -> Option<(&Path, u64)> {
-        if row >= self.offsets.len() {
+        if row >= self.index.len() {
             return None;
         }
         let file = &self.files[self.file_of(row)];
         Some((file.header.file.as_deref()?, self.lines.get(row)))
     }
 
-    /// The bytes the index takes: 8 a row (10 for classification: the row's class), and
-    /// the lines' jumps.
+    /// The bytes the index takes: about 2.1 a row (one `u64` offset every 64 rows and a
+    /// `u16` length a row, 16 bytes more for each file, each row after dropped rows and each
+    /// row longer than 65,535 bytes), 1 more a row for classification (the row's class, 2
+    /// past 256 classes), and the lines' jumps.
     pub fn index_bytes(&self) -> usize {
-        let classes = self.classes.as_ref().map_or(0, |c| c.capacity() * 2);
-        self.offsets.capacity() * 8 + classes + self.lines.jump_count() * 16
+        let classes = self.classes.as_ref().map_or(0, Classes::bytes);
+        self.index.bytes() + classes + self.lines.jump_count() * 16
     }
 
     /// The index of the file that holds `row`.
@@ -215,75 +238,145 @@ impl CsvStream {
         self.starts.partition_point(|&s| s <= row) - 1
     }
 
-    /// Reads and encodes rows `rows` (`positions[i]` is where row `rows[i]` goes in the
-    /// batch) of file `k` into `inputs` and `targets`.
+    /// Reads and encodes the rows `wanted` (of one file, sorted by offset) into their places
+    /// in `inputs` and `targets`: rows close together in one read, every row's bytes copied
+    /// end to end, then parsed as one CSV text by the same code as the in-memory table.
     fn fill_from_file(
         &self,
-        k: usize,
-        rows: &[usize],
+        wanted: &[Wanted],
         inputs: &mut ArrayViewMut2<'_, f32>,
         targets: &mut ArrayViewMut2<'_, f32>,
     ) -> Result<()> {
-        if !rows.iter().any(|&row| self.file_of(row) == k) {
-            return Ok(());
-        }
-        let file = &self.files[k];
+        let file = &self.files[wanted[0].file];
         let path = file.header.file.clone().unwrap_or_default();
-        let read_error = |row: usize, reason: String| Error::DataRead {
+        let read_error = |w: &Wanted, reason: &str| Error::DataRead {
             file: Some(path.clone()),
-            row,
-            reason,
+            row: w.row,
+            reason: format!("line {}: {reason}", self.lines.get(w.row)),
         };
+        let changed = "(the file changed since the stream was opened)";
+        let total: u64 = wanted.iter().map(|w| w.extent).sum();
+        let mut text = buffer(total, &wanted[0], &read_error)?;
+        let mut scratch = Vec::new();
+        let mut g = 0;
+        while g < wanted.len() {
+            let start = wanted[g].offset;
+            let mut end = start + wanted[g].extent;
+            let mut h = g + 1;
+            while h < wanted.len() && wanted[h].offset <= end.saturating_add(GAP_BYTES) {
+                end = end.max(wanted[h].offset + wanted[h].extent);
+                h += 1;
+            }
+            scratch.clear();
+            scratch
+                .try_reserve_exact((end - start) as usize)
+                .map_err(|_| read_error(&wanted[g], "its bytes cannot be held in memory"))?;
+            scratch.resize((end - start) as usize, 0);
+            if let Err(e) = read_at(&file.file, &mut scratch, start) {
+                // The first row the file does not hold any more, for a truncated file.
+                let length = file.file.metadata().map_or(0, |m| m.len());
+                let w = wanted[g..h]
+                    .iter()
+                    .find(|w| w.offset + w.extent > length)
+                    .unwrap_or(&wanted[g]);
+                return Err(match e.kind() {
+                    std::io::ErrorKind::UnexpectedEof => {
+                        read_error(w, &format!("the file ends before it {changed}"))
+                    }
+                    _ => read_error(w, &e.to_string()),
+                });
+            }
+            for w in &wanted[g..h] {
+                let from = (w.offset - start) as usize;
+                text.extend_from_slice(&scratch[from..from + w.extent as usize]);
+            }
+            g = h;
+        }
         let mut pass = self
             .encoding
             .pass(&file.header, true, self.encoding.missing())?;
-        let mut guard = file.reader.lock().unwrap_or_else(|e| e.into_inner());
-        let (reader, record) = &mut *guard;
-        for (i, &row) in rows.iter().enumerate() {
-            if self.file_of(row) != k {
-                continue;
+        let mut reader = ::csv::ReaderBuilder::new()
+            .delimiter(self.encoding.delimiter())
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(&text[..]);
+        let mut record = StringRecord::new();
+        let mut expected = 0;
+        for w in wanted {
+            let line = self.lines.get(w.row);
+            if reader.position().byte() != expected {
+                return Err(read_error(w, &format!("the row moved {changed}")));
             }
-            let line = self.lines.get(row);
-            let mut position = Position::new();
-            position
-                .set_byte(self.offsets[row])
-                .set_line(line)
-                .set_record(row as u64);
-            let read = reader
-                .seek(position)
-                .and_then(|_| reader.read_record(record));
-            match read {
-                Ok(true) => {}
-                Ok(false) => {
-                    return Err(read_error(
-                        row,
-                        format!(
-                            "line {line}: the file ends before it (it changed since the stream \
-                             was opened)"
-                        ),
-                    ))
+            match reader.read_record(&mut record) {
+                Ok(true) if record.len() == file.header.names.len() => {}
+                Ok(true) => {
+                    let reason = format!(
+                        "{} cells, the header names {} {changed}",
+                        record.len(),
+                        file.header.names.len()
+                    );
+                    return Err(read_error(w, &reason));
                 }
-                Err(e) => return Err(read_error(row, from_csv(&path, e).to_string())),
+                Ok(false) => return Err(read_error(w, &format!("the row is gone {changed}"))),
+                Err(e) => return Err(read_error(w, &from_csv(&path, e).to_string())),
             }
+            expected += w.extent;
             pass.forget_rows();
-            pass.row(line, record)
-                .map_err(|e| read_error(row, e.to_string()))?;
+            pass.row(line, &record).map_err(|e| Error::DataRead {
+                file: Some(path.clone()),
+                row: w.row,
+                reason: e.to_string(),
+            })?;
             if pass.rows() != 1 {
-                return Err(read_error(
-                    row,
-                    format!(
-                        "line {line} has a missing cell now (the file changed since the stream \
-                         was opened)"
-                    ),
-                ));
+                return Err(read_error(w, &format!("a missing cell now {changed}")));
             }
             let width = inputs.ncols();
-            for (to, &from) in inputs.row_mut(i).iter_mut().zip(&pass.inputs[..width]) {
+            for (to, &from) in inputs.row_mut(w.at).iter_mut().zip(&pass.inputs[..width]) {
                 *to = from;
             }
             let width = targets.ncols();
-            for (to, &from) in targets.row_mut(i).iter_mut().zip(&pass.targets[..width]) {
+            for (to, &from) in targets.row_mut(w.at).iter_mut().zip(&pass.targets[..width]) {
                 *to = from;
+            }
+        }
+        // What follows the last row up to the next record is blank lines at most.
+        if !matches!(reader.read_record(&mut record), Ok(false)) {
+            let last = &wanted[wanted.len() - 1];
+            return Err(read_error(last, &format!("the row grew {changed}")));
+        }
+        Ok(())
+    }
+}
+
+/// Room for `bytes` bytes of rows, or an error for `w`.
+fn buffer(bytes: u64, w: &Wanted, error: &impl Fn(&Wanted, &str) -> Error) -> Result<Vec<u8>> {
+    let mut text = Vec::new();
+    usize::try_from(bytes)
+        .ok()
+        .and_then(|n| text.try_reserve_exact(n).ok())
+        .ok_or_else(|| error(w, "the batch's rows cannot be held in memory"))?;
+    Ok(text)
+}
+
+/// Fills `buf` from `file` at `offset`: a positioned read (no seek, no position shared
+/// between threads).
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        let (mut buf, mut offset) = (buf, offset);
+        while !buf.is_empty() {
+            match std::os::windows::fs::FileExt::seek_read(file, buf, offset) {
+                Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => {
+                    buf = &mut buf[n..];
+                    offset += n as u64;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(())
@@ -292,7 +385,7 @@ impl CsvStream {
 
 impl Dataset for CsvStream {
     fn len(&self) -> usize {
-        self.offsets.len()
+        self.index.len()
     }
 
     fn input_width(&self) -> usize {
@@ -315,19 +408,26 @@ impl Dataset for CsvStream {
         mut inputs: ArrayViewMut2<'_, f32>,
         mut targets: ArrayViewMut2<'_, f32>,
     ) -> Result<()> {
-        let (first, last) = match (rows.iter().min(), rows.iter().max()) {
-            (Some(&a), Some(&b)) => (self.file_of(a), self.file_of(b)),
-            _ => return Ok(()),
-        };
-        for k in first..=last {
-            self.fill_from_file(k, rows, &mut inputs, &mut targets)?;
+        let mut wanted: Vec<Wanted> = rows
+            .iter()
+            .enumerate()
+            .map(|(at, &row)| Wanted {
+                file: self.file_of(row),
+                offset: self.index.offset(row),
+                extent: self.index.extent(row),
+                row,
+                at,
+            })
+            .collect();
+        wanted.sort_unstable_by_key(|w| (w.file, w.offset, w.at));
+        for file in wanted.chunk_by(|a, b| a.file == b.file) {
+            self.fill_from_file(file, &mut inputs, &mut targets)?;
         }
         Ok(())
     }
 
     fn class_of(&self, row: usize) -> Option<usize> {
-        let class = *self.classes.as_ref()?.get(row)?;
-        Some(usize::from(class))
+        self.classes.as_ref()?.get(row)
     }
 }
 
@@ -335,7 +435,7 @@ impl std::fmt::Debug for CsvStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CsvStream")
             .field("files", &self.files())
-            .field("rows", &self.offsets.len())
+            .field("rows", &self.index.len())
             .field("dropped_rows", &self.dropped_rows)
             .field("encoding", &self.encoding)
             .finish()
