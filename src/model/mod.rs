@@ -102,10 +102,10 @@ pub struct Sequential {
     /// `widths` decides whether a batch's step splits over threads
     /// ([`Sequential::with_threads`]).
     largest_parameter: usize,
-    /// The most multiply-adds one sample costs a layer's forward pass
+    /// The multiply-adds of one sample's forward pass through every layer
     /// ([`Layer::multiply_adds`]), which with `largest_parameter` decides whether a batch's
     /// step splits over threads.
-    largest_work: usize,
+    sample_work: usize,
 }
 
 impl std::fmt::Debug for Sequential {
@@ -302,13 +302,12 @@ impl Sequential {
             .map(|(_, value)| value.len())
             .max()
             .unwrap_or(0);
-        let largest_work = layers
+        let sample_work = layers
             .iter()
             .map(|layer| layer.multiply_adds())
-            .max()
-            .unwrap_or(0);
+            .fold(0usize, usize::saturating_add);
         Ok(Sequential {
-            largest_work,
+            sample_work,
             activations: vec![Buffer::default(); layers.len()],
             layers,
             widths,
@@ -568,11 +567,12 @@ impl Sequential {
 
     /// Runs `f` on the model, with rayon's threads kept awake
     /// ([`parallel::with_threads_awake`]) when a batch of `rows` rows splits any product or
-    /// element-wise pass over threads: the largest product (as a `Dense` layer's, `rows` times
-    /// its elements, or a layer's own count, [`Layer::multiply_adds`], such as a convolution's),
-    /// the largest parameter's update, the widest activation.
+    /// element-wise pass over threads: the whole forward pass's products (`rows` times the sum
+    /// of the layers' [`Layer::multiply_adds`]: a step of LeNet-5 at a batch of 64 splits, though
+    /// each of its products alone would be too small to wake a sleeping thread), the largest
+    /// parameter's update, the widest activation.
     fn with_threads<R: Send>(&mut self, rows: usize, f: impl FnOnce(&mut Self) -> R + Send) -> R {
-        let work = rows.saturating_mul(self.largest_parameter.max(self.largest_work));
+        let work = rows.saturating_mul(self.largest_parameter.max(self.sample_work));
         let widest = self.widths.iter().copied().max().unwrap_or(0);
         let elements = self.largest_parameter.max(rows.saturating_mul(widest));
         if parallel::splits(work, elements) {
