@@ -61,7 +61,7 @@ pub(super) fn built(layer: &str, geometry: Option<Geometry>) -> Result<Geometry>
     })
 }
 
-/// Runs `f` on each sample's row of `x` and of `y` (and of `z`), on rayon's threads in fixed
+/// Runs `f` on each sample's row of `x` and of `y` (and of `z`), given the row's index, on rayon's threads in fixed
 /// contiguous parts when the batch is large ([`parts`](crate::parallel::parts)): each sample
 /// is computed alone, so the threads never change a result. `x` and `z` in another layout than
 /// row-major are read through a row-major copy, and `y` is written through one, so that every
@@ -71,7 +71,7 @@ pub(super) fn per_sample(
     x: ArrayView2<'_, f32>,
     z: Option<ArrayView2<'_, f32>>,
     mut y: ArrayViewMut2<'_, f32>,
-    f: &(impl Fn(&[f32], Option<&[f32]>, &mut [f32]) + Sync),
+    f: &(impl Fn(usize, &[f32], Option<&[f32]>, &mut [f32]) + Sync),
 ) {
     let given = z;
     let (x, z) = (
@@ -101,7 +101,7 @@ pub(super) fn per_sample(
             .enumerate()
         {
             let z = zs.map(|zs| &zs[(first + i) * z_width..(first + i + 1) * z_width]);
-            f(x, z, y)
+            f(first + i, x, z, y)
         }
     };
     let parts = crate::parallel::parts(xs.len().max(ys.len()));

@@ -149,7 +149,7 @@ impl Layer for AvgPool2d {
         )?;
         let (plane, positions, include) =
             (g.height * g.width, g.positions(), self.count_include_pad);
-        per_sample(input, None, output, &|x, _, y| {
+        per_sample(input, None, output, &|_, x, _, y| {
             for (x, y) in x.chunks_exact(plane).zip(y.chunks_exact_mut(positions)) {
                 windows(&g, include, |position, places, divisor| {
                     y[position] = places.map(|place| x[place]).sum::<f32>() / divisor;
@@ -179,7 +179,7 @@ impl Layer for AvgPool2d {
         crate::layers::expect_dim("AvgPool2d input gradient", input.dim(), grad_input.dim())?;
         let (plane, positions, include) =
             (g.height * g.width, g.positions(), self.count_include_pad);
-        per_sample(grad_output, None, grad_input, &|go, _, dx| {
+        per_sample(grad_output, None, grad_input, &|_, go, _, dx| {
             dx.fill(0.0);
             for (go, dx) in go.chunks_exact(positions).zip(dx.chunks_exact_mut(plane)) {
                 windows(&g, include, |position, places, divisor| {

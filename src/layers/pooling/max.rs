@@ -158,35 +158,85 @@ fn pool_2x2_lanes<const N: usize>(rows: [&[f32]; 2], out: &mut [f32]) {
 
 /// The backward pass of [`is_2x2`] windows over one channel: each output gradient of `grad`
 /// to its window's largest place in `dx` (whose other places, and those no window covers,
-/// are set to zero).
+/// are set to zero), found from the forward pass's output `out`: the largest place is the
+/// first whose value has the output's bits. Earlier places hold smaller values, or numbers
+/// before a NaN, so none of them has those bits (`-0` before `+0` is the chosen one, and
+/// bit for bit the output): the same place as [`argmax`], with integer comparisons only.
 #[inline(always)]
-fn grad_2x2(geometry: &Geometry, plane: &[f32], grad: &[f32], dx: &mut [f32]) {
+fn grad_2x2(geometry: &Geometry, plane: &[f32], out: &[f32], grad: &[f32], dx: &mut [f32]) {
     let (w, ow) = (geometry.width, geometry.out_width);
-    dx.fill(0.0);
-    for (oy, grad) in grad.chunks_exact(ow).enumerate() {
+    if geometry.height % 2 == 1 || w % 2 == 1 {
+        // A last row or column that no window covers.
+        dx.fill(0.0);
+    }
+    for (oy, (grad, out)) in grad.chunks_exact(ow).zip(out.chunks_exact(ow)).enumerate() {
         let top = &plane[2 * oy * w..2 * oy * w + 2 * ow];
         let bottom = &plane[(2 * oy + 1) * w..(2 * oy + 1) * w + 2 * ow];
         let (dtop, dbottom) = dx[2 * oy * w..(2 * oy + 2) * w].split_at_mut(w);
         let (dtop, dbottom) = (&mut dtop[..2 * ow], &mut dbottom[..2 * ow]);
         match ow {
-            8.. => grad_2x2_row::<8>(grad, [top, bottom], [dtop, dbottom]),
-            4.. => grad_2x2_row::<4>(grad, [top, bottom], [dtop, dbottom]),
-            _ => grad_2x2_row::<1>(grad, [top, bottom], [dtop, dbottom]),
+            8.. => grad_2x2_row::<8>(grad, out, [top, bottom], [dtop, dbottom]),
+            4.. => grad_2x2_row::<4>(grad, out, [top, bottom], [dtop, dbottom]),
+            _ => grad_2x2_row::<1>(grad, out, [top, bottom], [dtop, dbottom]),
         }
     }
 }
 
 /// One row of [`grad_2x2`] in runs of `N` windows (see [`starts`]).
 #[inline(always)]
-fn grad_2x2_row<const N: usize>(grad: &[f32], rows: [&[f32]; 2], drows: [&mut [f32]; 2]) {
+fn grad_2x2_row<const N: usize>(
+    grad: &[f32],
+    out: &[f32],
+    rows: [&[f32]; 2],
+    drows: [&mut [f32]; 2],
+) {
     let [dtop, dbottom] = drows;
     for start in starts::<N>(grad.len()) {
         let inputs = 2 * start..2 * (start + N);
         grad_2x2_lanes::<N>(
             &grad[start..start + N],
+            &out[start..start + N],
             [&rows[0][inputs.clone()], &rows[1][inputs.clone()]],
             [&mut dtop[inputs.clone()], &mut dbottom[inputs]],
         );
+    }
+}
+
+/// [`grad_2x2`] for `N` windows side by side: `grads` their output gradients, `outs` their
+/// outputs, `rows` their two input rows, `drows` the input gradient's rows.
+#[inline(always)]
+fn grad_2x2_lanes<const N: usize>(
+    grads: &[f32],
+    outs: &[f32],
+    rows: [&[f32]; 2],
+    drows: [&mut [f32]; 2],
+) {
+    let (grads, outs) = (&grads[..N], &outs[..N]);
+    let (top, bottom) = (&rows[0][..2 * N], &rows[1][..2 * N]);
+    let mut bits = [[0u32; N]; 4];
+    for i in 0..N {
+        bits[0][i] = top[2 * i].to_bits();
+        bits[1][i] = top[2 * i + 1].to_bits();
+        bits[2][i] = bottom[2 * i].to_bits();
+        bits[3][i] = bottom[2 * i + 1].to_bits();
+    }
+    // All ones in the lanes whose largest place is still to come.
+    let mut open = [u32::MAX; N];
+    let mut out = [[0.0f32; N]; 4];
+    for (out, bits) in out.iter_mut().zip(&bits) {
+        for i in 0..N {
+            let here = open[i] & 0u32.wrapping_sub((bits[i] == outs[i].to_bits()) as u32);
+            out[i] = f32::from_bits(grads[i].to_bits() & here);
+            open[i] &= !here;
+        }
+    }
+    let [dtop, dbottom] = drows;
+    let (dtop, dbottom) = (&mut dtop[..2 * N], &mut dbottom[..2 * N]);
+    for i in 0..N {
+        dtop[2 * i] = out[0][i];
+        dtop[2 * i + 1] = out[1][i];
+        dbottom[2 * i] = out[2][i];
+        dbottom[2 * i + 1] = out[3][i];
     }
 }
 
@@ -204,29 +254,6 @@ fn key(value: f32) -> i32 {
         i32::MAX
     } else {
         ordered
-    }
-}
-
-/// [`grad_2x2`] for `N` windows side by side: `grads` their output gradients, `rows` their
-/// two input rows, `drows` the input gradient's rows: each gradient at its window's largest
-/// place, zeros at the others.
-#[inline(always)]
-fn grad_2x2_lanes<const N: usize>(grads: &[f32], rows: [&[f32]; 2], drows: [&mut [f32]; 2]) {
-    let (_, masks) = largest_2x2_lanes::<N>(rows);
-    let grads = &grads[..N];
-    let mut out = [[0.0f32; N]; 4];
-    for (out, masks) in out.iter_mut().zip(&masks) {
-        for i in 0..N {
-            out[i] = f32::from_bits(grads[i].to_bits() & masks[i] as u32);
-        }
-    }
-    let [dtop, dbottom] = drows;
-    let (dtop, dbottom) = (&mut dtop[..2 * N], &mut dbottom[..2 * N]);
-    for i in 0..N {
-        dtop[2 * i] = out[0][i];
-        dtop[2 * i + 1] = out[1][i];
-        dbottom[2 * i] = out[2][i];
-        dbottom[2 * i + 1] = out[3][i];
     }
 }
 
@@ -368,7 +395,7 @@ impl Layer for MaxPool2d {
             output.dim(),
         )?;
         let (plane, positions) = (g.height * g.width, g.positions());
-        per_sample(input, None, output, &|x, _, y| {
+        per_sample(input, None, output, &|_, x, _, y| {
             for (x, y) in x.chunks_exact(plane).zip(y.chunks_exact_mut(positions)) {
                 if is_2x2(&g) {
                     Isa::detect().vectorize(
@@ -386,7 +413,7 @@ impl Layer for MaxPool2d {
     fn backward(
         &mut self,
         input: ArrayView2<'_, f32>,
-        _output: ArrayView2<'_, f32>,
+        output: ArrayView2<'_, f32>,
         grad_output: ArrayView2<'_, f32>,
         grad_input: Option<ArrayViewMut2<'_, f32>>,
     ) -> Result<()> {
@@ -401,18 +428,30 @@ impl Layer for MaxPool2d {
             return Ok(());
         };
         crate::layers::expect_dim("MaxPool2d input gradient", input.dim(), grad_input.dim())?;
+        crate::layers::expect_dim(
+            "MaxPool2d output",
+            (input.nrows(), g.output_len()),
+            output.dim(),
+        )?;
+        // The forward pass's output tells the 2 x 2 windows' largest places (see `grad_2x2`).
+        let output = output.as_standard_layout();
+        let outputs = output
+            .as_slice()
+            .expect("a standard-layout matrix is contiguous");
         let (plane, positions) = (g.height * g.width, g.positions());
-        per_sample(input, Some(grad_output), grad_input, &|x, go, dx| {
+        per_sample(input, Some(grad_output), grad_input, &|row, x, go, dx| {
             let go = go.expect("the output gradient is given");
-            for ((x, go), dx) in x
+            let y = &outputs[row * g.output_len()..(row + 1) * g.output_len()];
+            for (((x, y), go), dx) in x
                 .chunks_exact(plane)
+                .zip(y.chunks_exact(positions))
                 .zip(go.chunks_exact(positions))
                 .zip(dx.chunks_exact_mut(plane))
             {
                 if is_2x2(&g) {
                     Isa::detect().vectorize(
                         #[inline(always)]
-                        || grad_2x2(&g, x, go, dx),
+                        || grad_2x2(&g, x, y, go, dx),
                     );
                 } else {
                     dx.fill(0.0);
@@ -484,7 +523,7 @@ mod tests {
             let (mut out, mut want) = (vec![0.0; g.positions()], vec![0.0; g.positions()]);
             let (mut dx, mut want_dx) = (vec![f32::NAN; h * w], vec![0.0; h * w]);
             pool_2x2(&g, &plane, &mut out);
-            grad_2x2(&g, &plane, &grad, &mut dx);
+            grad_2x2(&g, &plane, &out, &grad, &mut dx);
             argmax_padded(&g, &plane, |o, p| {
                 want[o] = plane[p];
                 want_dx[p] += grad[o];
