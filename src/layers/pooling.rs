@@ -39,6 +39,7 @@ mod average;
 pub(super) mod config;
 mod global;
 mod max;
+mod max_2x2;
 
 use super::window::Geometry;
 use crate::{Error, Result};
