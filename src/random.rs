@@ -110,17 +110,27 @@ impl RandomState {
     ///
     /// ```
     /// use feedforward::random::RandomState;
-    /// let mut rng = RandomState::from_key(&[1, 2, 3]); // np.random.RandomState([1, 2, 3])
+    /// let mut rng = RandomState::from_key(&[1, 2, 3])?; // np.random.RandomState([1, 2, 3])
     /// assert_eq!(rng.next_u32(), 2619334238);
+    /// # Ok::<(), feedforward::Error>(())
     /// ```
     ///
-    /// # Panics
-    /// When `key` is empty (numpy raises `ValueError: Seed must be non-empty`).
-    pub fn from_key(key: &[u32]) -> Self {
-        assert!(
-            !key.is_empty(),
-            "an init_by_array key has at least one word"
-        );
+    /// # Errors
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) for an empty `key` (numpy raises
+    /// `ValueError: Seed must be non-empty`).
+    pub fn from_key(key: &[u32]) -> crate::Result<Self> {
+        if key.is_empty() {
+            return Err(crate::Error::config(
+                "RandomState key",
+                "an empty key",
+                "at least one word (numpy: Seed must be non-empty)",
+            ));
+        }
+        Ok(Self::init_by_array(key))
+    }
+
+    /// [`from_key`](RandomState::from_key) of a key of at least one word.
+    fn init_by_array(key: &[u32]) -> Self {
         let mut rng = RandomState::new(19_650_218);
         let mt = &mut *rng.key;
         let (mut i, mut j) = (1, 0);
@@ -177,7 +187,7 @@ impl RandomState {
         }
         let mut key = self.key.to_vec();
         key.extend([self.pos as u32, rank as u32]);
-        RandomState::from_key(&key)
+        RandomState::init_by_array(&key)
     }
 
     /// The generator's whole state, as numpy's `RandomState.get_state()` returns it: the 624

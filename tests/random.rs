@@ -260,17 +260,22 @@ fn impossible_sizes_are_errors_and_draw_nothing() {
 fn from_key_matches_numpy_array_seeds() {
     let raw = |mut rng: RandomState| (0..5).map(|_| rng.next_u32()).collect::<Vec<_>>();
     assert_eq!(
-        raw(RandomState::from_key(&[1, 2, 3])),
+        raw(RandomState::from_key(&[1, 2, 3]).unwrap()),
         [2619334238, 1552691353, 3808334787, 2540200029, 2045850693]
     );
     assert_eq!(
-        raw(RandomState::from_key(&[7])),
+        raw(RandomState::from_key(&[7]).unwrap()),
         [1390851128, 4071050724, 647892279, 1695753998, 2795742288]
     );
+    // numpy: ValueError: Seed must be non-empty.
+    assert!(matches!(
+        RandomState::from_key(&[]),
+        Err(feedforward::Error::InvalidConfig { .. })
+    ));
     // A key longer than the state's 624 words.
     let long: Vec<u32> = (0..1000).collect();
     assert_eq!(
-        raw(RandomState::from_key(&long)),
+        raw(RandomState::from_key(&long).unwrap()),
         [4012946933, 3615799318, 1210851548, 4176431725, 1411233186]
     );
 }
