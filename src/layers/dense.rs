@@ -22,7 +22,7 @@
 
 pub(super) mod kernels;
 
-use super::{expect_width, fixed_input_width, flat_input, Layer, Parameter, Shape};
+use super::{expect_width, fixed_input_width, flat_input, FusedStep, Layer, Parameter, Shape};
 use crate::init::Init;
 use crate::random::RandomState;
 use crate::{Error, Result};
@@ -47,6 +47,26 @@ pub struct Dense {
     staging: Staging,
     /// Training mode (the default) or evaluation mode; the products run the same way in both.
     training: bool,
+    /// The parameters before a [`Layer::backward_and_step`], until [`Layer::end_step`].
+    undo: Undo,
+}
+
+/// The copy that undoes a step taken by [`Layer::backward_and_step`]: `weight_t` and `bias`
+/// as they were before it (allocated on the first such step, then reused), and whether a step
+/// waits for its [`Layer::end_step`]. A clone starts empty: the copy means something only
+/// between a step and its end.
+#[derive(Debug, Default)]
+struct Undo {
+    /// `(out, in)` like `weight_t`, 64-byte aligned (written with streaming stores).
+    weight_t: Option<Array2<f32>>,
+    bias: Vec<f32>,
+    stepped: bool,
+}
+
+impl Clone for Undo {
+    fn clone(&self) -> Self {
+        Undo::default()
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -121,6 +141,7 @@ impl Dense {
             bias_grad: Array2::zeros((1, outputs)),
             staging: Staging::default(),
             training: true,
+            undo: Undo::default(),
         })
     }
 
@@ -155,6 +176,107 @@ impl Dense {
     /// dLoss/db from the last backward pass.
     pub fn bias_grad(&self) -> ArrayView2<'_, f32> {
         self.bias_grad.view()
+    }
+}
+
+impl Dense {
+    /// The backward pass, and with `step = Some(lr)` the plain gradient step of both
+    /// parameters (see [`Layer::backward_and_step`]); the input gradient is computed first,
+    /// from the weights before the step.
+    fn backward_with(
+        &mut self,
+        input: ArrayView2<'_, f32>,
+        grad_output: ArrayView2<'_, f32>,
+        grad_input: Option<ArrayViewMut2<'_, f32>>,
+        step: Option<f32>,
+    ) -> Result<FusedStep> {
+        // A step not ended by `end_step` is kept: its copy is overwritten from here on.
+        self.undo.stepped = false;
+        expect_width("Dense input", &input, self.inputs())?;
+        check_rows(&input, &grad_output, self.outputs())?;
+        if let Some(grad_input) = &grad_input {
+            if grad_input.dim() != input.dim() {
+                return Err(Error::shape(
+                    "Dense input gradient",
+                    format!("{:?}", input.dim()),
+                    format!("{:?}", grad_input.dim()),
+                ));
+            }
+        }
+        let (m, k, n) = (input.nrows(), self.inputs(), self.outputs());
+        if step.is_some() && self.undo.weight_t.is_none() {
+            self.undo.weight_t = Some(aligned_zeros(n, k)?);
+        }
+        let isa = Isa::detect();
+        let Dense {
+            weight_t,
+            bias,
+            weight_t_grad,
+            bias_grad,
+            staging,
+            undo,
+            ..
+        } = self;
+        let x = row_major(&input, &mut staging.input);
+        let g = row_major(&grad_output, &mut staging.grad_output);
+        let threads = crate::parallel::threads_for(m * k * n);
+        let (output, parts) = (&mut staging.output, &mut staging.parts);
+        let wants_input = grad_input.is_some();
+        let inputs = |wt: &[f32], threads: usize| {
+            if let Some(mut grad_input) = grad_input {
+                write_row_major(&mut grad_input, output, |dx| {
+                    kernels::input_grad(isa, g, wt, dx, m, k, n, threads, parts)
+                });
+            }
+        };
+        let Some(lr) = step else {
+            let side_by_side =
+                kernels::gradients_side_by_side(m, k, n, threads).filter(|_| wants_input);
+            let wt = standard(weight_t);
+            let mut weights = |threads: usize| {
+                kernels::weight_grad(isa, x, g, standard_mut(weight_t_grad), m, k, n, threads);
+                kernels::bias_grad(g, standard_mut(bias_grad), m, n);
+            };
+            if let Some((for_weights, for_inputs)) = side_by_side {
+                rayon::join(|| weights(for_weights), || inputs(wt, for_inputs));
+            } else {
+                weights(threads);
+                inputs(wt, threads);
+            }
+            return Ok(FusedStep::NotTaken);
+        };
+        // The input gradient reads the weights before the step.
+        inputs(standard(weight_t), threads);
+        let saved = undo
+            .weight_t
+            .as_mut()
+            .expect("allocated above when stepping");
+        let weight_finite = kernels::weight_grad_step(
+            isa,
+            x,
+            g,
+            standard_mut(weight_t_grad),
+            standard_mut(weight_t),
+            standard_mut(saved),
+            lr,
+            m,
+            k,
+            n,
+            threads,
+        );
+        kernels::bias_grad(g, standard_mut(bias_grad), m, n);
+        undo.bias.resize(n, 0.0);
+        let bias_bad =
+            crate::optim::plain_step(standard_mut(bias), standard(bias_grad), &mut undo.bias, lr);
+        undo.stepped = true;
+        let non_finite = if !weight_finite {
+            Some("weight")
+        } else if bias_bad {
+            Some("bias")
+        } else {
+            None
+        };
+        Ok(FusedStep::Taken { non_finite })
     }
 }
 
@@ -205,50 +327,33 @@ impl Layer for Dense {
         grad_output: ArrayView2<'_, f32>,
         grad_input: Option<ArrayViewMut2<'_, f32>>,
     ) -> Result<()> {
-        expect_width("Dense input", &input, self.inputs())?;
-        check_rows(&input, &grad_output, self.outputs())?;
-        if let Some(grad_input) = &grad_input {
-            if grad_input.dim() != input.dim() {
-                return Err(Error::shape(
-                    "Dense input gradient",
-                    format!("{:?}", input.dim()),
-                    format!("{:?}", grad_input.dim()),
-                ));
+        self.backward_with(input, grad_output, grad_input, None)
+            .map(|_| ())
+    }
+
+    /// Takes the step in the sweep of the weight gradient ([`kernels::weight_grad_step`]):
+    /// each block of `dW` is applied to the weights as it leaves the registers, the weights'
+    /// undo copy written in the same sweep; the bias steps after its gradient.
+    fn backward_and_step(
+        &mut self,
+        input: ArrayView2<'_, f32>,
+        _output: ArrayView2<'_, f32>,
+        grad_output: ArrayView2<'_, f32>,
+        grad_input: Option<ArrayViewMut2<'_, f32>>,
+        learning_rate: f32,
+    ) -> Result<FusedStep> {
+        self.backward_with(input, grad_output, grad_input, Some(learning_rate))
+    }
+
+    /// Puts the weights and the bias back after a failed step taken by
+    /// [`backward_and_step`](Layer::backward_and_step).
+    fn end_step(&mut self, commit: bool) {
+        if std::mem::take(&mut self.undo.stepped) && !commit {
+            if let Some(saved) = &self.undo.weight_t {
+                standard_mut(&mut self.weight_t).copy_from_slice(standard(saved));
             }
+            standard_mut(&mut self.bias).copy_from_slice(&self.undo.bias);
         }
-        let (m, k, n) = (input.nrows(), self.inputs(), self.outputs());
-        let isa = Isa::detect();
-        let Dense {
-            weight_t,
-            weight_t_grad,
-            bias_grad,
-            staging,
-            ..
-        } = self;
-        let x = row_major(&input, &mut staging.input);
-        let g = row_major(&grad_output, &mut staging.grad_output);
-        let threads = crate::parallel::threads_for(m * k * n);
-        let side_by_side =
-            kernels::gradients_side_by_side(m, k, n, threads).filter(|_| grad_input.is_some());
-        let mut weights = |threads: usize| {
-            kernels::weight_grad(isa, x, g, standard_mut(weight_t_grad), m, k, n, threads);
-            kernels::bias_grad(g, standard_mut(bias_grad), m, n);
-        };
-        let (wt, output, parts) = (standard(weight_t), &mut staging.output, &mut staging.parts);
-        let inputs = |threads: usize| {
-            if let Some(mut grad_input) = grad_input {
-                write_row_major(&mut grad_input, output, |dx| {
-                    kernels::input_grad(isa, g, wt, dx, m, k, n, threads, parts)
-                });
-            }
-        };
-        if let Some((for_weights, for_inputs)) = side_by_side {
-            rayon::join(|| weights(for_weights), || inputs(for_inputs));
-        } else {
-            weights(threads);
-            inputs(threads);
-        }
-        Ok(())
     }
 
     fn propagates_non_finite(&self) -> bool {

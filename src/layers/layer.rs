@@ -40,6 +40,20 @@ pub enum OutputKind {
     SigmoidProbabilities,
 }
 
+/// What [`Layer::backward_and_step`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FusedStep {
+    /// The backward pass only: the optimizer updates the layer's parameters.
+    NotTaken,
+    /// The backward pass and the step of every parameter of the layer.
+    Taken {
+        /// The first parameter, in [`visit_parameters_mut`](Layer::visit_parameters_mut)'s
+        /// order, with a NaN or infinite new value (the step must then be undone by
+        /// [`end_step`](Layer::end_step)`(false)`); `None` when every new value is finite.
+        non_finite: Option<&'static str>,
+    },
+}
+
 /// A differentiable map from a batch of rows to a batch of rows.
 ///
 /// The model calls [`forward`](Layer::forward) with an output matrix already shaped
@@ -146,6 +160,38 @@ pub trait Layer: Send {
         grad_input: Option<ArrayViewMut2<'_, f32>>,
     ) -> Result<()>;
 
+    /// [`backward`](Layer::backward), and, when the layer can, the plain gradient step
+    /// `p <- p - learning_rate dLoss/dp` of every one of its parameters taken in the same pass
+    /// ([`Optimizer::plain_step_learning_rate`](crate::Optimizer::plain_step_learning_rate)):
+    /// [`Dense`] applies it to each block of its weight gradient while the block is still in
+    /// the registers, one sweep over the weights instead of three. The gradients are stored as
+    /// by `backward`, and `grad_input` is computed from the parameters before the step.
+    ///
+    /// A layer that steps keeps a copy of what it changed, until
+    /// [`end_step`](Layer::end_step): `end_step(false)` puts every stepped parameter back bit
+    /// for bit (the step is all or nothing), `end_step(true)` keeps the step. Each element must
+    /// be rounded as `p - (learning_rate * g)` in `f32`, as [`Sgd`](crate::optim::Sgd) rounds
+    /// it, so that a model trains to the same bits whether its layers step or the optimizer
+    /// does.
+    ///
+    /// The default runs `backward` and returns [`FusedStep::NotTaken`]: the optimizer then
+    /// updates the parameters, as for every layer when the optimizer is not plain SGD.
+    ///
+    /// # Errors
+    /// As [`backward`](Layer::backward); on an error nothing was stepped.
+    fn backward_and_step(
+        &mut self,
+        input: ArrayView2<'_, f32>,
+        output: ArrayView2<'_, f32>,
+        grad_output: ArrayView2<'_, f32>,
+        grad_input: Option<ArrayViewMut2<'_, f32>>,
+        learning_rate: f32,
+    ) -> Result<FusedStep> {
+        let _ = learning_rate;
+        self.backward(input, output, grad_output, grad_input)?;
+        Ok(FusedStep::NotTaken)
+    }
+
     /// Calls `visit` on each parameter with its gradient, in a fixed order. Optimizers use it.
     fn visit_parameters_mut(&mut self, visit: &mut dyn FnMut(Parameter<'_>)) {
         let _ = visit;
@@ -241,7 +287,9 @@ pub trait Layer: Send {
     /// Ends a training step of a [`Sequential`](crate::Sequential), called on every layer after
     /// the optimizer's update: with `commit`, the buffers keep what the step's forward pass made
     /// of them; without, the step failed (non-finite loss, update or buffer, or any error) and
-    /// the layer puts its buffers back exactly as they were before that forward pass. A layer
+    /// the layer puts its buffers back exactly as they were before that forward pass, and its
+    /// parameters as they were before a [`backward_and_step`](Layer::backward_and_step) that
+    /// stepped them. A layer
     /// whose training-mode forward pass changes its buffers (running statistics) must
     /// implement it; the default does nothing.
     fn end_step(&mut self, commit: bool) {

@@ -57,7 +57,7 @@ pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use identity::Identity;
 pub(crate) use layer::{expect_dim, expect_width, fixed_input_width, flat_input};
-pub use layer::{Layer, OutputKind, Parameter};
+pub use layer::{FusedStep, Layer, OutputKind, Parameter};
 pub use layer_norm::LayerNorm;
 pub use normalization::Normalization;
 pub use pooling::{AvgPool2d, GlobalAvgPool2d, MaxPool2d, PoolConfig};

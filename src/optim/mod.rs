@@ -46,6 +46,7 @@ mod state;
 
 pub use adam::{Adam, AdamW};
 pub use schedule::{Constant, Cosine, Schedule, StepDecay, Warmup};
+pub(crate) use sgd::plain_step;
 pub use sgd::Sgd;
 pub use state::{OptimizerBuffer, OptimizerState};
 
@@ -65,7 +66,28 @@ pub trait Optimizer: Send {
     /// cosine annealing ends there).
     fn set_learning_rate(&mut self, learning_rate: f32) -> Result<()>;
 
-    /// Called once per training step, before the parameters are updated.
+    /// `Some(lr)` when every [`update`](Optimizer::update) of this step is exactly
+    /// `w <- w - lr g`, element by element, rounded as `w - (lr * g)` in `f32` (a multiply, then a
+    /// subtraction; no fused multiply-add), and changes no state of the optimizer but the undo
+    /// copy: plain [`Sgd`]. [`Sequential`](crate::Sequential)'s training step
+    /// ([`train_step`](crate::Sequential::train_step), [`fit`](crate::Sequential::fit)) then lets
+    /// a layer that can ([`Layer::backward_and_step`](crate::layers::Layer::backward_and_step),
+    /// [`Dense`](crate::layers::Dense)) take that step on its parameters within its backward
+    /// pass, as each block of the gradient is computed, instead of calling `update` for them:
+    /// one sweep over the weights instead of three, the same values bit for bit, the step still
+    /// all or nothing (the layer keeps its own undo copy). Paths that need the whole gradient
+    /// before any weight changes ([`PendingStep`](crate::model::PendingStep), the distributed
+    /// wrapper) never do this.
+    ///
+    /// The default, `None`, is always correct: every parameter goes through `update`. An
+    /// optimizer that wraps another must not forward this unless it forwards `update` unchanged.
+    fn plain_step_learning_rate(&self) -> Option<f32> {
+        None
+    }
+
+    /// Called once per training step, before the parameters are updated (before the backward
+    /// pass when layers take the step themselves, see
+    /// [`plain_step_learning_rate`](Optimizer::plain_step_learning_rate)).
     fn begin_step(&mut self) {}
 
     /// Updates one parameter in place; `index` is its position among the model's parameters.

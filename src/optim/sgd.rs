@@ -206,7 +206,7 @@ impl Coefficients {
 /// returns whether any new value is NaN or infinite. The same loop is compiled for AVX-512,
 /// AVX2 and the baseline, and the widest the processor has is used (the values are the same
 /// bit for bit: one multiply and one subtraction per element, no fused multiply-add).
-fn plain_step(w: &mut [f32], g: &[f32], saved: &mut [f32], lr: f32) -> bool {
+pub(crate) fn plain_step(w: &mut [f32], g: &[f32], saved: &mut [f32], lr: f32) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
@@ -317,6 +317,13 @@ impl Optimizer for Sgd {
     fn set_learning_rate(&mut self, learning_rate: f32) -> Result<()> {
         self.learning_rate = check_learning_rate(learning_rate)?;
         Ok(())
+    }
+
+    /// The learning rate without momentum and weight decay: the step is then the tutorial's
+    /// `w <- w - lr g` alone, which [`Sequential`](crate::Sequential)'s training step takes
+    /// within the backward pass of a [`Dense`](crate::layers::Dense) layer.
+    fn plain_step_learning_rate(&self) -> Option<f32> {
+        (self.momentum == 0.0 && self.weight_decay == 0.0).then_some(self.learning_rate)
     }
 
     /// Kind `"Sgd"`; hyper-parameters `learning_rate`, `momentum`, `nesterov` (0 or 1) and

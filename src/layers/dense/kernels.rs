@@ -283,12 +283,15 @@ pub(crate) fn weight_grad(
     if packs(m, k, n) {
         return packed::weight_grad(x, g, dwt, m, k, n, threads);
     }
-    let run = |dwt: &mut [f32], outputs: std::ops::Range<usize>| match isa {
-        Isa::Portable => blocked::weight_grad(x, g, dwt, m, k, n, outputs),
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2Fma(token) => avx2::weight_grad(token, x, g, dwt, m, k, n, outputs),
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512(token) => avx512::weight_grad(token, x, g, dwt, m, k, n, outputs),
+    let run = |dwt: &mut [f32], outputs: std::ops::Range<usize>| {
+        let out = &mut blocked::Store(dwt);
+        match isa {
+            Isa::Portable => blocked::weight_grad(x, g, out, m, k, n, outputs),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma(token) => avx2::weight_grad(token, x, g, out, m, k, n, outputs),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512(token) => avx512::weight_grad(token, x, g, out, m, k, n, outputs),
+        }
     };
     if threads <= 1 {
         return run(dwt, 0..n);
@@ -302,6 +305,91 @@ pub(crate) fn weight_grad(
             let start = part * outputs;
             run(dwt, start..start + dwt.len() / k)
         });
+}
+
+/// [`weight_grad`] fused with a plain gradient step on the weights: `dwt` receives the same
+/// gradient, bit for bit, and, element by element as each block of it leaves the registers,
+/// `saved[i] = wt[i]` (the undo copy) and `wt[i] <- wt[i] - lr dwt[i]` (multiply, then subtract:
+/// the rounding of [`Sgd`](crate::optim::Sgd)'s plain step). Returns whether every new weight is
+/// finite. Every element is stepped whatever the outcome, so that `saved` holds every weight
+/// before the step and copying it back undoes the step exactly.
+///
+/// On the blocked path (a batch under 64 rows, [`packs`]) this is one sweep over the weights
+/// instead of three (gradient, then the optimizer's read of weights and gradient), and the
+/// gradient and the undo copy, not read again by the step, are written with streaming stores
+/// (no read of the line first): see `docs/bytes_per_step.md`. On the packed path the gradient
+/// comes from the `gemm` crate first and the step follows in a second pass, as unfused.
+///
+/// # Panics
+/// When `k` or `n` is 0 or a slice's length does not match its shape.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn weight_grad_step(
+    isa: Isa,
+    x: &[f32],
+    g: &[f32],
+    dwt: &mut [f32],
+    wt: &mut [f32],
+    saved: &mut [f32],
+    lr: f32,
+    m: usize,
+    k: usize,
+    n: usize,
+    threads: usize,
+) -> bool {
+    assert_eq!(wt.len(), n * k, "wt is (n, k)");
+    assert_eq!(saved.len(), n * k, "saved is (n, k)");
+    if packs(m, k, n) {
+        weight_grad(isa, x, g, dwt, m, k, n, threads);
+        let len = dwt.len();
+        let dwt: &[f32] = dwt;
+        return !crate::parallel::any_part((wt, (dwt, saved)), len, &|(w, (g, saved))| {
+            crate::optim::plain_step(w, g, saved, lr)
+        });
+    }
+    assert!(k > 0 && n > 0, "k and n are at least 1");
+    assert_eq!(x.len(), m * k, "x is (m, k)");
+    assert_eq!(g.len(), m * n, "g is (m, n)");
+    assert_eq!(dwt.len(), n * k, "dwt is (n, k)");
+    let run =
+        |dwt: &mut [f32], wt: &mut [f32], saved: &mut [f32], outputs: std::ops::Range<usize>| {
+            let mut out = blocked::StepOut {
+                dwt,
+                w: wt,
+                saved,
+                lr,
+                bad: false,
+            };
+            match isa {
+                Isa::Portable => blocked::weight_grad(x, g, &mut out, m, k, n, outputs),
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2Fma(token) => {
+                    avx2::weight_grad(token, x, g, &mut out, m, k, n, outputs);
+                    blocked::Simd::fence(token);
+                }
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512(token) => {
+                    avx512::weight_grad(token, x, g, &mut out, m, k, n, outputs);
+                    blocked::Simd::fence(token);
+                }
+            }
+            !out.bad
+        };
+    if threads <= 1 {
+        return run(dwt, wt, saved, 0..n);
+    }
+    // As `weight_grad`: the outputs split into contiguous parts, the same for the weights and
+    // their copy. Every part runs to its end (no short cut on a non-finite value): the copy must
+    // cover every weight.
+    let outputs = n.div_ceil(threads.min(n));
+    dwt.par_chunks_mut(outputs * k)
+        .zip(wt.par_chunks_mut(outputs * k))
+        .zip(saved.par_chunks_mut(outputs * k))
+        .enumerate()
+        .map(|(part, ((dwt, wt), saved))| {
+            let start = part * outputs;
+            run(dwt, wt, saved, start..start + dwt.len() / k)
+        })
+        .reduce(|| true, |a, b| a & b)
 }
 
 /// `dx[r][t] = sum_j g[r][j] * wt[j][t]`: the input gradient `dX = G.W^T`. `g` is `(m, n)`,
@@ -707,6 +795,86 @@ mod tests {
                         let mut dx = vec![f32::NAN; m * k];
                         input_grad(isa, &g, &wt, &mut dx, m, k, n, 1, &mut Vec::new());
                         assert_close(&dx, &want, n, &format!("{isa:?} dX {m}x{k}x{n}"));
+                    }
+                }
+            }
+        }
+    }
+
+    /// `weight_grad_step` on `(m, k, n)` from weights `w0`: the gradient, the new weights, the
+    /// undo copy (as bits) and the returned finiteness.
+    #[allow(clippy::type_complexity)]
+    fn stepped(
+        isa: Isa,
+        (m, k, n): (usize, usize, usize),
+        x: &[f32],
+        g: &[f32],
+        w0: &[f32],
+        threads: usize,
+    ) -> (Vec<u32>, Vec<u32>, Vec<u32>, bool) {
+        let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let (mut dwt, mut w, mut saved) =
+            (vec![f32::NAN; n * k], w0.to_vec(), vec![f32::NAN; n * k]);
+        let finite = weight_grad_step(
+            isa, x, g, &mut dwt, &mut w, &mut saved, 0.01, m, k, n, threads,
+        );
+        (bits(&dwt), bits(&w), bits(&saved), finite)
+    }
+
+    #[test]
+    fn the_fused_step_is_the_gradient_then_the_plain_step_bit_for_bit() {
+        // Blocked small and large (over 1 MB: walked in column chunks), with remainders of
+        // rows, outputs and inner columns, and packed (64 rows or more); 1 to 3 threads.
+        let shapes = [
+            (1, 17, 5),
+            (7, 40, 17),
+            (32, 784, 10),
+            (33, 790, 23),
+            (32, 1041, 300),
+            (5, 4096, 80),
+            (64, 100, 65),
+        ];
+        for isa in Isa::available() {
+            for (m, k, n) in shapes {
+                let (x, g, w0) = (values(m * k, 31), values(m * n, 32), values(n * k, 33));
+                // Unfused: the gradient, then Sgd's plain step over it.
+                let mut dwt = vec![f32::NAN; n * k];
+                weight_grad(isa, &x, &g, &mut dwt, m, k, n, 1);
+                let (mut w, mut saved) = (w0.clone(), vec![0.0; n * k]);
+                let bad = crate::optim::plain_step(&mut w, &dwt, &mut saved, 0.01);
+                let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                let want = (bits(&dwt), bits(&w), bits(&w0), !bad);
+                assert!(want.3);
+                for threads in [1, 2, 3] {
+                    let got = stepped(isa, (m, k, n), &x, &g, &w0, threads);
+                    assert!(got == want, "{isa:?} {m}x{k}x{n}, {threads} threads");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_non_finite_step_in_the_middle_still_steps_and_saves_every_weight() {
+        // A gradient row of infinities for one output in the middle of the weights: its new
+        // weights are not finite, the step says so, and every weight was still stepped and
+        // saved (the copy undoes the whole step).
+        for isa in Isa::available() {
+            for (m, k, n) in [(32, 1041, 300), (7, 40, 17), (64, 100, 65)] {
+                let (x, mut g, w0) = (values(m * k, 34), values(m * n, 35), values(n * k, 36));
+                let middle = n / 2;
+                g[middle] = f32::MAX;
+                g[n + middle] = f32::MAX;
+                for threads in [1, 2] {
+                    let (dwt, w, saved, finite) = stepped(isa, (m, k, n), &x, &g, &w0, threads);
+                    assert!(!finite, "{isa:?} {m}x{k}x{n}");
+                    let w0_bits: Vec<u32> = w0.iter().map(|v| v.to_bits()).collect();
+                    assert!(saved == w0_bits, "{isa:?} {m}x{k}x{n}: the copy is whole");
+                    // Outside the bad output, the weights took the plain step.
+                    for (i, ((&dw, &w), &w0)) in dwt.iter().zip(&w).zip(&w0).enumerate() {
+                        let (dw, w) = (f32::from_bits(dw), f32::from_bits(w));
+                        if i / k != middle {
+                            assert_eq!(w.to_bits(), (w0 - 0.01 * dw).to_bits(), "{isa:?} {i}");
+                        }
                     }
                 }
             }

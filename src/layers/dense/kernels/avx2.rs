@@ -1,11 +1,16 @@
 //! The blocked kernels for x86-64 processors with AVX2 and FMA: vectors of 8 lanes with fused
 //! multiply-add, and the kernel bodies compiled with both enabled.
 
-use super::blocked::{forward_body, input_grad_body, weight_grad_body, Simd};
+use super::blocked::{forward_body, input_grad_body, weight_grad_body, GradOut, Simd};
 use std::arch::x86_64::{
     __m256, _mm256_castps256_ps128, _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_loadu_ps,
     _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps, _mm_add_ps, _mm_add_ss, _mm_cvtss_f32,
     _mm_movehl_ps, _mm_prefetch, _mm_shuffle_ps, _MM_HINT_T0,
+};
+use std::arch::x86_64::{
+    _mm256_and_si256, _mm256_castps_si256, _mm256_castsi256_ps, _mm256_cmpeq_epi32,
+    _mm256_movemask_ps, _mm256_mul_ps, _mm256_set1_epi32, _mm256_stream_ps, _mm256_sub_ps,
+    _mm_sfence,
 };
 
 /// AVX2 vectors of 8 lanes with fused multiply-add. The value is a token: it exists only on
@@ -74,6 +79,41 @@ impl Simd for Avx2Fma {
     fn prefetch(self, value: &f32) {
         unsafe { _mm_prefetch::<_MM_HINT_T0>((value as *const f32).cast::<i8>()) }
     }
+
+    #[inline(always)]
+    fn mul(self, a: __m256, b: __m256) -> __m256 {
+        unsafe { _mm256_mul_ps(a, b) }
+    }
+
+    #[inline(always)]
+    fn sub(self, a: __m256, b: __m256) -> __m256 {
+        unsafe { _mm256_sub_ps(a, b) }
+    }
+
+    #[inline(always)]
+    fn stream(self, v: __m256, dst: &mut [f32]) {
+        let dst = &mut dst[..8];
+        // A streaming store needs a 32-byte aligned address.
+        if dst.as_ptr() as usize % 32 == 0 {
+            unsafe { _mm256_stream_ps(dst.as_mut_ptr(), v) }
+        } else {
+            unsafe { _mm256_storeu_ps(dst.as_mut_ptr(), v) }
+        }
+    }
+
+    #[inline(always)]
+    fn fence(self) {
+        unsafe { _mm_sfence() }
+    }
+
+    #[inline(always)]
+    fn any_non_finite(self, v: __m256) -> bool {
+        unsafe {
+            let exponent = _mm256_set1_epi32(0x7f80_0000);
+            let bits = _mm256_and_si256(_mm256_castps_si256(v), exponent);
+            _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(bits, exponent))) != 0
+        }
+    }
 }
 
 // The kernel bodies compiled with AVX2 and FMA enabled, behind safe entry points that take the
@@ -99,7 +139,7 @@ pub(super) fn weight_grad(
     s: Avx2Fma,
     x: &[f32],
     g: &[f32],
-    dwt: &mut [f32],
+    dwt: &mut impl GradOut<Avx2Fma>,
     m: usize,
     k: usize,
     n: usize,
@@ -149,13 +189,13 @@ unsafe fn weight_grad_avx2(
     s: Avx2Fma,
     x: &[f32],
     g: &[f32],
-    dwt: &mut [f32],
+    dwt: &mut impl GradOut<Avx2Fma>,
     m: usize,
     k: usize,
     n: usize,
     outputs: std::ops::Range<usize>,
 ) {
-    weight_grad_body::<_, 5, 2>(s, x, g, dwt, m, k, n, outputs)
+    weight_grad_body::<_, _, 5, 2>(s, x, g, dwt, m, k, n, outputs)
 }
 
 /// # Safety

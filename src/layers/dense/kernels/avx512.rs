@@ -1,12 +1,16 @@
 //! The blocked kernels for x86-64 processors with AVX-512 (foundation): vectors of 16 lanes with
 //! fused multiply-add, 32 vector registers, and the kernel bodies compiled with them enabled.
 
-use super::blocked::{forward_body, input_grad_body, weight_grad_body, Simd};
+use super::blocked::{forward_body, input_grad_body, weight_grad_body, GradOut, Simd};
 use std::arch::x86_64::{
     __m512, _mm256_add_ps, _mm256_castpd_ps, _mm256_castps256_ps128, _mm256_extractf128_ps,
     _mm512_castps512_ps256, _mm512_castps_pd, _mm512_extractf64x4_pd, _mm512_fmadd_ps,
     _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps, _mm_add_ps, _mm_add_ss,
     _mm_cvtss_f32, _mm_movehl_ps, _mm_prefetch, _mm_shuffle_ps, _MM_HINT_T0,
+};
+use std::arch::x86_64::{
+    _mm512_and_si512, _mm512_castps_si512, _mm512_cmpeq_epi32_mask, _mm512_mul_ps,
+    _mm512_set1_epi32, _mm512_stream_ps, _mm512_sub_ps, _mm_sfence,
 };
 
 /// AVX-512 vectors of 16 lanes with fused multiply-add. The value is a token: it exists only on
@@ -77,6 +81,41 @@ impl Simd for Avx512 {
     fn prefetch(self, value: &f32) {
         unsafe { _mm_prefetch::<_MM_HINT_T0>((value as *const f32).cast::<i8>()) }
     }
+
+    #[inline(always)]
+    fn mul(self, a: __m512, b: __m512) -> __m512 {
+        unsafe { _mm512_mul_ps(a, b) }
+    }
+
+    #[inline(always)]
+    fn sub(self, a: __m512, b: __m512) -> __m512 {
+        unsafe { _mm512_sub_ps(a, b) }
+    }
+
+    #[inline(always)]
+    fn stream(self, v: __m512, dst: &mut [f32]) {
+        let dst = &mut dst[..16];
+        // A streaming store needs a 64-byte aligned address.
+        if dst.as_ptr() as usize % 64 == 0 {
+            unsafe { _mm512_stream_ps(dst.as_mut_ptr(), v) }
+        } else {
+            unsafe { _mm512_storeu_ps(dst.as_mut_ptr(), v) }
+        }
+    }
+
+    #[inline(always)]
+    fn fence(self) {
+        unsafe { _mm_sfence() }
+    }
+
+    #[inline(always)]
+    fn any_non_finite(self, v: __m512) -> bool {
+        unsafe {
+            let exponent = _mm512_set1_epi32(0x7f80_0000);
+            let bits = _mm512_and_si512(_mm512_castps_si512(v), exponent);
+            _mm512_cmpeq_epi32_mask(bits, exponent) != 0
+        }
+    }
 }
 
 // The kernel bodies compiled with AVX-512F enabled, behind safe entry points that take the
@@ -122,7 +161,7 @@ pub(super) fn weight_grad(
     s: Avx512,
     x: &[f32],
     g: &[f32],
-    dwt: &mut [f32],
+    dwt: &mut impl GradOut<Avx512>,
     m: usize,
     k: usize,
     n: usize,
@@ -190,13 +229,13 @@ unsafe fn weight_grad_avx512(
     s: Avx512,
     x: &[f32],
     g: &[f32],
-    dwt: &mut [f32],
+    dwt: &mut impl GradOut<Avx512>,
     m: usize,
     k: usize,
     n: usize,
     outputs: std::ops::Range<usize>,
 ) {
-    weight_grad_body::<_, 10, 2>(s, x, g, dwt, m, k, n, outputs)
+    weight_grad_body::<_, _, 10, 2>(s, x, g, dwt, m, k, n, outputs)
 }
 
 /// # Safety

@@ -35,6 +35,19 @@ pub(super) trait Simd: Copy {
     fn mul_add_scalar(self, a: f32, b: f32, c: f32) -> f32;
     /// Asks for the cache line of `value` to be loaded into the L1 cache.
     fn prefetch(self, value: &f32);
+    /// `a * b`, lane by lane, rounded once.
+    fn mul(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a - b`, lane by lane.
+    fn sub(self, a: Self::V, b: Self::V) -> Self::V;
+    /// Writes the lanes into the first `LANES` values of `dst` as [`store`](Simd::store) does,
+    /// with a streaming (non-temporal) store when `dst` starts a vector-aligned address and the
+    /// instruction set has one: the line is not read first and does not fill the cache. Call
+    /// [`fence`](Simd::fence) after the last one.
+    fn stream(self, v: Self::V, dst: &mut [f32]);
+    /// Orders the streaming stores made so far before later stores.
+    fn fence(self);
+    /// Whether any lane is NaN or infinite.
+    fn any_non_finite(self, v: Self::V) -> bool;
 }
 
 /// Portable vectors: 8-lane arrays that the compiler vectorises for the target, multiply then
@@ -92,6 +105,38 @@ impl Simd for Portable {
 
     #[inline(always)]
     fn prefetch(self, _value: &f32) {}
+
+    #[inline(always)]
+    fn mul(self, a: [f32; 8], b: [f32; 8]) -> [f32; 8] {
+        let mut r = a;
+        for l in 0..8 {
+            r[l] *= b[l];
+        }
+        r
+    }
+
+    #[inline(always)]
+    fn sub(self, a: [f32; 8], b: [f32; 8]) -> [f32; 8] {
+        let mut r = a;
+        for l in 0..8 {
+            r[l] -= b[l];
+        }
+        r
+    }
+
+    #[inline(always)]
+    fn stream(self, v: [f32; 8], dst: &mut [f32]) {
+        self.store(v, dst)
+    }
+
+    #[inline(always)]
+    fn fence(self) {}
+
+    #[inline(always)]
+    fn any_non_finite(self, v: [f32; 8]) -> bool {
+        v.iter()
+            .fold(false, |bad, &x| bad | crate::optim::non_finite(x))
+    }
 }
 
 /// [`forward`](super::forward) with portable vectors, for `m = x.len() / k` rows.
@@ -105,13 +150,13 @@ pub(super) fn forward(x: &[f32], wt: &[f32], bias: &[f32], y: &mut [f32], k: usi
 pub(super) fn weight_grad(
     x: &[f32],
     g: &[f32],
-    dwt: &mut [f32],
+    out: &mut impl GradOut<Portable>,
     m: usize,
     k: usize,
     n: usize,
     outputs: std::ops::Range<usize>,
 ) {
-    weight_grad_body::<_, 2, 2>(Portable, x, g, dwt, m, k, n, outputs)
+    weight_grad_body::<_, _, 2, 2>(Portable, x, g, out, m, k, n, outputs)
 }
 
 /// [`input_grad`](super::input_grad) with portable vectors, for the columns `columns` (see
@@ -360,11 +405,11 @@ fn dot_block<S: Simd, const R: usize, const J: usize, const PREFETCH: bool>(
 /// either way.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(super) fn weight_grad_body<S: Simd, const J: usize, const C: usize>(
+pub(super) fn weight_grad_body<S: Simd, O: GradOut<S>, const J: usize, const C: usize>(
     s: S,
     x: &[f32],
     g: &[f32],
-    dwt: &mut [f32],
+    dwt: &mut O,
     m: usize,
     k: usize,
     n: usize,
@@ -382,11 +427,11 @@ pub(super) fn weight_grad_body<S: Simd, const J: usize, const C: usize>(
             let c1 = (c0 + chunk).min(vectors);
             let mut j0 = base;
             while j0 + J <= outputs.end {
-                weight_grad_outputs::<S, J, C>(s, x, g, dwt, m, k, n, c0..c1, j0, base);
+                weight_grad_outputs::<S, O, J, C>(s, x, g, dwt, m, k, n, c0..c1, j0, base);
                 j0 += J;
             }
             while j0 < outputs.end {
-                weight_grad_outputs::<S, 1, C>(s, x, g, dwt, m, k, n, c0..c1, j0, base);
+                weight_grad_outputs::<S, O, 1, C>(s, x, g, dwt, m, k, n, c0..c1, j0, base);
                 j0 += 1;
             }
             c0 = c1;
@@ -396,11 +441,11 @@ pub(super) fn weight_grad_body<S: Simd, const J: usize, const C: usize>(
         // while every output block runs over it.
         let mut c0 = 0;
         while c0 + C <= vectors {
-            weight_grad_panel::<S, J, C>(s, x, g, dwt, m, k, n, c0 * lanes, outputs.clone());
+            weight_grad_panel::<S, O, J, C>(s, x, g, dwt, m, k, n, c0 * lanes, outputs.clone());
             c0 += C;
         }
         while c0 < vectors {
-            weight_grad_panel::<S, J, 1>(s, x, g, dwt, m, k, n, c0 * lanes, outputs.clone());
+            weight_grad_panel::<S, O, J, 1>(s, x, g, dwt, m, k, n, c0 * lanes, outputs.clone());
             c0 += 1;
         }
     }
@@ -410,7 +455,7 @@ pub(super) fn weight_grad_body<S: Simd, const J: usize, const C: usize>(
             for r in 0..m {
                 sum = s.mul_add_scalar(g[r * n + j], x[r * k + t], sum);
             }
-            dwt[(j - base) * k + t] = sum;
+            dwt.put_scalar(sum, (j - base) * k + t);
         }
     }
 }
@@ -419,11 +464,11 @@ pub(super) fn weight_grad_body<S: Simd, const J: usize, const C: usize>(
 /// `k`, `C` at a time.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn weight_grad_outputs<S: Simd, const J: usize, const C: usize>(
+fn weight_grad_outputs<S: Simd, O: GradOut<S>, const J: usize, const C: usize>(
     s: S,
     x: &[f32],
     g: &[f32],
-    dwt: &mut [f32],
+    dwt: &mut O,
     m: usize,
     k: usize,
     n: usize,
@@ -434,11 +479,11 @@ fn weight_grad_outputs<S: Simd, const J: usize, const C: usize>(
     let lanes = S::LANES;
     let mut c0 = vectors.start;
     while c0 + C <= vectors.end {
-        weight_grad_block::<S, J, C>(s, x, g, dwt, m, k, n, c0 * lanes, j0, base);
+        weight_grad_block::<S, O, J, C>(s, x, g, dwt, m, k, n, c0 * lanes, j0, base);
         c0 += C;
     }
     while c0 < vectors.end {
-        weight_grad_block::<S, J, 1>(s, x, g, dwt, m, k, n, c0 * lanes, j0, base);
+        weight_grad_block::<S, O, J, 1>(s, x, g, dwt, m, k, n, c0 * lanes, j0, base);
         c0 += 1;
     }
 }
@@ -446,11 +491,11 @@ fn weight_grad_outputs<S: Simd, const J: usize, const C: usize>(
 /// [`weight_grad`](super::weight_grad) for columns `t0 .. t0 + C * LANES`, every output.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn weight_grad_panel<S: Simd, const J: usize, const C: usize>(
+fn weight_grad_panel<S: Simd, O: GradOut<S>, const J: usize, const C: usize>(
     s: S,
     x: &[f32],
     g: &[f32],
-    dwt: &mut [f32],
+    dwt: &mut O,
     m: usize,
     k: usize,
     n: usize,
@@ -459,11 +504,11 @@ fn weight_grad_panel<S: Simd, const J: usize, const C: usize>(
 ) {
     let mut j0 = outputs.start;
     while j0 + J <= outputs.end {
-        weight_grad_block::<S, J, C>(s, x, g, dwt, m, k, n, t0, j0, outputs.start);
+        weight_grad_block::<S, O, J, C>(s, x, g, dwt, m, k, n, t0, j0, outputs.start);
         j0 += J;
     }
     while j0 < outputs.end {
-        weight_grad_block::<S, 1, C>(s, x, g, dwt, m, k, n, t0, j0, outputs.start);
+        weight_grad_block::<S, O, 1, C>(s, x, g, dwt, m, k, n, t0, j0, outputs.start);
         j0 += 1;
     }
 }
@@ -471,11 +516,11 @@ fn weight_grad_panel<S: Simd, const J: usize, const C: usize>(
 /// `dwt[j0 + j][t0 ..]` for `J` outputs and `C` vectors, summed over the rows in order.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn weight_grad_block<S: Simd, const J: usize, const C: usize>(
+fn weight_grad_block<S: Simd, O: GradOut<S>, const J: usize, const C: usize>(
     s: S,
     x: &[f32],
     g: &[f32],
-    dwt: &mut [f32],
+    dwt: &mut O,
     m: usize,
     k: usize,
     n: usize,
@@ -500,10 +545,69 @@ fn weight_grad_block<S: Simd, const J: usize, const C: usize>(
         }
     }
     for (j, vectors) in acc.iter().enumerate() {
-        let row = &mut dwt[(j0 + j - base) * k + t0..(j0 + j - base) * k + t0 + C * lanes];
+        let row = (j0 + j - base) * k + t0;
         for (c, &v) in vectors.iter().enumerate() {
-            s.store(v, &mut row[c * lanes..]);
+            dwt.put(s, v, row + c * lanes);
         }
+    }
+}
+
+/// Where the weight-gradient kernels put each finished sum: the element `at` of the gradient
+/// of their part, `(outputs, k)` row-major. The methods are inlined into the kernels, so that
+/// they run with the kernels' instruction set.
+pub(super) trait GradOut<S: Simd> {
+    /// The `LANES` sums of the elements `at ..`.
+    fn put(&mut self, s: S, v: S::V, at: usize);
+    /// The sum of the element `at`.
+    fn put_scalar(&mut self, v: f32, at: usize);
+}
+
+/// The gradient, stored: [`weight_grad`](super::weight_grad).
+pub(super) struct Store<'a>(pub &'a mut [f32]);
+
+impl<S: Simd> GradOut<S> for Store<'_> {
+    #[inline(always)]
+    fn put(&mut self, s: S, v: S::V, at: usize) {
+        s.store(v, &mut self.0[at..]);
+    }
+
+    #[inline(always)]
+    fn put_scalar(&mut self, v: f32, at: usize) {
+        self.0[at] = v;
+    }
+}
+
+/// The gradient stored and a plain gradient step taken with it at once:
+/// [`weight_grad_step`](super::weight_grad_step). Each sum `g` of element `at` is written to
+/// `dwt[at]`, the weight `w[at]` to `saved[at]`, then `w[at] <- w[at] - lr g` (multiply, then
+/// subtract: the rounding of [`Sgd`](crate::optim::Sgd)'s step); `bad` records whether a new
+/// weight is NaN or infinite. The gradient and the copy, not read again by the step, are written
+/// with streaming stores where aligned.
+pub(super) struct StepOut<'a> {
+    pub dwt: &'a mut [f32],
+    pub w: &'a mut [f32],
+    pub saved: &'a mut [f32],
+    pub lr: f32,
+    pub bad: bool,
+}
+
+impl<S: Simd> GradOut<S> for StepOut<'_> {
+    #[inline(always)]
+    fn put(&mut self, s: S, v: S::V, at: usize) {
+        let old = s.load(&self.w[at..]);
+        s.stream(old, &mut self.saved[at..]);
+        s.stream(v, &mut self.dwt[at..]);
+        let new = s.sub(old, s.mul(s.splat(self.lr), v));
+        s.store(new, &mut self.w[at..]);
+        self.bad |= s.any_non_finite(new);
+    }
+
+    #[inline(always)]
+    fn put_scalar(&mut self, v: f32, at: usize) {
+        self.dwt[at] = v;
+        self.saved[at] = self.w[at];
+        self.w[at] -= self.lr * v;
+        self.bad |= crate::optim::non_finite(self.w[at]);
     }
 }
 
