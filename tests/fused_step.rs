@@ -212,14 +212,25 @@ fn fused_and_unfused_steps_give_the_same_bits_and_the_same_failure() {
     for batch in [32, 80] {
         let fused = run(batch, &mut Sgd::new(0.05).unwrap());
         let unfused = run(batch, &mut Unfused(Sgd::new(0.05).unwrap()));
-        assert_eq!(fused.2, 3, "batch {batch}: plain SGD steps within the backward pass");
-        assert_eq!(unfused.2, 0, "batch {batch}: a wrapper keeps the optimizer's update");
+        assert_eq!(
+            fused.2, 3,
+            "batch {batch}: plain SGD steps within the backward pass"
+        );
+        assert_eq!(
+            unfused.2, 0,
+            "batch {batch}: a wrapper keeps the optimizer's update"
+        );
         // The second step fails in the middle of the first layer's sweep (output 500 of
         // 1000), after the later layers stepped: everything is undone, with the error the
         // optimizer's update gives.
         let message = fused.0[1].as_ref().unwrap_err();
         assert!(message.contains("parameter 0.weight"), "{message}");
-        assert!(fused.0 == unfused.0, "batch {batch}: {:?} vs {:?}", fused.0, unfused.0);
+        assert!(
+            fused.0 == unfused.0,
+            "batch {batch}: {:?} vs {:?}",
+            fused.0,
+            unfused.0
+        );
         assert!(fused.1 == unfused.1, "batch {batch}: the parameters differ");
     }
 }
@@ -250,7 +261,12 @@ fn a_failure_after_a_layer_stepped_is_undone() {
         .unwrap();
     let (mut fresh, _, _) = spiked_model();
     let fresh_loss = fresh
-        .train_step(x.view(), y.view(), &CrossEntropy, &mut Sgd::new(0.05).unwrap())
+        .train_step(
+            x.view(),
+            y.view(),
+            &CrossEntropy,
+            &mut Sgd::new(0.05).unwrap(),
+        )
         .unwrap();
     assert_eq!(loss.to_bits(), fresh_loss.to_bits());
     assert!(state(&model) == state(&fresh));
@@ -288,5 +304,8 @@ fn other_optimizers_keep_the_optimizers_update() {
             .unwrap();
         assert_eq!(fused.load(Ordering::Relaxed), 0);
     }
-    assert_eq!(Sgd::new(0.05).unwrap().plain_step_learning_rate(), Some(0.05));
+    assert_eq!(
+        Sgd::new(0.05).unwrap().plain_step_learning_rate(),
+        Some(0.05)
+    );
 }

@@ -307,6 +307,12 @@ pub(crate) fn weight_grad(
         });
 }
 
+/// Weights of more elements than this (1 MB) have their gradient and undo copy written with
+/// streaming stores by [`weight_grad_step`]: they would not stay in the cache, and a streaming
+/// store does not read the line first. Smaller ones keep theirs in the cache (the same threshold
+/// as `Sgd`'s step).
+const STREAM_ABOVE: usize = 1 << 18;
+
 /// [`weight_grad`] fused with a plain gradient step on the weights: `dwt` receives the same
 /// gradient, bit for bit, and, element by element as each block of it leaves the registers,
 /// `saved[i] = wt[i]` (the undo copy) and `wt[i] <- wt[i] - lr dwt[i]` (multiply, then subtract:
@@ -317,7 +323,8 @@ pub(crate) fn weight_grad(
 /// On the blocked path (a batch under 64 rows, [`packs`]) this is one sweep over the weights
 /// instead of three (gradient, then the optimizer's read of weights and gradient), and the
 /// gradient and the undo copy, not read again by the step, are written with streaming stores
-/// (no read of the line first): see `docs/bytes_per_step.md`. On the packed path the gradient
+/// (no read of the line first) when the weights are larger than 1 MB ([`STREAM_ABOVE`]): see
+/// `docs/bytes_per_step.md`. On the packed path the gradient
 /// comes from the `gemm` crate first and the step follows in a second pass, as unfused.
 ///
 /// # Panics
@@ -350,6 +357,8 @@ pub(crate) fn weight_grad_step(
     assert_eq!(x.len(), m * k, "x is (m, k)");
     assert_eq!(g.len(), m * n, "g is (m, n)");
     assert_eq!(dwt.len(), n * k, "dwt is (n, k)");
+    // Streaming stores for weights that do not stay in the cache anyway, as `Sgd`'s step.
+    let stream = n * k > STREAM_ABOVE;
     let run =
         |dwt: &mut [f32], wt: &mut [f32], saved: &mut [f32], outputs: std::ops::Range<usize>| {
             let mut out = blocked::StepOut {
@@ -357,6 +366,7 @@ pub(crate) fn weight_grad_step(
                 w: wt,
                 saved,
                 lr,
+                stream,
                 bad: false,
             };
             match isa {

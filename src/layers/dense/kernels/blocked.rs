@@ -581,13 +581,14 @@ impl<S: Simd> GradOut<S> for Store<'_> {
 /// [`weight_grad_step`](super::weight_grad_step). Each sum `g` of element `at` is written to
 /// `dwt[at]`, the weight `w[at]` to `saved[at]`, then `w[at] <- w[at] - lr g` (multiply, then
 /// subtract: the rounding of [`Sgd`](crate::optim::Sgd)'s step); `bad` records whether a new
-/// weight is NaN or infinite. The gradient and the copy, not read again by the step, are written
-/// with streaming stores where aligned.
+/// weight is NaN or infinite. With `stream`, the gradient and the copy, not read again by the
+/// step, are written with streaming stores where aligned.
 pub(super) struct StepOut<'a> {
     pub dwt: &'a mut [f32],
     pub w: &'a mut [f32],
     pub saved: &'a mut [f32],
     pub lr: f32,
+    pub stream: bool,
     pub bad: bool,
 }
 
@@ -595,8 +596,13 @@ impl<S: Simd> GradOut<S> for StepOut<'_> {
     #[inline(always)]
     fn put(&mut self, s: S, v: S::V, at: usize) {
         let old = s.load(&self.w[at..]);
-        s.stream(old, &mut self.saved[at..]);
-        s.stream(v, &mut self.dwt[at..]);
+        if self.stream {
+            s.stream(old, &mut self.saved[at..]);
+            s.stream(v, &mut self.dwt[at..]);
+        } else {
+            s.store(old, &mut self.saved[at..]);
+            s.store(v, &mut self.dwt[at..]);
+        }
         let new = s.sub(old, s.mul(s.splat(self.lr), v));
         s.store(new, &mut self.w[at..]);
         self.bad |= s.any_non_finite(new);
