@@ -9,6 +9,10 @@
 //! (see the `kernels` module). [`Dense::weight`] and [`Layer::parameters`] still show `W` as
 //! `(in, out)`: a transposed view of that storage, column-major in memory.
 //!
+//! With plain SGD the layer takes the training step itself ([`Layer::backward_and_step`]):
+//! each block of `dW` is applied to the weights as it is computed, and a copy of the weights
+//! written in the same sweep undoes the step when [`Layer::end_step`] says it failed.
+//!
 //! ```
 //! use feedforward::prelude::*;
 //! use feedforward::ndarray::array;

@@ -23,6 +23,13 @@
 //!    values and its state bit for bit, then [`end_step`](Optimizer::end_step)`(false)`, and the
 //!    model reports [`Error::NonFiniteUpdate`].
 //!
+//! With plain SGD ([`Optimizer::plain_step_learning_rate`]) a
+//! [`Dense`](crate::layers::Dense) layer takes this step itself, within its backward pass, as
+//! each block of its weight gradient is computed (one sweep over the weights instead of three;
+//! `docs/bytes_per_step.md` counts the bytes), keeping its own copy to undo it; the model then
+//! calls [`update`](Optimizer::update) for the other parameters only, and a failure anywhere
+//! undoes both. The values are the same bit for bit.
+//!
 //! # Writing an optimizer
 //! Implement [`learning_rate`](Optimizer::learning_rate),
 //! [`set_learning_rate`](Optimizer::set_learning_rate), [`update`](Optimizer::update) and

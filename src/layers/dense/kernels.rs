@@ -10,6 +10,7 @@
 //! | [`weight_grad`] | `dwt[j][t] = sum_r g[r][j] x[r][t]` | `g (m, n)`, `dwt (n, k)` |
 //! | [`input_grad`] | `dx[r][t] = sum_j g[r][j] wt[j][t]` | `dx (m, k)` |
 //! | [`bias_grad`] | `db[j] = sum_r g[r][j]` | `db (n)` |
+//! | [`weight_grad_step`] | [`weight_grad`], and `wt[j][t] -= lr dwt[j][t]` in the same sweep | as [`weight_grad`] |
 //!
 //! with `m` rows (the batch), `k` inputs and `n` outputs; every matrix is a row-major slice.
 //!

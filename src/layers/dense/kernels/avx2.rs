@@ -94,7 +94,7 @@ impl Simd for Avx2Fma {
     fn stream(self, v: __m256, dst: &mut [f32]) {
         let dst = &mut dst[..8];
         // A streaming store needs a 32-byte aligned address.
-        if dst.as_ptr() as usize % 32 == 0 {
+        if (dst.as_ptr() as usize).is_multiple_of(32) {
             unsafe { _mm256_stream_ps(dst.as_mut_ptr(), v) }
         } else {
             unsafe { _mm256_storeu_ps(dst.as_mut_ptr(), v) }

@@ -96,7 +96,7 @@ impl Simd for Avx512 {
     fn stream(self, v: __m512, dst: &mut [f32]) {
         let dst = &mut dst[..16];
         // A streaming store needs a 64-byte aligned address.
-        if dst.as_ptr() as usize % 64 == 0 {
+        if (dst.as_ptr() as usize).is_multiple_of(64) {
             unsafe { _mm512_stream_ps(dst.as_mut_ptr(), v) }
         } else {
             unsafe { _mm512_storeu_ps(dst.as_mut_ptr(), v) }
