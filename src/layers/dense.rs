@@ -335,7 +335,7 @@ impl Layer for Dense {
             .map(|_| ())
     }
 
-    /// Takes the step in the sweep of the weight gradient ([`kernels::weight_grad_step`]):
+    /// Takes the step in the sweep of the weight gradient (`kernels::weight_grad_step`):
     /// each block of `dW` is applied to the weights as it leaves the registers, the weights'
     /// undo copy written in the same sweep; the bias steps after its gradient.
     fn backward_and_step(
