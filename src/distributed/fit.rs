@@ -2,7 +2,7 @@
 //! processes.
 
 use super::{shard, DataParallel};
-use crate::data::{Batches, Dataset, Order};
+use crate::data::{Batches, Dataset};
 use crate::losses::Loss;
 use crate::model::backup::{resume_history, Processes, RunState, Setup};
 use crate::model::callbacks::report;
@@ -189,17 +189,14 @@ impl<C: Communicator> DataParallel<C> {
             .iter_mut()
             .try_for_each(|callback| callback.on_train_begin(model));
         self.agree(began, "a callback's on_train_begin")?;
-        let setup = Setup {
-            base_learning_rate: base_lr,
+        let setup = Setup::new(
+            base_lr,
             batch_size,
-            shuffle_seed: match config.order {
-                Order::InOrder => None,
-                Order::Shuffled { seed } => Some(seed),
-            },
-            training_rows: train.len(),
-            validation_rows: validation.map_or(0, |v| v.len()),
-            loss: Some(loss.description()),
-        };
+            config.order,
+            train.len(),
+            validation.map_or(0, |v| v.len()),
+            loss,
+        );
         let processes = Processes {
             rank: self.rank,
             size: self.size,

@@ -41,7 +41,8 @@ mod global;
 mod max;
 mod max_2x2;
 
-use super::window::Geometry;
+use super::window::{Geometry, Window};
+use super::Shape;
 use crate::{Error, Result};
 pub use average::AvgPool2d;
 pub use config::PoolConfig;
@@ -60,6 +61,54 @@ pub(super) fn built(layer: &str, geometry: Option<Geometry>) -> Result<Geometry>
             "a layer that was never built",
         )
     })
+}
+
+/// The geometry of pooling `layer` with `window` on images of shape `input`: each channel
+/// pooled on its own (one group per channel), as many channels out as in.
+///
+/// # Errors
+/// As [`Geometry::build`].
+pub(super) fn pooling_geometry(layer: &str, window: Window, input: Shape) -> Result<Geometry> {
+    let channels = input.channels().unwrap_or(1);
+    Geometry::build(layer, window, input, None, channels, channels)
+}
+
+/// [`Layer::output_width`](crate::layers::Layer::output_width) of pooling `layer`: the built
+/// output's width, for an input of the built width only.
+///
+/// # Errors
+/// [`Error::ShapeMismatch`] for a layer never built or an input of another width.
+pub(super) fn pooled_width(
+    layer: &str,
+    geometry: Option<Geometry>,
+    input_width: usize,
+) -> Result<usize> {
+    let g = built(layer, geometry)?;
+    crate::layers::fixed_input_width(layer, g.input_len(), input_width, g.output_len())
+}
+
+/// The geometry of the last build of `layer`, once `input` has its width and `other` (`what`:
+/// the output or the output gradient) one row of the output's width per input row.
+///
+/// # Errors
+/// [`Error::ShapeMismatch`] for a layer never built or a matrix of another shape.
+pub(super) fn checked(
+    layer: &str,
+    geometry: Option<Geometry>,
+    input: &ArrayView2<'_, f32>,
+    what: &str,
+    other: (usize, usize),
+) -> Result<Geometry> {
+    let g = built(layer, geometry)?;
+    // The names are written only for an error: a training step allocates nothing.
+    if input.ncols() != g.input_len() {
+        crate::layers::expect_width(&format!("{layer} input"), input, g.input_len())?;
+    }
+    let expected = (input.nrows(), g.output_len());
+    if other != expected {
+        crate::layers::expect_dim(&format!("{layer} {what}"), expected, other)?;
+    }
+    Ok(g)
 }
 
 /// Runs `f` on each sample's row of `x` and of `y` (and of `z`), given the row's index, on rayon's threads in fixed

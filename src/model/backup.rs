@@ -9,7 +9,8 @@
 
 use super::callbacks::Callback;
 use super::{History, Sequential};
-use crate::data::Batches;
+use crate::data::{Batches, Order};
+use crate::losses::Loss;
 use crate::optim::Optimizer;
 use crate::random::GeneratorState;
 use crate::Result;
@@ -36,6 +37,31 @@ pub(crate) struct Setup {
     /// unknown.
     #[serde(default)]
     pub loss: Option<String>,
+}
+
+impl Setup {
+    /// The settings of a run at `base_learning_rate`, in batches of `batch_size` in `order`,
+    /// over `training_rows` rows (and `validation_rows` of validation), with `loss`.
+    pub(crate) fn new(
+        base_learning_rate: f32,
+        batch_size: usize,
+        order: Order,
+        training_rows: usize,
+        validation_rows: usize,
+        loss: &dyn Loss,
+    ) -> Setup {
+        Setup {
+            base_learning_rate,
+            batch_size,
+            shuffle_seed: match order {
+                Order::InOrder => None,
+                Order::Shuffled { seed } => Some(seed),
+            },
+            training_rows,
+            validation_rows,
+            loss: Some(loss.description()),
+        }
+    }
 }
 
 /// The state of a run between two epochs: what a backup saves and what a resume restores.

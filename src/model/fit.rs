@@ -367,17 +367,14 @@ impl Sequential {
         for callback in callbacks.iter_mut() {
             callback.on_train_begin(self)?;
         }
-        let setup = Setup {
-            base_learning_rate: base_lr,
+        let setup = Setup::new(
+            base_lr,
             batch_size,
-            shuffle_seed: match config.order {
-                Order::InOrder => None,
-                Order::Shuffled { seed } => Some(seed),
-            },
-            training_rows: train.len(),
-            validation_rows: validation.map_or(0, |v| v.len()),
-            loss: Some(loss.description()),
-        };
+            config.order,
+            train.len(),
+            validation.map_or(0, |v| v.len()),
+            loss,
+        );
         let mut first_epoch = 0;
         let mut time_before = Duration::ZERO;
         if let Some(backup) = config.checkpoint {

@@ -2,7 +2,7 @@
 //! its `count_include_pad` (see the [module documentation](super) for the window and the
 //! shapes).
 
-use super::{built, per_sample, PoolConfig};
+use super::{checked, per_sample, pooled_width, pooling_geometry, PoolConfig};
 use crate::layers::window::{Geometry, Window};
 use crate::layers::{Layer, LayerSpec, Pair, Shape};
 use crate::{Error, Result};
@@ -124,13 +124,11 @@ impl Layer for AvgPool2d {
     }
 
     fn output_width(&self, input_width: usize) -> Result<usize> {
-        let g = built("AvgPool2d", self.geometry)?;
-        crate::layers::fixed_input_width("AvgPool2d", g.input_len(), input_width, g.output_len())
+        pooled_width("AvgPool2d", self.geometry, input_width)
     }
 
     fn build(&mut self, input: Shape) -> Result<Shape> {
-        let channels = input.channels().unwrap_or(1);
-        let g = Geometry::build("AvgPool2d", self.window, input, None, channels, channels)?;
+        let g = pooling_geometry("AvgPool2d", self.window, input)?;
         self.geometry = Some(g);
         Ok(g.output_shape())
     }
@@ -140,13 +138,7 @@ impl Layer for AvgPool2d {
         input: ArrayView2<'_, f32>,
         output: ArrayViewMut2<'_, f32>,
     ) -> Result<()> {
-        let g = built("AvgPool2d", self.geometry)?;
-        crate::layers::expect_width("AvgPool2d input", &input, g.input_len())?;
-        crate::layers::expect_dim(
-            "AvgPool2d output",
-            (input.nrows(), g.output_len()),
-            output.dim(),
-        )?;
+        let g = checked("AvgPool2d", self.geometry, &input, "output", output.dim())?;
         let (plane, positions, include) =
             (g.height * g.width, g.positions(), self.count_include_pad);
         per_sample(input, None, output, &|_, x, _, y| {
@@ -166,11 +158,11 @@ impl Layer for AvgPool2d {
         grad_output: ArrayView2<'_, f32>,
         grad_input: Option<ArrayViewMut2<'_, f32>>,
     ) -> Result<()> {
-        let g = built("AvgPool2d", self.geometry)?;
-        crate::layers::expect_width("AvgPool2d input", &input, g.input_len())?;
-        crate::layers::expect_dim(
-            "AvgPool2d output gradient",
-            (input.nrows(), g.output_len()),
+        let g = checked(
+            "AvgPool2d",
+            self.geometry,
+            &input,
+            "output gradient",
             grad_output.dim(),
         )?;
         let Some(grad_input) = grad_input else {

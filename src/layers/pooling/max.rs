@@ -2,7 +2,7 @@
 //! `nn.MaxPool2d` (see the [module documentation](super) for the window and the shapes).
 
 use super::max_2x2::{grad_2x2, is_2x2, pool_2x2};
-use super::{built, per_sample, PoolConfig};
+use super::{checked, per_sample, pooled_width, pooling_geometry, PoolConfig};
 use crate::layers::dense::kernels::Isa;
 use crate::layers::window::{Geometry, Window};
 use crate::layers::{Layer, LayerSpec, Pair, Shape};
@@ -175,13 +175,11 @@ impl Layer for MaxPool2d {
     }
 
     fn output_width(&self, input_width: usize) -> Result<usize> {
-        let g = built("MaxPool2d", self.geometry)?;
-        crate::layers::fixed_input_width("MaxPool2d", g.input_len(), input_width, g.output_len())
+        pooled_width("MaxPool2d", self.geometry, input_width)
     }
 
     fn build(&mut self, input: Shape) -> Result<Shape> {
-        let channels = input.channels().unwrap_or(1);
-        let g = Geometry::build("MaxPool2d", self.window, input, None, channels, channels)?;
+        let g = pooling_geometry("MaxPool2d", self.window, input)?;
         self.geometry = Some(g);
         Ok(g.output_shape())
     }
@@ -191,13 +189,7 @@ impl Layer for MaxPool2d {
         input: ArrayView2<'_, f32>,
         output: ArrayViewMut2<'_, f32>,
     ) -> Result<()> {
-        let g = built("MaxPool2d", self.geometry)?;
-        crate::layers::expect_width("MaxPool2d input", &input, g.input_len())?;
-        crate::layers::expect_dim(
-            "MaxPool2d output",
-            (input.nrows(), g.output_len()),
-            output.dim(),
-        )?;
+        let g = checked("MaxPool2d", self.geometry, &input, "output", output.dim())?;
         let (plane, positions) = (g.height * g.width, g.positions());
         per_sample(input, None, output, &|_, x, _, y| {
             for (x, y) in x.chunks_exact(plane).zip(y.chunks_exact_mut(positions)) {
@@ -221,11 +213,11 @@ impl Layer for MaxPool2d {
         grad_output: ArrayView2<'_, f32>,
         grad_input: Option<ArrayViewMut2<'_, f32>>,
     ) -> Result<()> {
-        let g = built("MaxPool2d", self.geometry)?;
-        crate::layers::expect_width("MaxPool2d input", &input, g.input_len())?;
-        crate::layers::expect_dim(
-            "MaxPool2d output gradient",
-            (input.nrows(), g.output_len()),
+        let g = checked(
+            "MaxPool2d",
+            self.geometry,
+            &input,
+            "output gradient",
             grad_output.dim(),
         )?;
         let Some(grad_input) = grad_input else {
