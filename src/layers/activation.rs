@@ -31,7 +31,7 @@
 //! ```
 
 use super::identity::same_shape;
-use super::{Layer, LayerSpec, OutputKind};
+use super::{Inference, Layer, LayerSpec, OutputKind};
 use crate::parallel;
 use crate::{Error, Result};
 use ndarray::{ArrayView2, ArrayViewMut2, Zip};
@@ -161,8 +161,24 @@ macro_rules! elementwise_layer {
                 Some(ActivationSpec::activation_spec(self))
             }
 
+            fn inference(&self) -> Option<&dyn Inference> {
+                Some(self)
+            }
+
             fn output_kind(&self) -> OutputKind {
                 ActivationSpec::output_kind(self)
+            }
+        }
+
+        impl Inference for $ty {
+            fn infer(
+                &self,
+                input: ArrayView2<'_, f32>,
+                output: ArrayViewMut2<'_, f32>,
+                _batch_rows: usize,
+            ) -> Result<()> {
+                let $this = self;
+                map_forward($name, input, output, |$x: f32| $f)
             }
         }
     };

@@ -26,9 +26,12 @@
 //! assert_eq!(dense.weight(), array![[2.0f32], [3.0]]);
 //! ```
 
+mod inference;
 pub(super) mod kernels;
 
-use super::{expect_width, fixed_input_width, flat_input, FusedStep, Layer, Parameter, Shape};
+use super::{
+    expect_width, fixed_input_width, flat_input, FusedStep, Inference, Layer, Parameter, Shape,
+};
 use crate::init::Init;
 use crate::random::RandomState;
 use crate::{Error, Result};
@@ -368,6 +371,10 @@ impl Layer for Dense {
 
     fn propagates_non_finite(&self) -> bool {
         true
+    }
+
+    fn inference(&self) -> Option<&dyn Inference> {
+        Some(self)
     }
 
     fn set_training(&mut self, training: bool) {

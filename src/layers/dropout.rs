@@ -27,7 +27,7 @@
 //! ```
 
 use super::identity::same_shape;
-use super::Layer;
+use super::{Inference, Layer};
 use crate::random::RandomState;
 use crate::workspace::Buffer;
 use crate::{Error, Result};
@@ -92,6 +92,10 @@ impl Dropout {
 impl Layer for Dropout {
     fn name(&self) -> &str {
         "Dropout"
+    }
+
+    fn inference(&self) -> Option<&dyn Inference> {
+        Some(self)
     }
 
     fn output_width(&self, input_width: usize) -> Result<usize> {
@@ -170,6 +174,20 @@ impl Layer for Dropout {
             p: self.p,
             seed: self.seed,
         })
+    }
+}
+
+impl Inference for Dropout {
+    /// `Y = X`: no dropout in evaluation mode, whatever the layer's mode.
+    fn infer(
+        &self,
+        input: ArrayView2<'_, f32>,
+        mut output: ArrayViewMut2<'_, f32>,
+        _batch_rows: usize,
+    ) -> Result<()> {
+        same_shape("Dropout", &input, &output.view())?;
+        output.assign(&input);
+        Ok(())
     }
 }
 

@@ -21,7 +21,7 @@
 //! ```
 
 use super::identity::same_shape;
-use super::{Layer, LayerSpec, Shape};
+use super::{Inference, Layer, LayerSpec, Shape};
 use crate::Result;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
@@ -32,6 +32,10 @@ pub struct Flatten;
 impl Layer for Flatten {
     fn name(&self) -> &str {
         "Flatten"
+    }
+
+    fn inference(&self) -> Option<&dyn Inference> {
+        Some(self)
     }
 
     fn output_width(&self, input_width: usize) -> Result<usize> {
@@ -69,6 +73,20 @@ impl Layer for Flatten {
 
     fn spec(&self) -> Option<LayerSpec> {
         Some(LayerSpec::Flatten)
+    }
+}
+
+impl Inference for Flatten {
+    /// `Y = X`: the same values, a flat row.
+    fn infer(
+        &self,
+        input: ArrayView2<'_, f32>,
+        mut output: ArrayViewMut2<'_, f32>,
+        _batch_rows: usize,
+    ) -> Result<()> {
+        same_shape("Flatten", &input, &output.view())?;
+        output.assign(&input);
+        Ok(())
     }
 }
 

@@ -9,7 +9,7 @@
 //! assert_eq!(y, array![[1.5, -2.0]]);
 //! ```
 
-use super::Layer;
+use super::{Inference, Layer};
 use crate::{Error, Result};
 use ndarray::{ArrayView2, ArrayViewMut2};
 
@@ -20,6 +20,10 @@ pub struct Identity;
 impl Layer for Identity {
     fn name(&self) -> &str {
         "Identity"
+    }
+
+    fn inference(&self) -> Option<&dyn Inference> {
+        Some(self)
     }
 
     fn output_width(&self, input_width: usize) -> Result<usize> {
@@ -69,6 +73,20 @@ pub(crate) fn same_shape(
             format!("{:?}", a.dim()),
             format!("{:?}", b.dim()),
         ))
+    }
+}
+
+impl Inference for Identity {
+    /// `Y = X`.
+    fn infer(
+        &self,
+        input: ArrayView2<'_, f32>,
+        mut output: ArrayViewMut2<'_, f32>,
+        _batch_rows: usize,
+    ) -> Result<()> {
+        same_shape("Identity", &input, &output.view())?;
+        output.assign(&input);
+        Ok(())
     }
 }
 

@@ -3,7 +3,7 @@
 
 #[cfg(doc)]
 use super::{BatchNorm1d, Dense, Dropout, Sigmoid, Softmax};
-use super::{LayerSpec, Shape};
+use super::{Inference, LayerSpec, Shape};
 use crate::Result;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
@@ -226,6 +226,17 @@ pub trait Layer: Send {
     /// reads less memory. The default, `false`, is always correct.
     fn propagates_non_finite(&self) -> bool {
         false
+    }
+
+    /// This layer's forward pass in evaluation mode through a shared reference, when it has
+    /// one, so that [`Sequential::predict`](crate::Sequential::predict) can run parts of a
+    /// batch through the model on several threads at once (see [`Inference`]). The default,
+    /// `None`, is always correct: a model with such a layer predicts layer by layer, each
+    /// layer splitting its own work. [`Dense`], [`Identity`](super::Identity),
+    /// [`Softmax`](super::Softmax), [`Dropout`](super::Dropout), [`Flatten`](super::Flatten)
+    /// and the element-wise activations return themselves.
+    fn inference(&self) -> Option<&dyn Inference> {
+        None
     }
 
     /// The multiply-adds of the forward pass of one sample, which decides with the batch's

@@ -18,7 +18,7 @@
 //! ```
 
 use super::identity::same_shape;
-use super::{Layer, OutputKind};
+use super::{Inference, Layer, OutputKind};
 use crate::Result;
 use ndarray::{ArrayView2, ArrayViewMut2, Axis, Zip};
 
@@ -31,6 +31,10 @@ impl Layer for Softmax {
         "Softmax"
     }
 
+    fn inference(&self) -> Option<&dyn Inference> {
+        Some(self)
+    }
+
     fn output_width(&self, input_width: usize) -> Result<usize> {
         Ok(input_width)
     }
@@ -38,32 +42,9 @@ impl Layer for Softmax {
     fn forward(
         &mut self,
         input: ArrayView2<'_, f32>,
-        mut output: ArrayViewMut2<'_, f32>,
+        output: ArrayViewMut2<'_, f32>,
     ) -> Result<()> {
-        same_shape("Softmax", &input, &output.view())?;
-        let width = input.ncols();
-        match (input.as_slice(), output.as_slice_mut()) {
-            // Rows as contiguous slices: the model's buffers.
-            (Some(x), Some(y)) if width > 0 => {
-                for (x, y) in x.chunks_exact(width).zip(y.chunks_exact_mut(width)) {
-                    softmax_row(x, y);
-                }
-            }
-            // Any other layout: the same operations in the same order, element by element.
-            _ => Zip::from(input.axis_iter(Axis(0)))
-                .and(output.axis_iter_mut(Axis(0)))
-                .for_each(|x, mut y| {
-                    let max = x.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-                    let mut sum = 0.0f32;
-                    y.zip_mut_with(&x, |y, &x| {
-                        *y = (x - max).exp();
-                        sum += *y;
-                    });
-                    let inv = 1.0 / sum;
-                    y.mapv_inplace(|v| v * inv);
-                }),
-        }
-        Ok(())
+        softmax_forward(input, output)
     }
 
     fn backward(
@@ -115,6 +96,45 @@ pub(crate) fn softmax_row(x: &[f32], y: &mut [f32]) {
     for y in y.iter_mut() {
         *y *= inv;
     }
+}
+
+impl Inference for Softmax {
+    fn infer(
+        &self,
+        input: ArrayView2<'_, f32>,
+        output: ArrayViewMut2<'_, f32>,
+        _batch_rows: usize,
+    ) -> Result<()> {
+        softmax_forward(input, output)
+    }
+}
+
+/// The softmax of every row of `input` into `output` (same shape), as [`Softmax`] computes it.
+fn softmax_forward(input: ArrayView2<'_, f32>, mut output: ArrayViewMut2<'_, f32>) -> Result<()> {
+    same_shape("Softmax", &input, &output.view())?;
+    let width = input.ncols();
+    match (input.as_slice(), output.as_slice_mut()) {
+        // Rows as contiguous slices: the model's buffers.
+        (Some(x), Some(y)) if width > 0 => {
+            for (x, y) in x.chunks_exact(width).zip(y.chunks_exact_mut(width)) {
+                softmax_row(x, y);
+            }
+        }
+        // Any other layout: the same operations in the same order, element by element.
+        _ => Zip::from(input.axis_iter(Axis(0)))
+            .and(output.axis_iter_mut(Axis(0)))
+            .for_each(|x, mut y| {
+                let max = x.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+                let mut sum = 0.0f32;
+                y.zip_mut_with(&x, |y, &x| {
+                    *y = (x - max).exp();
+                    sum += *y;
+                });
+                let inv = 1.0 / sum;
+                y.mapv_inplace(|v| v * inv);
+            }),
+    }
+    Ok(())
 }
 
 #[cfg(test)]

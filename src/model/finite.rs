@@ -89,27 +89,43 @@ impl Sequential {
     /// infinity, naming its row (numbered from `first_row`) and the first layer whose output
     /// is not finite for that row.
     pub(super) fn check_finite_outputs(&self, first_row: usize) -> Result<()> {
-        let last = self.layers.len() - 1;
-        let Some((row, _, value)) = first_non_finite(self.activations[last].view()) else {
-            return Ok(());
-        };
-        let (layer, value) = (0..=last)
-            .find_map(|index| {
-                let output = self.activations[index].view();
-                output
-                    .row(row)
-                    .iter()
-                    .find(|v| !v.is_finite())
-                    .map(|&v| (index, v))
-            })
-            .unwrap_or((last, value));
-        Err(Error::NonFiniteOutput {
-            row: first_row + row,
-            layer,
-            name: self.layers[layer].name().to_string(),
-            value,
-        })
+        check_finite_outputs_of(
+            self.layers.len(),
+            |layer| self.layers[layer].name(),
+            |layer| self.activations[layer].view(),
+            first_row,
+        )
     }
+}
+
+/// [`Sequential::check_finite_outputs`] for `layers` layers whose names `name` and outputs
+/// `outputs` give (layer `i`'s for `i`, rows numbered from `first_row`): the last layer's
+/// output is checked.
+pub(super) fn check_finite_outputs_of<'a, 'n>(
+    layers: usize,
+    name: impl Fn(usize) -> &'n str,
+    outputs: impl Fn(usize) -> ArrayView2<'a, f32>,
+    first_row: usize,
+) -> Result<()> {
+    let last = layers - 1;
+    let Some((row, _, value)) = first_non_finite(outputs(last)) else {
+        return Ok(());
+    };
+    let (layer, value) = (0..=last)
+        .find_map(|index| {
+            outputs(index)
+                .row(row)
+                .iter()
+                .find(|v| !v.is_finite())
+                .map(|&v| (index, v))
+        })
+        .unwrap_or((last, value));
+    Err(Error::NonFiniteOutput {
+        row: first_row + row,
+        layer,
+        name: name(layer).to_string(),
+        value,
+    })
 }
 
 #[cfg(test)]

@@ -44,6 +44,7 @@ mod fit;
 mod history;
 mod pending_step;
 mod predict;
+mod predict_in_parts;
 #[cfg(feature = "mpi")]
 mod shared_tally;
 mod step;

@@ -19,6 +19,14 @@
 //! a counting allocator, 300,000 rows through `Dense(1, 1000) -> Relu -> Dense(1000, 2) ->
 //! Softmax` peak at 10.6 MB (one pass: 2.4 GB).
 //!
+//! Threads: a chunk worth several threads is cut into one part of rows per thread, each run
+//! through every layer on its thread (`predict_in_parts.rs`), when every layer offers the pass
+//! through a shared reference ([`Layer::inference`](crate::layers::Layer::inference)): the
+//! activations, the small last layer and the checks then run on every thread instead of one,
+//! and the threads meet once per chunk instead of after every layer. A model with a layer that
+//! does not offer it (a convolution, a layer of the user's) runs layer by layer, each layer
+//! splitting its own work. Both give the same bits, on any number of threads.
+//!
 //! Every chunk's inputs are checked before the layers run ([`Error::NonFiniteInput`]) and its
 //! outputs after ([`Error::NonFiniteOutput`]): `Ok` never holds a NaN or an infinity.
 
@@ -141,6 +149,9 @@ impl Sequential {
     fn predict_chunk(&mut self, part: ArrayView2<'_, f32>, first_row: usize) -> Result<()> {
         self.set_training(false);
         self.with_threads(part.nrows(), |model| {
+            if let Some(result) = model.forward_in_parts(part, first_row) {
+                return result;
+            }
             model.forward(part, first_row)?;
             model.check_finite_outputs(first_row)
         })

@@ -210,6 +210,32 @@ pub(crate) fn forward(
     threads: usize,
     scratch: &mut Vec<f32>,
 ) {
+    forward_part(isa, x, wt, bias, y, m, m, k, n, threads, scratch)
+}
+
+/// [`forward`] for `m` rows that are part of a batch of `batch_rows` rows: the kernels are
+/// chosen for the batch ([`packs`] and the packed layout's rule read `batch_rows`), so that
+/// every row gets the bits it gets in [`forward`] over the whole batch, whatever part it is in.
+/// This is what lets [`Sequential::predict`](crate::Sequential::predict) run parts of a batch
+/// on several threads at once (`Dense`'s [`Inference`](crate::layers::Inference)).
+///
+/// # Panics
+/// As [`forward`]; when `m` is more than `batch_rows`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn forward_part(
+    isa: Isa,
+    x: &[f32],
+    wt: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    m: usize,
+    batch_rows: usize,
+    k: usize,
+    n: usize,
+    threads: usize,
+    scratch: &mut Vec<f32>,
+) {
+    assert!(m <= batch_rows, "a part of the batch");
     assert!(k > 0 && n > 0, "k and n are at least 1");
     assert_eq!(x.len(), m * k, "x is (m, k)");
     assert_eq!(wt.len(), n * k, "wt is (n, k)");
@@ -218,8 +244,8 @@ pub(crate) fn forward(
     if m == 0 {
         return;
     }
-    if packs(m, k, n) {
-        return packed::forward(x, wt, bias, y, m, k, n, threads, scratch);
+    if packs(batch_rows, k, n) {
+        return packed::forward(x, wt, bias, y, m, batch_rows, k, n, threads, scratch);
     }
     // `x (rows, k)` times the outputs of `wt (outputs, k)` into `y (rows, outputs)`.
     let run = |x: &[f32], wt: &[f32], bias: &[f32], y: &mut [f32]| {

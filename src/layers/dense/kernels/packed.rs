@@ -218,6 +218,9 @@ impl Product<'_> {
 ///
 /// Threads split the outputs (each reads its part of the weights only); the transposition
 /// splits the rows of `y`. `scratch` grows to `m n` values once and is reused.
+///
+/// The `m` rows may be part of a batch of `batch_rows` rows ([`super::forward_part`]): the
+/// layout is chosen by the batch's rows, so that a row's bits do not depend on the part.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn forward(
     x: &[f32],
@@ -225,12 +228,13 @@ pub(super) fn forward(
     bias: &[f32],
     y: &mut [f32],
     m: usize,
+    batch_rows: usize,
     k: usize,
     n: usize,
     threads: usize,
     scratch: &mut Vec<f32>,
 ) {
-    if 2 * m > n {
+    if 2 * batch_rows > n {
         // Fewer outputs than the rows that two threads would pack: `gemm` packs the weights,
         // `Y^T = Wt . X^T` (a rule of the shape alone: the two ways round the results differ
         // in the last bit, and they must not depend on the number of threads).

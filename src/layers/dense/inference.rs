@@ -1,0 +1,62 @@
+//! [`Dense`]'s [`Inference`]: the forward pass through `&self`, for a part of a batch on one
+//! of several threads.
+
+use super::{check_rows, kernels, row_major, standard, write_row_major, Dense};
+use crate::layers::{expect_width, Inference};
+use crate::Result;
+use kernels::Isa;
+use ndarray::{ArrayView2, ArrayViewMut2};
+use std::cell::RefCell;
+
+thread_local! {
+    /// The kernels' workspace for the parts a thread runs (the forward pass's column-major
+    /// result when the outputs are at least twice the batch's rows, or the outputs' parts on
+    /// several threads): grows to one part's outputs once per thread and is reused.
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's workspace, or a fresh one when the thread's is in use (a part
+/// started while this thread waits in another part's split: rayon lends waiting threads).
+fn with_scratch<R>(f: impl FnOnce(&mut Vec<f32>) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => f(&mut scratch),
+        Err(_) => f(&mut Vec::new()),
+    })
+}
+
+impl Inference for Dense {
+    /// [`Layer::forward`](crate::layers::Layer::forward) on a part of a batch of `batch_rows`
+    /// rows, the kernels chosen for the whole batch so that each row gets the same bits.
+    fn infer(
+        &self,
+        input: ArrayView2<'_, f32>,
+        mut output: ArrayViewMut2<'_, f32>,
+        batch_rows: usize,
+    ) -> Result<()> {
+        expect_width("Dense input", &input, self.inputs())?;
+        check_rows(&input, &output.view(), self.outputs())?;
+        let (m, k, n) = (input.nrows(), self.inputs(), self.outputs());
+        let (mut input_copy, mut output_copy) = (Vec::new(), Vec::new());
+        let x = row_major(&input, &mut input_copy);
+        let (wt, b) = (standard(&self.weight_t), standard(&self.bias));
+        let threads = crate::parallel::threads_for(m * k * n);
+        with_scratch(|scratch| {
+            write_row_major(&mut output, &mut output_copy, |y| {
+                kernels::forward_part(
+                    Isa::detect(),
+                    x,
+                    wt,
+                    b,
+                    y,
+                    m,
+                    batch_rows.max(m),
+                    k,
+                    n,
+                    threads,
+                    scratch,
+                )
+            })
+        });
+        Ok(())
+    }
+}
