@@ -233,7 +233,8 @@ pub trait Layer: Send {
     /// batch through the model on several threads at once (see [`Inference`]). The default,
     /// `None`, is always correct: a model with such a layer predicts layer by layer, each
     /// layer splitting its own work. [`Dense`], [`Identity`](super::Identity),
-    /// [`Softmax`](super::Softmax), [`Dropout`](super::Dropout), [`Flatten`](super::Flatten)
+    /// [`Softmax`](super::Softmax), [`Dropout`](super::Dropout), [`Flatten`](super::Flatten),
+    /// [`Normalization`](super::Normalization)
     /// and the element-wise activations return themselves.
     fn inference(&self) -> Option<&dyn Inference> {
         None

@@ -31,7 +31,7 @@
 
 use super::feature_statistics::FeatureStatistics;
 use super::identity::same_shape;
-use super::{expect_width, fixed_input_width, Layer, LayerSpec};
+use super::{expect_width, fixed_input_width, Inference, Layer, LayerSpec};
 use crate::{Error, Result};
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
 
@@ -201,20 +201,13 @@ impl Layer for Normalization {
     fn forward(
         &mut self,
         input: ArrayView2<'_, f32>,
-        mut output: ArrayViewMut2<'_, f32>,
+        output: ArrayViewMut2<'_, f32>,
     ) -> Result<()> {
-        expect_width("Normalization input", &input, self.num_features())?;
-        same_shape("Normalization output", &input, &output.view())?;
-        let (mean, std) = (self.stats.mean.row(0), self.std.row(0));
-        for (mut y, x) in output.rows_mut().into_iter().zip(input.rows()) {
-            let values = Zip::from(&mut y).and(&x).and(&mean).and(&std);
-            if self.invert {
-                values.for_each(|y, &x, &m, &s| *y = m + x * s);
-            } else {
-                values.for_each(|y, &x, &m, &s| *y = (x - m) / s);
-            }
-        }
-        Ok(())
+        self.infer(input, output, 0)
+    }
+
+    fn inference(&self) -> Option<&dyn Inference> {
+        Some(self)
     }
 
     fn backward(
@@ -257,6 +250,28 @@ impl Layer for Normalization {
     fn set_buffer(&mut self, name: &str, value: ArrayView2<'_, f32>) -> Result<()> {
         let (mean, variance) = self.stats.replacing("Normalization", name, value)?;
         self.set_stats(mean.view(), variance.view())
+    }
+}
+
+impl Inference for Normalization {
+    fn infer(
+        &self,
+        input: ArrayView2<'_, f32>,
+        mut output: ArrayViewMut2<'_, f32>,
+        _batch_rows: usize,
+    ) -> Result<()> {
+        expect_width("Normalization input", &input, self.num_features())?;
+        same_shape("Normalization output", &input, &output.view())?;
+        let (mean, std) = (self.stats.mean.row(0), self.std.row(0));
+        for (mut y, x) in output.rows_mut().into_iter().zip(input.rows()) {
+            let values = Zip::from(&mut y).and(&x).and(&mean).and(&std);
+            if self.invert {
+                values.for_each(|y, &x, &m, &s| *y = m + x * s);
+            } else {
+                values.for_each(|y, &x, &m, &s| *y = (x - m) / s);
+            }
+        }
+        Ok(())
     }
 }
 
