@@ -239,7 +239,7 @@ fn two_processes_sum_exactly_the_two_shards<C: Communicator>(
     let (mut sum, mut part) = (vec![0.0f32; count], vec![0.0f32; count]);
     let mut x = Array2::zeros((BATCH, 784));
     let mut y = Array2::zeros((BATCH, 10));
-    for rows in batches.iter() {
+    while let Some(rows) = batches.next_batch() {
         let (mut x, mut y) = (
             x.slice_mut(s![..rows.len(), ..]),
             y.slice_mut(s![..rows.len(), ..]),

@@ -17,8 +17,10 @@ pub mod mnist;
 #[cfg(feature = "npy")]
 pub mod npy;
 mod prefetch;
+mod shuffle_buffer;
 mod split;
 mod subset;
+mod window;
 
 pub use batches::{Batches, Order};
 pub use dataset::Dataset;

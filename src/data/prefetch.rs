@@ -1,5 +1,6 @@
 //! [`Prefetch`]: a data set's next batches read on a background thread (documented on the type).
 
+use super::window::WindowBuffer;
 use super::{Batches, Dataset};
 use crate::{Error, FitConfig, Result};
 use ndarray::{Array2, ArrayViewMut2};
@@ -40,8 +41,23 @@ struct Consumer {
 /// with and without prefetching; only the waiting changes.
 ///
 /// Memory: `depth + 1` batches of inputs and targets, reused, and the schedule's own copy of
-/// the row order, 8 bytes a row as `fit`'s (160 MB for 20,000,000 rows: with `fit`'s, the
-/// largest part of a streamed epoch's memory at that size).
+/// the row order, as `fit`'s: for [`Order::Shuffled`](super::Order::Shuffled) 4 bytes a row
+/// (80 MB for 20,000,000 rows: with `fit`'s, the largest part of a streamed epoch's memory at
+/// that size).
+///
+/// # With a shuffle buffer
+/// Under [`Order::ShuffleBuffer`](super::Order::ShuffleBuffer) the background thread reads a
+/// whole window at once: its rows sorted by row number, in calls of `fill_batch` of about 1 MB
+/// of values each (for a [`CsvStream`](super::csv::CsvStream), a few large reads: the window
+/// is made of blocks of contiguous rows), into a window buffer reused from window to window;
+/// the batches are gathered from it, and up to a window of batches is prepared ahead, so that
+/// the next window is read while the model trains on the previous one. The batches hold the
+/// bits `fit` reads without prefetching (a row's values do not depend on the other rows
+/// read with it). Memory: about two windows of values, `2 × buffer_size × (input_width +
+/// target_width) × 4` bytes (12 MB for the default 65,536 rows of 20 inputs and 3 targets),
+/// plus the window's rows (16 bytes a row), the blocks' order (8 bytes a block) and, while
+/// a window is read, the data set's own buffers for 1 MB of values (a `CsvStream`: the text
+/// of those rows).
 ///
 /// ```
 /// use feedforward::data::{Dataset, InMemory, Prefetch};
@@ -84,16 +100,24 @@ impl<D: Dataset + Send + Sync + 'static> Prefetch<D> {
         let batch_size = config.batch_size.unwrap_or(rows);
         let mut batches =
             Batches::new(rows, batch_size, config.order)?.drop_last(config.drop_last)?;
-        let data = Arc::new(data);
-        let (ready_tx, ready) = sync_channel::<Filled>(depth);
-        let (recycle, recycle_rx) = sync_channel::<Filled>(depth + 2);
-        let worker_data = Arc::clone(&data);
         let (input_width, target_width) = (data.input_width(), data.target_width());
+        // A shuffle buffer: a window read at once, and up to a window of batches ahead.
+        let mut window = batches
+            .buffer_size()
+            .map(|rows| WindowBuffer::new(rows, input_width, target_width))
+            .transpose()?;
+        let ahead = batches
+            .buffer_size()
+            .map_or(depth, |rows| depth.max(rows.div_ceil(batch_size) + 1));
+        let data = Arc::new(data);
+        let (ready_tx, ready) = sync_channel::<Filled>(ahead);
+        let (recycle, recycle_rx) = sync_channel::<Filled>(ahead + 2);
+        let worker_data = Arc::clone(&data);
         let worker = std::thread::Builder::new()
             .name("feedforward-prefetch".into())
             .spawn(move || loop {
                 batches.next_epoch();
-                for rows in batches.iter() {
+                while let Some(rows) = batches.next_batch() {
                     let mut batch = recycle_rx.try_recv().unwrap_or_else(|_| Filled {
                         rows: Vec::with_capacity(batch_size),
                         inputs: Array2::zeros((0, input_width)),
@@ -102,15 +126,18 @@ impl<D: Dataset + Send + Sync + 'static> Prefetch<D> {
                     });
                     batch.rows.clear();
                     batch.rows.extend_from_slice(rows);
-                    if batch.inputs.nrows() != rows.len() {
-                        batch.inputs = Array2::zeros((rows.len(), input_width));
-                        batch.targets = Array2::zeros((rows.len(), target_width));
+                    let n = batch.rows.len();
+                    if batch.inputs.nrows() != n {
+                        batch.inputs = Array2::zeros((n, input_width));
+                        batch.targets = Array2::zeros((n, target_width));
                     }
-                    batch.result = worker_data.fill_batch(
-                        rows,
-                        batch.inputs.view_mut(),
-                        batch.targets.view_mut(),
-                    );
+                    let (inputs, targets) = (batch.inputs.view_mut(), batch.targets.view_mut());
+                    batch.result = match (&mut window, batches.window()) {
+                        (Some(buffer), Some(current)) => {
+                            buffer.fill(&*worker_data, current, &batch.rows, inputs, targets)
+                        }
+                        _ => worker_data.fill_batch(&batch.rows, inputs, targets),
+                    };
                     // Fails once the consumer is gone: the thread ends.
                     if ready_tx.send(batch).is_err() {
                         return;

@@ -241,7 +241,8 @@ impl<C: Communicator> DataParallel<C> {
             let mut sum = 0.0f64;
             let mut seen = 0;
             tally.reset();
-            for (batch, rows) in batches.iter().enumerate() {
+            let mut batch = 0;
+            while let Some(rows) = batches.next_batch() {
                 let part = &rows[shard(rows.len(), self.rank, self.size)];
                 // A read error joins the step's failure flags: every process stops with it.
                 let read = self.load_shard(train, part);
@@ -273,6 +274,7 @@ impl<C: Communicator> DataParallel<C> {
                         rows: seen,
                     },
                 );
+                batch += 1;
             }
             let average_loss = (sum / count as f64) as f32;
             // The training metric over every process's rows: one small all-gather.

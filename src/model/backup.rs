@@ -28,6 +28,10 @@ pub(crate) struct Setup {
     pub batch_size: usize,
     /// The shuffling seed, `None` in order.
     pub shuffle_seed: Option<u32>,
+    /// For [`Order::ShuffleBuffer`]: `[buffer_size, block_size]` (absent for the other orders,
+    /// so that their checkpoints are unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shuffle_buffer: Option<[usize; 2]>,
     /// Rows trained on per epoch.
     pub training_rows: usize,
     /// Rows of validation data (0 without).
@@ -53,9 +57,14 @@ impl Setup {
         Setup {
             base_learning_rate,
             batch_size,
-            shuffle_seed: match order {
-                Order::InOrder => None,
-                Order::Shuffled { seed } => Some(seed),
+            shuffle_seed: order.seed(),
+            shuffle_buffer: match order {
+                Order::ShuffleBuffer {
+                    buffer_size,
+                    block_size,
+                    ..
+                } => Some([buffer_size, block_size]),
+                Order::InOrder | Order::Shuffled { .. } => None,
             },
             training_rows,
             validation_rows,

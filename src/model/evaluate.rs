@@ -116,13 +116,14 @@ impl Sequential {
     ) -> Result<Evaluation> {
         self.check_dataset(data)?;
         self.check_loss(loss)?;
-        let batches = Batches::new(data.len(), batch_size, Order::InOrder)?;
+        let mut batches = Batches::new(data.len(), batch_size, Order::InOrder)?;
+        batches.next_epoch();
         self.set_training(false);
         let task = self.task(loss);
         let mut tally = Tally::new(self, data, loss)?;
         let mut sum = 0.0f64;
         let last = self.layers.len() - 1;
-        for rows in batches.iter() {
+        while let Some(rows) = batches.next_batch() {
             self.load_batch(data, rows)?;
             let (inputs, targets) = (
                 std::mem::take(&mut self.batch_inputs),

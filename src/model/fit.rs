@@ -169,9 +169,25 @@ impl<'a> FitConfig<'a> {
         self
     }
 
-    /// Reshuffles the rows at every epoch with a generator seeded by `seed`.
+    /// Reshuffles the rows at every epoch with a generator seeded by `seed`
+    /// ([`Order::Shuffled`]: a permutation of all the rows).
     pub fn shuffle(mut self, seed: u32) -> Self {
         self.order = Order::Shuffled { seed };
+        self
+    }
+
+    /// Shuffles the rows within windows of `buffer_size` rows, in bounded memory, for data
+    /// read from disk ([`Order::shuffle_buffer`]: `tf.data`'s `shuffle(buffer_size, seed)`,
+    /// over blocks of rows in a random order; [`Order::DEFAULT_BUFFER_SIZE`] is 65,536).
+    ///
+    /// ```
+    /// use feedforward::data::Order;
+    /// use feedforward::FitConfig;
+    /// let config = FitConfig::new(5).batch_size(256).shuffle_buffer(0, Order::DEFAULT_BUFFER_SIZE);
+    /// assert_eq!(config.order, Order::shuffle_buffer(0, 65_536));
+    /// ```
+    pub fn shuffle_buffer(mut self, seed: u32, buffer_size: usize) -> Self {
+        self.order = Order::shuffle_buffer(seed, buffer_size);
         self
     }
 
@@ -418,7 +434,8 @@ impl Sequential {
             tally.reset();
             let last = self.layers.len() - 1;
             let mut seen = 0;
-            for (batch, rows) in batches.iter().enumerate() {
+            let mut batch = 0;
+            while let Some(rows) = batches.next_batch() {
                 self.load_batch(train, rows)?;
                 let (inputs, targets) = (
                     std::mem::take(&mut self.batch_inputs),
@@ -450,6 +467,7 @@ impl Sequential {
                         rows: seen,
                     },
                 );
+                batch += 1;
             }
             let (accuracy, regression) = tally.metrics();
             let average_loss = (sum / count as f64) as f32;

@@ -344,6 +344,7 @@ mod tests {
             base_learning_rate: 0.1,
             batch_size: 4,
             shuffle_seed: Some(1),
+            shuffle_buffer: None,
             training_rows: 8,
             validation_rows: 0,
             loss: Some(Mse.description()),

@@ -36,17 +36,16 @@ impl TrainingCheckpoint {
                 setup.batch_size.to_string(),
             ));
         }
-        if saved.shuffle_seed != setup.shuffle_seed {
-            let show = |s: Option<u32>| {
-                s.map_or("in order".to_string(), |s| {
-                    format!("shuffled with seed {s}")
-                })
+        if (saved.shuffle_seed, saved.shuffle_buffer) != (setup.shuffle_seed, setup.shuffle_buffer)
+        {
+            let show = |s: &Setup| match (s.shuffle_seed, s.shuffle_buffer) {
+                (None, _) => "in order".to_string(),
+                (Some(seed), None) => format!("shuffled with seed {seed}"),
+                (Some(seed), Some([buffer, block])) => format!(
+                    "shuffled with seed {seed} in a buffer of {buffer} rows (blocks of {block})"
+                ),
             };
-            return Err(differs(
-                "the row order",
-                show(saved.shuffle_seed),
-                show(setup.shuffle_seed),
-            ));
+            return Err(differs("the row order", show(saved), show(setup)));
         }
         if saved.training_rows != setup.training_rows {
             return Err(differs(
