@@ -8,7 +8,7 @@ mod common;
 mod models;
 
 use feedforward::data::csv::{CsvReader, CsvStream, Missing, Table};
-use feedforward::data::{Dataset, Prefetch};
+use feedforward::data::{Batches, Dataset, Order, Prefetch};
 use feedforward::model::{Callback, Control, Validation};
 use feedforward::ndarray::Array2;
 use feedforward::prelude::*;
@@ -74,16 +74,19 @@ fn config() -> FitConfig<'static> {
         .validation(Validation::Fraction(0.2))
 }
 
-/// Trains a fresh model on `data`: its parameters, and the history's losses and accuracies.
-fn train(data: &dyn Dataset) -> (Vec<Array2<f32>>, Vec<f32>, Vec<f32>, Vec<f32>) {
+/// A model's parameters, and its history's losses and accuracies.
+type Trained = (Vec<Array2<f32>>, Vec<f32>, Vec<f32>, Vec<f32>);
+
+/// Trains a fresh model on `data` with [`config`].
+fn train(data: &dyn Dataset) -> Trained {
+    train_with(data, &config())
+}
+
+/// Trains a fresh model on `data` with `config`.
+fn train_with(data: &dyn Dataset, config: &FitConfig<'_>) -> Trained {
     let mut model = relu_perceptron(&[5, 8, 3], 3);
     let history = model
-        .fit(
-            data,
-            &CrossEntropy,
-            &mut Adam::new(0.01).unwrap(),
-            &config(),
-        )
+        .fit(data, &CrossEntropy, &mut Adam::new(0.01).unwrap(), config)
         .unwrap();
     let parameters = model
         .parameters()
@@ -164,6 +167,122 @@ fn prefetching_gives_the_same_bits_and_hands_over_the_batches_it_read() {
     let wrong = Prefetch::new(reader().stream(&parts).unwrap(), &other, 2).unwrap();
     assert_eq!(train(&wrong), without);
     assert_eq!(wrong.counts().0, 0);
+}
+
+/// A shuffle buffer whose windows (40 rows) cut blocks (7 rows) and batches (16 rows).
+fn windowed() -> FitConfig<'static> {
+    config()
+        .validation(Validation::Fraction(0.2))
+        .batch_size(16)
+}
+
+fn windowed_order() -> Order {
+    Order::ShuffleBuffer {
+        seed: 5,
+        buffer_size: 40,
+        block_size: 7,
+    }
+}
+
+#[test]
+fn a_shuffle_buffer_trains_stream_table_and_prefetch_to_the_same_bits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (whole, parts) = files(dir.path());
+    let table = reader().read(&whole).unwrap();
+    for drop_last in [false, true] {
+        let mut config = windowed().drop_last(drop_last);
+        config.order = windowed_order();
+        let in_memory = train_with(&table, &config);
+        let streamed = train_with(&reader().stream(&parts).unwrap(), &config);
+        assert_eq!(streamed, in_memory, "drop_last {drop_last}");
+        let prefetched = Prefetch::new(reader().stream(&parts).unwrap(), &config, 2).unwrap();
+        assert_eq!(train_with(&prefetched, &config), in_memory);
+        // 191 training rows in batches of 16: 12 batches an epoch (11 with drop_last), all
+        // handed over from the windows read; the validation passes are read directly.
+        let (hits, misses) = prefetched.counts();
+        assert_eq!(hits, if drop_last { 33 } else { 36 }, "{prefetched:?}");
+        assert!(misses >= 3, "{prefetched:?}");
+        // Another order, another model: the windowed order matches no Shuffled run.
+        let shuffled = train_with(&table, &config.shuffle(5));
+        assert_ne!(shuffled.0, in_memory.0);
+    }
+    // A window larger than the data: one window, every row mixed.
+    let mut config = windowed();
+    config.order = Order::shuffle_buffer(9, 1_000);
+    let prefetched = Prefetch::new(reader().stream(&parts).unwrap(), &config, 1).unwrap();
+    assert_eq!(
+        train_with(&prefetched, &config),
+        train_with(&table, &config)
+    );
+    assert_eq!(prefetched.counts().0, 36);
+}
+
+/// A data set that records the rows of its `fill_batch` calls.
+struct Recording<D> {
+    data: D,
+    calls: std::sync::Mutex<Vec<Vec<usize>>>,
+}
+
+impl<D: Dataset> Dataset for Recording<D> {
+    fn len(&self) -> usize {
+        self.data.len()
+    }
+    fn input_width(&self) -> usize {
+        self.data.input_width()
+    }
+    fn target_width(&self) -> usize {
+        self.data.target_width()
+    }
+    fn fill_batch(
+        &self,
+        rows: &[usize],
+        inputs: feedforward::ndarray::ArrayViewMut2<'_, f32>,
+        targets: feedforward::ndarray::ArrayViewMut2<'_, f32>,
+    ) -> feedforward::Result<()> {
+        self.calls.lock().unwrap().push(rows.to_vec());
+        self.data.fill_batch(rows, inputs, targets)
+    }
+    fn class_of(&self, row: usize) -> Option<usize> {
+        self.data.class_of(row)
+    }
+}
+
+#[test]
+fn prefetching_a_shuffle_buffer_reads_each_window_once_in_row_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, parts) = files(dir.path());
+    let mut config = FitConfig::new(2).batch_size(16);
+    config.order = windowed_order();
+    let recording = Recording {
+        data: reader().stream(&parts).unwrap(),
+        calls: Default::default(),
+    };
+    let prefetched = Prefetch::new(recording, &config, 2).unwrap();
+    let trained = train_with(&prefetched, &config);
+    assert_eq!(
+        trained,
+        train_with(&reader().stream(&parts).unwrap(), &config)
+    );
+    assert_eq!(prefetched.counts(), (30, 0));
+    // 239 rows, 2 epochs: 6 windows an epoch (5 of 40 rows, one of 39), each read once, in
+    // one call, its rows sorted (the background thread may have gone on into a third epoch).
+    let mut batches = Batches::new(239, 16, windowed_order()).unwrap();
+    let mut windows = Vec::new();
+    for _ in 0..2 {
+        batches.next_epoch();
+        let mut epoch = Vec::new();
+        while let Some(rows) = batches.next_batch() {
+            epoch.extend_from_slice(rows);
+        }
+        for window in epoch.chunks(40) {
+            let mut window = window.to_vec();
+            window.sort_unstable();
+            windows.push(window);
+        }
+    }
+    let calls = prefetched.get_ref().calls.lock().unwrap();
+    assert!(calls.len() >= 12, "{} calls", calls.len());
+    assert_eq!(calls[..12], windows[..]);
 }
 
 /// Overwrites the `size` cell of `line` of `file` with as many `x`s, after epoch `after`.

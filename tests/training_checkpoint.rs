@@ -3,7 +3,7 @@
 //! with shuffling, dropout, momentum, Adam, schedules and early stopping in play; damaged,
 //! newer and foreign checkpoints are refused with typed errors and nothing is resumed.
 
-use feedforward::data::InMemory;
+use feedforward::data::{InMemory, Order};
 use feedforward::error::CheckpointProblem;
 use feedforward::io::TrainingCheckpoint;
 use feedforward::layers::Parameter;
@@ -83,6 +83,8 @@ struct Run<'a> {
     optimizer: &'a dyn Fn() -> Box<dyn Optimizer>,
     schedule: Option<&'a dyn Schedule>,
     stopper: &'a dyn Fn() -> EarlyStopping,
+    /// The row order.
+    order: Order,
 }
 
 impl Run<'_> {
@@ -100,8 +102,8 @@ impl Run<'_> {
         let mut stopper = (self.stopper)();
         let mut config = FitConfig::new(epochs)
             .batch_size(16)
-            .shuffle(3)
             .validation(Validation::Fraction(0.25));
+        config.order = self.order;
         if let Some(schedule) = self.schedule {
             config = config.schedule(schedule);
         }
@@ -177,6 +179,7 @@ fn sgd_with_nesterov_momentum_and_weight_decay_resumes_bit_for_bit_after_any_epo
         schedule: None,
         // Never stops within 6 epochs here, but keeps the best weights to restore.
         stopper: &|| EarlyStopping::new(10).unwrap().restore_best_weights(true),
+        order: Order::Shuffled { seed: 3 },
     };
     run.check_resumes_bit_for_bit(1..6);
 }
@@ -192,8 +195,29 @@ fn adamw_with_a_cosine_schedule_shuffling_and_dropout_resumes_bit_for_bit() {
         optimizer: &make,
         schedule: Some(&cosine),
         stopper: &|| EarlyStopping::new(10).unwrap().restore_best_weights(true),
+        order: Order::Shuffled { seed: 3 },
     };
     run.check_resumes_bit_for_bit([1, 4, 6]);
+}
+
+#[test]
+fn a_shuffle_buffer_resumes_bit_for_bit() {
+    let data = problem(150, 4);
+    let make = || -> Box<dyn Optimizer> { Box::new(Adam::new(0.01).unwrap()) };
+    let run = Run {
+        data: &data,
+        epochs: 4,
+        optimizer: &make,
+        schedule: None,
+        stopper: &|| EarlyStopping::new(10).unwrap(),
+        // 112 training rows: windows of 24 rows (blocks of 5), batches of 16 across them.
+        order: Order::ShuffleBuffer {
+            seed: 3,
+            buffer_size: 24,
+            block_size: 5,
+        },
+    };
+    run.check_resumes_bit_for_bit([1, 3]);
 }
 
 #[test]
@@ -215,6 +239,7 @@ fn a_run_stopped_early_resumes_to_the_same_restored_weights_and_trains_no_furthe
         optimizer: &make,
         schedule: None,
         stopper: &stopper,
+        order: Order::Shuffled { seed: 3 },
     };
     let (straight, history, _, _) = run.fit(30, 1, None);
     let stopped = history.stopped_at.expect("early stopping stops this run");
@@ -243,6 +268,7 @@ fn the_checkpoint_holds_the_run_and_rebuilds_the_model() {
         optimizer: &make,
         schedule: None,
         stopper: &|| EarlyStopping::new(5).unwrap(),
+        order: Order::Shuffled { seed: 3 },
     };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.ckpt");
@@ -446,6 +472,12 @@ fn another_model_optimizer_setup_or_callback_is_a_typed_error_saying_which() {
     let error = fit_error(&mut model(1), &mut sgd(), &base().shuffle(1));
     assert!(
         matches!(problem_of(&error), CheckpointProblem::TrainingMismatch(m) if m.contains("seed")),
+        "{error}"
+    );
+    let error = fit_error(&mut model(1), &mut sgd(), &base().shuffle_buffer(0, 64));
+    assert!(
+        matches!(problem_of(&error), CheckpointProblem::TrainingMismatch(m)
+            if m.contains("seed 0 in a buffer of 64 rows (blocks of 1)")),
         "{error}"
     );
     // A callback with a state the checkpoint does not hold.
