@@ -8,13 +8,17 @@
 //! cargo run --release --example csv_benchmark -- read table.csv target
 //! cargo run --release --example csv_benchmark -- epoch-memory table.csv target
 //! cargo run --release --example csv_benchmark -- epoch-stream table.csv target
+//! cargo run --release --example csv_benchmark -- epoch-stream-window table.csv target [ROWS]
+//! cargo run --release --example csv_benchmark -- epoch-memory-window table.csv target [ROWS]
 //! cargo run --release --example csv_benchmark -- to-npy table.csv target x.npy y.npy
 //! cargo run --release --example csv_benchmark -- epoch-npy x.npy y.npy
 //! ```
 //!
 //! The `epoch-*` commands train one epoch of a `inputs-64-classes` MLP (batch 256, shuffled,
 //! seed 0) on the table read in memory, streamed from the file (with prefetching), or
-//! memory-mapped from `.npy` files written by `to-npy`, and print a line
+//! memory-mapped from `.npy` files written by `to-npy`; the `-window` ones in a shuffle buffer
+//! of `ROWS` rows (`Order::shuffle_buffer`, default `Order::DEFAULT_BUFFER_SIZE`, 65,536)
+//! instead of an exact shuffle. Each prints a line
 //! `epoch_seconds=S anon_peak_mb=M`: the epoch's time and the largest anonymous resident
 //! memory (`RssAnon` of /proc/self/status, sampled every 5 ms: a memory map's file pages are
 //! the page cache's, not counted there).
@@ -25,7 +29,7 @@
 
 use feedforward::data::csv::CsvReader;
 use feedforward::data::npy::NpyDataset;
-use feedforward::data::{Dataset, Prefetch};
+use feedforward::data::{Dataset, Order, Prefetch};
 use feedforward::ndarray::Array1;
 use feedforward::prelude::*;
 use feedforward::random::RandomState;
@@ -48,22 +52,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ["epoch-memory", path, target] => {
             let sampler = AnonSampler::start();
             let table = CsvReader::new().target(*target).read(path)?;
-            epoch(table, sampler)
+            epoch(table, sampler, config())
         }
         ["epoch-stream", path, target] => {
             let sampler = AnonSampler::start();
             let stream = CsvReader::new().target(*target).stream(&[path])?;
-            epoch(stream, sampler)
+            epoch(stream, sampler, config())
+        }
+        ["epoch-memory-window", path, target, buffer @ ..] if buffer.len() <= 1 => {
+            let config = windowed(buffer.first().copied())?;
+            let sampler = AnonSampler::start();
+            let table = CsvReader::new().target(*target).read(path)?;
+            epoch(table, sampler, config)
+        }
+        ["epoch-stream-window", path, target, buffer @ ..] if buffer.len() <= 1 => {
+            let config = windowed(buffer.first().copied())?;
+            let sampler = AnonSampler::start();
+            let stream = CsvReader::new().target(*target).stream(&[path])?;
+            epoch(stream, sampler, config)
         }
         ["to-npy", path, target, x, y] => to_npy(path, target, x, y),
         ["epoch-npy", x, y] => {
             let sampler = AnonSampler::start();
-            epoch(NpyDataset::open(x, y)?, sampler)
+            epoch(NpyDataset::open(x, y)?, sampler, config())
         }
         _ => Err(
             "usage: csv_benchmark generate numeric|small PATH ROWS | read PATH TARGET | \
-                  epoch-memory|epoch-stream PATH TARGET | to-npy PATH TARGET X.npy Y.npy | \
-                  epoch-npy X.npy Y.npy"
+                  epoch-memory|epoch-stream PATH TARGET | \
+                  epoch-memory-window|epoch-stream-window PATH TARGET [BUFFER_ROWS] | \
+                  to-npy PATH TARGET X.npy Y.npy | epoch-npy X.npy Y.npy"
                 .into(),
         ),
     }
@@ -128,11 +145,22 @@ fn config() -> FitConfig<'static> {
     FitConfig::new(1).batch_size(256).shuffle(0)
 }
 
-/// One epoch of an `inputs-64-classes` MLP on `data` (prefetched), printed with the peak
-/// anonymous memory since `sampler` started.
+/// The timed epoch's configuration in a shuffle buffer of `rows` rows (the default size
+/// without).
+fn windowed(rows: Option<&str>) -> Result<FitConfig<'static>, Box<dyn std::error::Error>> {
+    let rows = match rows {
+        Some(rows) => rows.parse()?,
+        None => Order::DEFAULT_BUFFER_SIZE,
+    };
+    Ok(config().shuffle_buffer(0, rows))
+}
+
+/// One epoch of an `inputs-64-classes` MLP on `data` (prefetched) with `config`, printed with
+/// the peak anonymous memory since `sampler` started.
 fn epoch<D: Dataset + Send + Sync + 'static>(
     data: D,
     sampler: AnonSampler,
+    config: FitConfig<'static>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut model = Sequential::builder(data.input_width())
         .seed(0)
@@ -141,8 +169,8 @@ fn epoch<D: Dataset + Send + Sync + 'static>(
         .dense(data.target_width(), Init::XavierNormal)
         .push(Softmax)
         .build()?;
-    let data = Prefetch::new(data, &config(), 2)?;
-    let history = model.fit(&data, &CrossEntropy, &mut Adam::new(1e-3)?, &config())?;
+    let data = Prefetch::new(data, &config, 2)?;
+    let history = model.fit(&data, &CrossEntropy, &mut Adam::new(1e-3)?, &config)?;
     println!(
         "epoch_seconds={:.3} anon_peak_mb={:.1} rows={} loss={:.4}",
         history.training_time.as_secs_f64(),

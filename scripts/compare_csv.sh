@@ -2,20 +2,25 @@
 # The in-memory CSV read (CsvReader::read) against pandas.read_csv on the tables of issue 24,
 # time and peak RSS (/usr/bin/time -v), runs alternating, medians printed side by side; then
 # one training epoch (20-64-3 MLP, batch 256, shuffled) on the numeric table read in memory,
-# streamed from the CSV file (CsvStream, prefetched) and memory-mapped from .npy files
-# (NpyDataset): the epoch's time, the peak RSS and the peak anonymous RSS (a memory map's file
-# pages are page cache, counted in RSS but not in anonymous memory).
+# streamed from the CSV file (CsvStream, prefetched; exactly shuffled, and in a shuffle buffer
+# of BUFFER rows: Order::ShuffleBuffer) and memory-mapped from .npy files (NpyDataset): the
+# epoch's time, the peak RSS and the peak anonymous RSS (a memory map's file pages are page
+# cache, counted in RSS but not in anonymous memory).
 # Run it on an idle machine, from the repository:
 #
 #   scripts/compare_csv.sh                 # 2,000,000 rows (344 MB and 11 MB files), 5 runs each
 #   ROWS=200000 RUNS=1 scripts/compare_csv.sh   # a quick check that it works
-#   ROWS=20000000 RUNS=1 NO_READ=1 EPOCHS="stream npy" scripts/compare_csv.sh
+#   ROWS=20000000 RUNS=1 NO_READ=1 EPOCHS="stream stream-window npy" scripts/compare_csv.sh
 #                                          # ten times larger (3.4 GB): the epochs' memory only
+#   NO_READ=1 EPOCHS="memory stream-window" scripts/compare_csv.sh
+#                                          # the shuffle buffer's epoch against the in-memory one
 #
 # Settings (environment): ROWS (default 2000000), RUNS (5), DIR (where the tables are written,
 # default target/csv-bench), VENV (a Python venv with pandas, created in target/pandas-venv on
 # first use), NO_PANDAS=1 to time this crate alone, NO_READ=1 to skip the read comparison
-# (ours against pandas), EPOCHS (the epochs to run: default "memory stream npy"). The .npy
+# (ours against pandas), EPOCHS (the epochs to run, among memory, memory-window, stream,
+# stream-window and npy: default "memory stream stream-window npy"), BUFFER (the shuffle
+# buffer's rows for the -window epochs, default 65536). The .npy
 # files are written from the table read in memory (about 1.7 times the decoded f32 matrix:
 # 2.7 GB at 20,000,000 rows); delete DIR afterwards (20,000,000 rows: 3.4 GB of CSV, 1.8 GB
 # of .npy).
@@ -29,7 +34,8 @@ dir=${DIR:-target/csv-bench}
 mkdir -p "$dir"
 
 python=""
-epochs=${EPOCHS:-memory stream npy}
+epochs=${EPOCHS:-memory stream stream-window npy}
+buffer=${BUFFER:-65536}
 if [[ -z ${NO_PANDAS:-} && -z ${NO_READ:-} ]]; then
   venv="${VENV:-target/pandas-venv}"
   if [[ ! -x $venv/bin/python ]]; then
@@ -113,8 +119,9 @@ for ((run = 0; run < runs; run++)); do
   for mode in $epochs; do
     case $mode in
       memory | stream) measure_epoch "$bench" "epoch-$mode" "$file" target ;;
+      memory-window | stream-window) measure_epoch "$bench" "epoch-$mode" "$file" target "$buffer" ;;
       npy) measure_epoch "$bench" epoch-npy "$x" "$y" ;;
-      *) echo "unknown epoch $mode: memory, stream or npy" >&2; exit 2 ;;
+      *) echo "unknown epoch $mode: memory, memory-window, stream, stream-window or npy" >&2; exit 2 ;;
     esac >>"$dir/epoch-$mode.txt"
   done
 done
@@ -122,6 +129,8 @@ for mode in $epochs; do
   case $mode in
     memory) what="in memory (CsvReader::read)" ;;
     stream) what="streamed (CsvReader::stream)" ;;
+    memory-window) what="in memory, buffer of $buffer" ;;
+    stream-window) what="streamed, buffer of $buffer" ;;
     npy) what="memory-mapped .npy (NpyDataset)" ;;
   esac
   printf '%-34s %10s %12s %12s\n' "$what" \

@@ -40,9 +40,12 @@ pub fn run(options: &Options, source: Source<'_>) -> Result<(), Box<dyn StdError
     } else {
         options.epochs
     };
-    let config = FitConfig::new(epochs)
-        .batch_size(options.batch_size)
-        .shuffle(options.seed)
+    let config = FitConfig::new(epochs).batch_size(options.batch_size);
+    let config = match options.shuffle_buffer {
+        Some(rows) => config.shuffle_buffer(options.seed, rows),
+        None => config.shuffle(options.seed),
+    };
+    let config = config
         .validation(Validation::Fraction(options.test_size))
         .verbose(if options.quiet {
             Verbosity::Silent

@@ -85,6 +85,11 @@ Options:
       --npy PATH          train on features saved by np.save (float32/float64), memory-mapped,
                           as --stream does
       --labels PATH       with --npy: integer class labels or float targets (np.save)
+      --shuffle-buffer ROWS
+                          with --stream or --npy: shuffle within windows of ROWS rows
+                          (blocks of rows in a random order, then rows within a window:
+                          bounded memory, a few large reads; 65536 is usual) instead of an
+                          exact shuffle of every row
   -h, --help              print this help";
 
 /// The command line.
@@ -112,6 +117,8 @@ struct Options {
     stream: bool,
     npy: Option<PathBuf>,
     labels: Option<PathBuf>,
+    /// With --stream or --npy: the rows of a shuffle buffer (an exact shuffle without).
+    shuffle_buffer: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -161,6 +168,7 @@ fn parse_args() -> Result<Option<Options>, String> {
         stream: false,
         npy: None,
         labels: None,
+        shuffle_buffer: None,
     };
     fn text(parser: &mut lexopt::Parser, name: &str) -> Result<String, String> {
         let value = parser.value().map_err(|e| format!("{name}: {e}"))?;
@@ -187,6 +195,10 @@ fn parse_args() -> Result<Option<Options>, String> {
             Long("stream") => options.stream = true,
             Long("npy") => options.npy = Some(PathBuf::from(text(&mut parser, "--npy")?)),
             Long("labels") => options.labels = Some(PathBuf::from(text(&mut parser, "--labels")?)),
+            Long("shuffle-buffer") => {
+                options.shuffle_buffer =
+                    Some(number(&mut parser, "--shuffle-buffer", "a number of rows")?)
+            }
             Long("target") => options.targets.push(text(&mut parser, "--target")?),
             Long("task") => {
                 options.task = Some(match text(&mut parser, "--task")?.as_str() {
@@ -279,6 +291,9 @@ fn parse_args() -> Result<Option<Options>, String> {
     }
     if options.targets.is_empty() {
         return Err("--target COLUMN is required".into());
+    }
+    if options.shuffle_buffer.is_some() && !options.stream {
+        return Err("--shuffle-buffer is for --stream and --npy".into());
     }
     if options.epochs == 0 || options.patience == 0 || options.batch_size == 0 {
         return Err("--epochs, --patience and --batch-size must be at least 1".into());
