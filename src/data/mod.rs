@@ -2,8 +2,9 @@
 //! one-hot encoding, tables from CSV files ([`csv`], with the default `csv` feature: read in
 //! memory, or streamed a batch at a time by `csv::CsvStream` for tables larger than memory),
 //! numpy arrays memory-mapped from `.npy` files (`npy`, with the default `npy` feature), the
-//! train/test split (plain or stratified), batch ordering, and [`Prefetch`], which reads the
-//! next batches on a background thread while the model trains.
+//! train/test split (plain or stratified), batch ordering (in order, an exact shuffle, or a
+//! shuffle buffer in bounded memory: [`Order`]), and [`Prefetch`], which reads the next
+//! batches on a background thread while the model trains.
 
 mod batches;
 #[cfg(feature = "csv")]
