@@ -28,7 +28,7 @@ pub enum Order {
     /// A fresh permutation every epoch, drawn from a generator seeded once with `seed`
     /// (`np.random.RandomState(seed).permutation(n)`, then the next permutation, ...): every
     /// row can follow every other. Memory: the permutation, 4 bytes a row (20,000,000 rows:
-    /// 80 MB); read from disk ([`CsvStream`](crate::data::csv::CsvStream)), one read per row.
+    /// 80 MB); read from disk (`csv::CsvStream`), one read per row.
     Shuffled {
         /// Seed of the generator.
         seed: u32,

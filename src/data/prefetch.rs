@@ -48,7 +48,7 @@ struct Consumer {
 /// # With a shuffle buffer
 /// Under [`Order::ShuffleBuffer`](super::Order::ShuffleBuffer) the background thread reads a
 /// whole window at once: its rows sorted by row number, in calls of `fill_batch` of about 1 MB
-/// of values each (for a [`CsvStream`](super::csv::CsvStream), a few large reads: the window
+/// of values each (for a `CsvStream`, a few large reads: the window
 /// is made of blocks of contiguous rows), into a window buffer reused from window to window;
 /// the batches are gathered from it, and up to a window of batches is prepared ahead, so that
 /// the next window is read while the model trains on the previous one. The batches hold the

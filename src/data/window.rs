@@ -3,7 +3,7 @@
 //!
 //! A window's rows are read sorted by row number, in a few calls of the data set's
 //! [`fill_batch`](Dataset::fill_batch) of about 1 MB of values each: for a
-//! [`CsvStream`](super::csv::CsvStream), whose windows are runs of contiguous rows (blocks),
+//! `CsvStream`, whose windows are runs of contiguous rows (blocks),
 //! a handful of large positioned reads instead of one read per row. Batches are then gathered
 //! from the window's values. A row's values do not depend on the other rows of a
 //! `fill_batch` call (true of every data set of this crate, and asked of any other), so the
