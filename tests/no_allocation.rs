@@ -68,7 +68,13 @@ fn warm_train_steps_allocate_nothing() {
 fn warm_fit_epochs_allocate_nothing() {
     // 1,000 rows in batches of 32: 31 full batches and a last one of 8.
     let data = synthetic_images(1_000, 5);
-    for order in [Order::InOrder, Order::Shuffled { seed: 3 }] {
+    // The shuffle buffer's windows (100 rows, blocks of 7) straddle batches and blocks.
+    let windowed = Order::ShuffleBuffer {
+        seed: 3,
+        buffer_size: 100,
+        block_size: 7,
+    };
+    for order in [Order::InOrder, Order::Shuffled { seed: 3 }, windowed] {
         for (name, mut model) in models() {
             let mut sgd = Sgd::new(0.01).unwrap();
             let config = FitConfig {

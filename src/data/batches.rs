@@ -18,9 +18,10 @@ use crate::{Error, Result};
 /// | [`Shuffled`](Order::Shuffled) | 4 bytes a row (8 past 2^32 rows) | all | yes |
 /// | [`ShuffleBuffer`](Order::ShuffleBuffer) | 8 bytes a block + 8 a window row | within a window | no |
 ///
-/// Adding [`ShuffleBuffer`](Order::ShuffleBuffer) in 0.x changed this public enum: a `match`
-/// on it outside the crate needs the new arm.
+/// Marked `#[non_exhaustive]`: a `match` on it outside this crate needs a `_` arm, so that
+/// another order can be added without breaking it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Order {
     /// Rows `0, 1, 2, ...` every epoch, as the tutorial does.
     #[default]

@@ -87,7 +87,8 @@ impl<D: Dataset + Send + Sync + 'static> Prefetch<D> {
     ///
     /// # Errors
     /// As [`Batches::new`] and [`Batches::drop_last`] for the configuration;
-    /// [`Error::InvalidConfig`] for a depth of 0.
+    /// [`Error::InvalidConfig`] for a depth of 0; [`Error::TooLarge`] when a shuffle buffer's
+    /// window cannot be allocated.
     pub fn new(data: D, config: &FitConfig<'_>, depth: usize) -> Result<Prefetch<D>> {
         if depth == 0 {
             return Err(Error::config(

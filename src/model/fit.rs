@@ -71,8 +71,8 @@ pub(crate) fn split_fraction(
         ));
     }
     Ok((
-        Subset::new(data, (0..n - n_val).collect())?,
-        Subset::new(data, (n - n_val..n).collect())?,
+        Subset::range(data, 0..n - n_val)?,
+        Subset::range(data, n - n_val..n)?,
     ))
 }
 
