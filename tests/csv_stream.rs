@@ -285,6 +285,70 @@ fn prefetching_a_shuffle_buffer_reads_each_window_once_in_row_order() {
     assert_eq!(calls[..12], windows[..]);
 }
 
+/// A data set whose row `bad` cannot be read, as a damaged part of a file.
+struct Broken<D> {
+    data: D,
+    bad: usize,
+}
+
+impl<D: Dataset> Dataset for Broken<D> {
+    fn len(&self) -> usize {
+        self.data.len()
+    }
+    fn input_width(&self) -> usize {
+        self.data.input_width()
+    }
+    fn target_width(&self) -> usize {
+        self.data.target_width()
+    }
+    fn fill_batch(
+        &self,
+        rows: &[usize],
+        inputs: feedforward::ndarray::ArrayViewMut2<'_, f32>,
+        targets: feedforward::ndarray::ArrayViewMut2<'_, f32>,
+    ) -> feedforward::Result<()> {
+        if rows.contains(&self.bad) {
+            return Err(Error::DataRead {
+                file: None,
+                row: self.bad,
+                reason: "damaged".into(),
+            });
+        }
+        self.data.fill_batch(rows, inputs, targets)
+    }
+}
+
+#[test]
+fn a_window_that_cannot_be_read_fails_fit_at_the_batch_a_direct_read_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let (whole, _) = files(dir.path());
+    let mut config = FitConfig::new(2).batch_size(16);
+    config.order = windowed_order();
+    // The model after the failed fit: the steps before the failing batch were taken.
+    let fail = |data: &dyn Dataset| {
+        let mut model = relu_perceptron(&[5, 8, 3], 3);
+        let FitError { error, history } = model
+            .fit(data, &CrossEntropy, &mut Adam::new(0.01).unwrap(), &config)
+            .unwrap_err();
+        let parameters: Vec<Array2<f32>> = model
+            .parameters()
+            .into_iter()
+            .map(|(_, p)| p.to_owned())
+            .collect();
+        (error.to_string(), history.epoch_losses.len(), parameters)
+    };
+    let broken = || Broken {
+        data: reader().read(&whole).unwrap(),
+        bad: 200,
+    };
+    let direct = fail(&broken());
+    assert!(direct.0.contains("row 200") && direct.1 == 0, "{direct:?}");
+    let prefetched = Prefetch::new(broken(), &config, 2).unwrap();
+    assert_eq!(fail(&prefetched), direct);
+    // The window holding row 200 was read directly, batch by batch.
+    assert!(prefetched.counts().0 >= 1, "{prefetched:?}");
+}
+
 /// Overwrites the `size` cell of `line` of `file` with as many `x`s, after epoch `after`.
 struct DamageAfter {
     epoch: usize,

@@ -11,9 +11,10 @@
 
 use super::Dataset;
 use crate::Result;
-use ndarray::{s, Array2, ArrayViewMut2};
+use ndarray::{s, Array2, ArrayView1, ArrayViewMut1, ArrayViewMut2};
 
-/// Values per `fill_batch` call when a window is read: about 1 MB of `f32`.
+/// Values per `fill_batch` call when a window is read: at most 1 MB of `f32` (the rows of a
+/// call rounded down to a power of two).
 const READ_VALUES: usize = 1 << 18;
 
 /// The window of a shuffle buffer held in memory: its rows sorted, and their values.
@@ -113,8 +114,8 @@ impl WindowBuffer {
         inputs: &mut ArrayViewMut2<'_, f32>,
         targets: &mut ArrayViewMut2<'_, f32>,
     ) {
-        inputs.row_mut(at).assign(&self.inputs.row(i));
-        targets.row_mut(at).assign(&self.targets.row(i));
+        copy_row(inputs.row_mut(at), self.inputs.row(i));
+        copy_row(targets.row_mut(at), self.targets.row(i));
     }
 
     /// Reads the window `(serial, rows)`, its rows sorted, about 1 MB of values a call.
@@ -124,7 +125,9 @@ impl WindowBuffer {
         self.rows.extend_from_slice(rows);
         self.rows.sort_unstable();
         let width = (self.inputs.ncols() + self.targets.ncols()).max(1);
+        // A power of two, so that the calls end where blocks of a power of two rows end.
         let step = (READ_VALUES / width).max(1);
+        let step = 1 << step.ilog2();
         self.failed = false;
         for start in (0..self.rows.len()).step_by(step) {
             let end = self.rows.len().min(start + step);
@@ -138,5 +141,13 @@ impl WindowBuffer {
                 return;
             }
         }
+    }
+}
+
+/// `to = from`, as one slice copy when both rows are contiguous.
+fn copy_row(mut to: ArrayViewMut1<'_, f32>, from: ArrayView1<'_, f32>) {
+    match (to.as_slice_mut(), from.as_slice()) {
+        (Some(to), Some(from)) => to.copy_from_slice(from),
+        _ => to.assign(&from),
     }
 }
