@@ -100,7 +100,9 @@ pub struct FitConfig<'a> {
     pub epochs: usize,
     /// Rows per batch; `None` trains on the whole data set at once (full batch).
     pub batch_size: Option<usize>,
-    /// Row order: in order (default, as the tutorial) or reshuffled every epoch with a seed.
+    /// Row order: in order (default, as the tutorial), reshuffled every epoch with a seed
+    /// ([`shuffle`](FitConfig::shuffle)), or shuffled within windows in bounded memory
+    /// ([`shuffle_buffer`](FitConfig::shuffle_buffer)).
     pub order: Order,
     /// Validation data evaluated after every epoch (none by default).
     pub validation: Validation<'a>,
