@@ -217,13 +217,25 @@ fn a_shuffle_buffer_trains_stream_table_and_prefetch_to_the_same_bits() {
     assert_eq!(prefetched.counts().0, 36);
 }
 
-/// A data set that records the rows of its `fill_batch` calls.
-struct Recording<D> {
+/// A data set that records the rows of its `fill_batch` calls, and cannot read row `bad`
+/// (as a damaged part of a file).
+struct Watched<D> {
     data: D,
     calls: std::sync::Mutex<Vec<Vec<usize>>>,
+    bad: Option<usize>,
 }
 
-impl<D: Dataset> Dataset for Recording<D> {
+impl<D> Watched<D> {
+    fn new(data: D, bad: Option<usize>) -> Self {
+        Watched {
+            data,
+            calls: Default::default(),
+            bad,
+        }
+    }
+}
+
+impl<D: Dataset> Dataset for Watched<D> {
     fn len(&self) -> usize {
         self.data.len()
     }
@@ -240,7 +252,14 @@ impl<D: Dataset> Dataset for Recording<D> {
         targets: feedforward::ndarray::ArrayViewMut2<'_, f32>,
     ) -> feedforward::Result<()> {
         self.calls.lock().unwrap().push(rows.to_vec());
-        self.data.fill_batch(rows, inputs, targets)
+        match self.bad {
+            Some(bad) if rows.contains(&bad) => Err(Error::DataRead {
+                file: None,
+                row: bad,
+                reason: "damaged".into(),
+            }),
+            _ => self.data.fill_batch(rows, inputs, targets),
+        }
     }
     fn class_of(&self, row: usize) -> Option<usize> {
         self.data.class_of(row)
@@ -253,11 +272,8 @@ fn prefetching_a_shuffle_buffer_reads_each_window_once_in_row_order() {
     let (_, parts) = files(dir.path());
     let mut config = FitConfig::new(2).batch_size(16);
     config.order = windowed_order();
-    let recording = Recording {
-        data: reader().stream(&parts).unwrap(),
-        calls: Default::default(),
-    };
-    let prefetched = Prefetch::new(recording, &config, 2).unwrap();
+    let watched = Watched::new(reader().stream(&parts).unwrap(), None);
+    let prefetched = Prefetch::new(watched, &config, 2).unwrap();
     let trained = train_with(&prefetched, &config);
     assert_eq!(
         trained,
@@ -285,39 +301,6 @@ fn prefetching_a_shuffle_buffer_reads_each_window_once_in_row_order() {
     assert_eq!(calls[..12], windows[..]);
 }
 
-/// A data set whose row `bad` cannot be read, as a damaged part of a file.
-struct Broken<D> {
-    data: D,
-    bad: usize,
-}
-
-impl<D: Dataset> Dataset for Broken<D> {
-    fn len(&self) -> usize {
-        self.data.len()
-    }
-    fn input_width(&self) -> usize {
-        self.data.input_width()
-    }
-    fn target_width(&self) -> usize {
-        self.data.target_width()
-    }
-    fn fill_batch(
-        &self,
-        rows: &[usize],
-        inputs: feedforward::ndarray::ArrayViewMut2<'_, f32>,
-        targets: feedforward::ndarray::ArrayViewMut2<'_, f32>,
-    ) -> feedforward::Result<()> {
-        if rows.contains(&self.bad) {
-            return Err(Error::DataRead {
-                file: None,
-                row: self.bad,
-                reason: "damaged".into(),
-            });
-        }
-        self.data.fill_batch(rows, inputs, targets)
-    }
-}
-
 #[test]
 fn a_window_that_cannot_be_read_fails_fit_at_the_batch_a_direct_read_fails() {
     let dir = tempfile::tempdir().unwrap();
@@ -337,10 +320,7 @@ fn a_window_that_cannot_be_read_fails_fit_at_the_batch_a_direct_read_fails() {
             .collect();
         (error.to_string(), history.epoch_losses.len(), parameters)
     };
-    let broken = || Broken {
-        data: reader().read(&whole).unwrap(),
-        bad: 200,
-    };
+    let broken = || Watched::new(reader().read(&whole).unwrap(), Some(200));
     let direct = fail(&broken());
     assert!(direct.0.contains("row 200") && direct.1 == 0, "{direct:?}");
     let prefetched = Prefetch::new(broken(), &config, 2).unwrap();
