@@ -11,7 +11,8 @@
 
 use super::Dataset;
 use crate::Result;
-use ndarray::{s, Array2, ArrayView1, ArrayViewMut1, ArrayViewMut2};
+use ndarray::{s, Array2, ArrayView1, ArrayViewMut1, ArrayViewMut2, Axis};
+use rayon::prelude::*;
 
 /// Values per `fill_batch` call when a window is read: at most 1 MB of `f32` (the rows of a
 /// call rounded down to a power of two).
@@ -69,7 +70,7 @@ impl WindowBuffer {
     /// As the data set's [`fill_batch`](Dataset::fill_batch), for a direct read.
     pub(crate) fn fill(
         &mut self,
-        data: &dyn Dataset,
+        data: &(dyn Dataset + Sync),
         window: (u64, &[usize]),
         rows: &[usize],
         mut inputs: ArrayViewMut2<'_, f32>,
@@ -118,8 +119,12 @@ impl WindowBuffer {
         copy_row(targets.row_mut(at), self.targets.row(i));
     }
 
-    /// Reads the window `(serial, rows)`, its rows sorted, about 1 MB of values a call.
-    fn read(&mut self, data: &dyn Dataset, (serial, rows): (u64, &[usize])) {
+    /// Reads the window `(serial, rows)`, its rows sorted, about 1 MB of values a call, the
+    /// calls on rayon's threads (the pool of [`set_num_threads`](crate::set_num_threads) when
+    /// one is set): parsing a CSV window is the prefetching thread's work, and the core that
+    /// trains is idle while it waits for the window (`scripts/compare_csv.sh`'s streamed epoch
+    /// with a shuffle buffer, see the commit introducing this).
+    fn read(&mut self, data: &(dyn Dataset + Sync), (serial, rows): (u64, &[usize])) {
         self.serial = serial;
         self.rows.clear();
         self.rows.extend_from_slice(rows);
@@ -128,19 +133,26 @@ impl WindowBuffer {
         // A power of two, so that the calls end where blocks of a power of two rows end.
         let step = (READ_VALUES / width).max(1);
         let step = 1 << step.ilog2();
-        self.failed = false;
-        for start in (0..self.rows.len()).step_by(step) {
-            let end = self.rows.len().min(start + step);
-            let read = data.fill_batch(
-                &self.rows[start..end],
-                self.inputs.slice_mut(s![start..end, ..]),
-                self.targets.slice_mut(s![start..end, ..]),
-            );
-            if read.is_err() {
-                self.failed = true;
-                return;
-            }
-        }
+        let len = self.rows.len();
+        let (mut inputs, mut targets) = (
+            self.inputs.slice_mut(s![..len, ..]),
+            self.targets.slice_mut(s![..len, ..]),
+        );
+        let calls: Vec<_> = self
+            .rows
+            .chunks(step)
+            .zip(inputs.axis_chunks_iter_mut(Axis(0), step))
+            .zip(targets.axis_chunks_iter_mut(Axis(0), step))
+            .collect();
+        let read = || {
+            calls
+                .into_par_iter()
+                .any(|((rows, inputs), targets)| data.fill_batch(rows, inputs, targets).is_err())
+        };
+        self.failed = match crate::threads::pool() {
+            Some(pool) => pool.install(read),
+            None => read(),
+        };
     }
 }
 
