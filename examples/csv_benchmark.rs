@@ -12,6 +12,7 @@
 //! cargo run --release --example csv_benchmark -- epoch-memory-window table.csv target [ROWS]
 //! cargo run --release --example csv_benchmark -- to-npy table.csv target x.npy y.npy
 //! cargo run --release --example csv_benchmark -- epoch-npy x.npy y.npy
+//! cargo run --release --example csv_benchmark -- epoch-npy-window x.npy y.npy [ROWS]
 //! ```
 //!
 //! The `epoch-*` commands train one epoch of a `inputs-64-classes` MLP (batch 256, shuffled,
@@ -76,11 +77,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let sampler = AnonSampler::start();
             epoch(NpyDataset::open(x, y)?, sampler, config())
         }
+        ["epoch-npy-window", x, y, buffer @ ..] if buffer.len() <= 1 => {
+            let config = windowed(buffer.first().copied())?;
+            let sampler = AnonSampler::start();
+            epoch(NpyDataset::open(x, y)?, sampler, config)
+        }
         _ => Err(
             "usage: csv_benchmark generate numeric|small PATH ROWS | read PATH TARGET | \
                   epoch-memory|epoch-stream PATH TARGET | \
                   epoch-memory-window|epoch-stream-window PATH TARGET [BUFFER_ROWS] | \
-                  to-npy PATH TARGET X.npy Y.npy | epoch-npy X.npy Y.npy"
+                  to-npy PATH TARGET X.npy Y.npy | epoch-npy X.npy Y.npy | \
+                  epoch-npy-window X.npy Y.npy [BUFFER_ROWS]"
                 .into(),
         ),
     }

@@ -19,7 +19,7 @@
 # default target/csv-bench), VENV (a Python venv with pandas, created in target/pandas-venv on
 # first use), NO_PANDAS=1 to time this crate alone, NO_READ=1 to skip the read comparison
 # (ours against pandas), EPOCHS (the epochs to run, among memory, memory-window, stream,
-# stream-window and npy: default "memory stream stream-window npy"), BUFFER (the shuffle
+# stream-window, npy and npy-window: default "memory stream stream-window npy"), BUFFER (the shuffle
 # buffer's rows for the -window epochs, default 65536). The .npy
 # files are written from the table read in memory (about 1.7 times the decoded f32 matrix:
 # 2.7 GB at 20,000,000 rows); delete DIR afterwards (20,000,000 rows: 3.4 GB of CSV, 1.8 GB
@@ -107,7 +107,7 @@ file="$dir/numeric-$rows.csv"
 x="$dir/numeric-$rows.x.npy"
 y="$dir/numeric-$rows.y.npy"
 [[ -f $file ]] || "$bench" generate numeric "$file" "$rows"
-if [[ " $epochs " == *" npy "* ]]; then
+if [[ " $epochs " == *" npy "* || " $epochs " == *" npy-window "* ]]; then
   [[ -f $x && -f $y ]] || "$bench" to-npy "$file" target "$x" "$y"
 fi
 echo
@@ -121,7 +121,8 @@ for ((run = 0; run < runs; run++)); do
       memory | stream) measure_epoch "$bench" "epoch-$mode" "$file" target ;;
       memory-window | stream-window) measure_epoch "$bench" "epoch-$mode" "$file" target "$buffer" ;;
       npy) measure_epoch "$bench" epoch-npy "$x" "$y" ;;
-      *) echo "unknown epoch $mode: memory, memory-window, stream, stream-window or npy" >&2; exit 2 ;;
+      npy-window) measure_epoch "$bench" epoch-npy-window "$x" "$y" "$buffer" ;;
+      *) echo "unknown epoch $mode: memory, memory-window, stream, stream-window, npy or npy-window" >&2; exit 2 ;;
     esac >>"$dir/epoch-$mode.txt"
   done
 done
@@ -132,6 +133,7 @@ for mode in $epochs; do
     memory-window) what="in memory, buffer of $buffer" ;;
     stream-window) what="streamed, buffer of $buffer" ;;
     npy) what="memory-mapped .npy (NpyDataset)" ;;
+    npy-window) what=".npy, buffer of $buffer" ;;
   esac
   printf '%-34s %10s %12s %12s\n' "$what" \
     "$(cut -d' ' -f1 "$dir/epoch-$mode.txt" | median)" \
