@@ -53,6 +53,7 @@ pub use activation::{Elu, Gelu, GeluTanh, LeakyRelu, Relu, Sigmoid, Tanh};
 pub use batch_norm::BatchNorm1d;
 pub use batch_norm2d::BatchNorm2d;
 pub use conv2d::{Conv2d, Conv2dConfig, Padding};
+pub(crate) use dense::kernels::Isa;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
