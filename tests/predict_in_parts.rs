@@ -139,9 +139,11 @@ fn parts_give_the_bits_of_the_pass_layer_by_layer() {
 
 #[test]
 fn parts_report_the_errors_of_the_pass_layer_by_layer() {
-    let widths = [50, 256, 10];
+    // 600 rows through 200 -> 512 make 61 M multiply-adds: two parts on two threads (rows
+    // 0..300 and 300..600), where 50 -> 256 would stay in one.
+    let widths = [200, 512, 10];
     let rows = 600;
-    let mut x = RandomState::new(5).rand(rows, 50).unwrap();
+    let mut x = RandomState::new(5).rand(rows, 200).unwrap();
     // Row 20 overflows (in the first part), row 450 holds a NaN (in a later part): the pass
     // layer by layer checks every input first, so the NaN is the error.
     x.row_mut(20).fill(3e38);

@@ -308,25 +308,21 @@ impl Layer for Dense {
     fn forward(
         &mut self,
         input: ArrayView2<'_, f32>,
-        mut output: ArrayViewMut2<'_, f32>,
+        output: ArrayViewMut2<'_, f32>,
     ) -> Result<()> {
-        expect_width("Dense input", &input, self.inputs())?;
-        check_rows(&input, &output.view(), self.outputs())?;
-        let (m, k, n) = (input.nrows(), self.inputs(), self.outputs());
-        let Dense {
-            weight_t,
-            bias,
-            staging,
-            ..
-        } = self;
-        let x = row_major(&input, &mut staging.input);
-        let (wt, b) = (standard(weight_t), standard(bias));
-        let isa = Isa::detect();
-        let threads = crate::parallel::threads_for(m * k * n);
-        write_row_major(&mut output, &mut staging.output, |y| {
-            kernels::forward(isa, x, wt, b, y, m, k, n, threads, &mut staging.parts)
-        });
-        Ok(())
+        // The workspaces move out for the call (no allocation) and back whatever it returns.
+        let mut staging = std::mem::take(&mut self.staging);
+        let rows = input.nrows();
+        let result = self.forward_part(
+            input,
+            output,
+            rows,
+            &mut staging.input,
+            &mut staging.output,
+            &mut staging.parts,
+        );
+        self.staging = staging;
+        result
     }
 
     fn backward(

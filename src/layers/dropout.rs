@@ -26,7 +26,7 @@
 //! # Ok::<(), feedforward::Error>(())
 //! ```
 
-use super::identity::same_shape;
+use super::identity::{copy_through, same_shape};
 use super::{Inference, Layer};
 use crate::random::RandomState;
 use crate::workspace::Buffer;
@@ -182,12 +182,10 @@ impl Inference for Dropout {
     fn infer(
         &self,
         input: ArrayView2<'_, f32>,
-        mut output: ArrayViewMut2<'_, f32>,
+        output: ArrayViewMut2<'_, f32>,
         _batch_rows: usize,
     ) -> Result<()> {
-        same_shape("Dropout", &input, &output.view())?;
-        output.assign(&input);
-        Ok(())
+        copy_through("Dropout", input, output)
     }
 }
 

@@ -20,7 +20,7 @@
 //! # Ok::<(), feedforward::Error>(())
 //! ```
 
-use super::identity::same_shape;
+use super::identity::copy_through;
 use super::{Inference, Layer, LayerSpec, Shape};
 use crate::Result;
 use ndarray::{ArrayView2, ArrayViewMut2};
@@ -50,11 +50,9 @@ impl Layer for Flatten {
     fn forward(
         &mut self,
         input: ArrayView2<'_, f32>,
-        mut output: ArrayViewMut2<'_, f32>,
+        output: ArrayViewMut2<'_, f32>,
     ) -> Result<()> {
-        same_shape("Flatten", &input, &output.view())?;
-        output.assign(&input);
-        Ok(())
+        copy_through("Flatten", input, output)
     }
 
     fn backward(
@@ -64,11 +62,10 @@ impl Layer for Flatten {
         grad_output: ArrayView2<'_, f32>,
         grad_input: Option<ArrayViewMut2<'_, f32>>,
     ) -> Result<()> {
-        if let Some(mut grad_input) = grad_input {
-            same_shape("Flatten gradient", &grad_output, &grad_input.view())?;
-            grad_input.assign(&grad_output);
+        match grad_input {
+            Some(grad_input) => copy_through("Flatten gradient", grad_output, grad_input),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn spec(&self) -> Option<LayerSpec> {
@@ -81,12 +78,10 @@ impl Inference for Flatten {
     fn infer(
         &self,
         input: ArrayView2<'_, f32>,
-        mut output: ArrayViewMut2<'_, f32>,
+        output: ArrayViewMut2<'_, f32>,
         _batch_rows: usize,
     ) -> Result<()> {
-        same_shape("Flatten", &input, &output.view())?;
-        output.assign(&input);
-        Ok(())
+        copy_through("Flatten", input, output)
     }
 }
 

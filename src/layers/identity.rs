@@ -33,11 +33,9 @@ impl Layer for Identity {
     fn forward(
         &mut self,
         input: ArrayView2<'_, f32>,
-        mut output: ArrayViewMut2<'_, f32>,
+        output: ArrayViewMut2<'_, f32>,
     ) -> Result<()> {
-        same_shape("Identity", &input, &output.view())?;
-        output.assign(&input);
-        Ok(())
+        copy_through("Identity", input, output)
     }
 
     fn backward(
@@ -47,16 +45,28 @@ impl Layer for Identity {
         grad_output: ArrayView2<'_, f32>,
         grad_input: Option<ArrayViewMut2<'_, f32>>,
     ) -> Result<()> {
-        if let Some(mut grad_input) = grad_input {
-            same_shape("Identity gradient", &grad_output, &grad_input.view())?;
-            grad_input.assign(&grad_output);
+        match grad_input {
+            Some(grad_input) => copy_through("Identity gradient", grad_output, grad_input),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn spec(&self) -> Option<super::LayerSpec> {
         Some(super::LayerSpec::Identity)
     }
+}
+
+/// `output = input`, after [`same_shape`] (`context` names the layer in the error): the
+/// forward pass (and gradient) of the layers that pass their values through ([`Identity`],
+/// [`Flatten`](super::Flatten), [`Dropout`](super::Dropout) in evaluation mode).
+pub(crate) fn copy_through(
+    context: &str,
+    input: ArrayView2<'_, f32>,
+    mut output: ArrayViewMut2<'_, f32>,
+) -> Result<()> {
+    same_shape(context, &input, &output.view())?;
+    output.assign(&input);
+    Ok(())
 }
 
 /// Checks that two matrices have the same shape, for element-wise layers.
@@ -81,12 +91,10 @@ impl Inference for Identity {
     fn infer(
         &self,
         input: ArrayView2<'_, f32>,
-        mut output: ArrayViewMut2<'_, f32>,
+        output: ArrayViewMut2<'_, f32>,
         _batch_rows: usize,
     ) -> Result<()> {
-        same_shape("Identity", &input, &output.view())?;
-        output.assign(&input);
-        Ok(())
+        copy_through("Identity", input, output)
     }
 }
 

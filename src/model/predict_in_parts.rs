@@ -15,6 +15,7 @@
 use super::finite::{all_finite_matrix, check_finite_outputs_of};
 use super::Sequential;
 use crate::layers::Inference;
+use crate::workspace::Buffer;
 use crate::{Error, Result};
 use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
@@ -38,39 +39,59 @@ impl Sequential {
         if parts < 2 {
             return None;
         }
-        if self.layers.iter().any(|layer| layer.inference().is_none()) {
-            return None;
-        }
-        Some(self.run_parts(inputs, first_row, parts))
-    }
-
-    /// [`forward_in_parts`](Sequential::forward_in_parts) once decided: `parts` parts.
-    fn run_parts(
-        &mut self,
-        inputs: ArrayView2<'_, f32>,
-        first_row: usize,
-        parts: usize,
-    ) -> Result<()> {
-        let rows = inputs.nrows();
-        for (buffer, &width) in self.activations.iter_mut().zip(&self.widths[1..]) {
-            buffer.try_reshape("layer outputs", rows, width)?;
-        }
         let check_after_first = self.checks_inputs_after_first_layer();
         let Sequential {
             layers,
             activations,
+            widths,
             ..
         } = self;
-        let layers = &*layers;
-        let passes: Vec<&dyn Inference> = layers
-            .iter()
-            .map(|layer| layer.inference().expect("checked by forward_in_parts"))
-            .collect();
-        let names: Vec<&str> = layers.iter().map(|layer| layer.name()).collect();
+        let pipeline = Pipeline {
+            passes: layers
+                .iter()
+                .map(|layer| layer.inference())
+                .collect::<Option<_>>()?,
+            names: layers.iter().map(|layer| layer.name()).collect(),
+            check_after_first,
+        };
+        Some(pipeline.run(activations, &widths[1..], inputs, first_row, parts))
+    }
+}
+
+/// The layers of a model whose every layer offers an [`Inference`], as the threads of
+/// [`Sequential::forward_in_parts`] share them.
+struct Pipeline<'a> {
+    passes: Vec<&'a dyn Inference>,
+    /// The layers' names, for the errors.
+    names: Vec<&'a str>,
+    /// [`Sequential::checks_inputs_after_first_layer`].
+    check_after_first: bool,
+}
+
+impl Pipeline<'_> {
+    /// `inputs` in `parts` parts through the layers, their outputs into `activations`
+    /// (`widths` wide), as [`Sequential::forward_in_parts`] describes.
+    fn run(
+        &self,
+        activations: &mut [Buffer],
+        widths: &[usize],
+        inputs: ArrayView2<'_, f32>,
+        first_row: usize,
+        parts: usize,
+    ) -> Result<()> {
+        let Pipeline {
+            passes,
+            names,
+            check_after_first,
+        } = self;
+        let rows = inputs.nrows();
+        for (buffer, &width) in activations.iter_mut().zip(widths) {
+            buffer.try_reshape("layer outputs", rows, width)?;
+        }
         let start = |part: usize| part * rows / parts;
         // Each layer's output buffer cut into the parts' rows.
         let mut outputs: Vec<Vec<ArrayViewMut2<'_, f32>>> = (0..parts)
-            .map(|_| Vec::with_capacity(layers.len()))
+            .map(|_| Vec::with_capacity(passes.len()))
             .collect();
         for buffer in activations.iter_mut() {
             let mut rest = buffer.view_mut();
@@ -87,8 +108,8 @@ impl Sequential {
                 let first = start(part);
                 let input = inputs.slice(s![first..start(part + 1), ..]);
                 let first_row = first_row + first;
-                if !check_after_first {
-                    Self::check_finite_inputs(input, first_row)?;
+                if !*check_after_first {
+                    Sequential::check_finite_inputs(input, first_row)?;
                 }
                 for (layer, pass) in passes.iter().enumerate() {
                     let (done, rest) = outputs.split_at_mut(layer);
@@ -97,8 +118,8 @@ impl Sequential {
                         None => input,
                     };
                     pass.infer(layer_input, rest[0].view_mut(), rows)?;
-                    if layer == 0 && check_after_first && !all_finite_matrix(rest[0].view()) {
-                        Self::check_finite_inputs(input, first_row)?;
+                    if layer == 0 && *check_after_first && !all_finite_matrix(rest[0].view()) {
+                        Sequential::check_finite_inputs(input, first_row)?;
                     }
                 }
                 let output = |layer: usize| outputs[layer].view();
@@ -106,14 +127,12 @@ impl Sequential {
             })
             .collect();
         // The error of the pass layer by layer: a non-finite input before anything else (the
-        // inputs are checked before the layers after the first run), the first row first.
-        let mut errors = results.into_iter().filter_map(Result::err);
-        let first = errors.next();
-        match first {
-            Some(Error::NonFiniteInput { .. }) | None => first.map_or(Ok(()), Err),
-            Some(other) => Err(errors
-                .find(|e| matches!(e, Error::NonFiniteInput { .. }))
-                .unwrap_or(other)),
-        }
+        // inputs are checked before the layers after the first run), the first row first
+        // (`min_by_key` keeps the first of equals).
+        let first = results
+            .into_iter()
+            .filter_map(Result::err)
+            .min_by_key(|error| !matches!(error, Error::NonFiniteInput { .. }));
+        first.map_or(Ok(()), Err)
     }
 }

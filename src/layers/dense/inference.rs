@@ -1,5 +1,6 @@
-//! [`Dense`]'s [`Inference`]: the forward pass through `&self`, for a part of a batch on one
-//! of several threads.
+//! [`Dense`]'s forward pass through `&self` ([`Dense::forward_part`]), which both
+//! [`Layer::forward`](crate::layers::Layer::forward) and [`Inference`] (a part of a batch on one
+//! of several threads) run.
 
 use super::{check_rows, kernels, row_major, standard, write_row_major, Dense};
 use crate::layers::{expect_width, Inference};
@@ -24,39 +25,69 @@ fn with_scratch<R>(f: impl FnOnce(&mut Vec<f32>) -> R) -> R {
     })
 }
 
+impl Dense {
+    /// The forward pass `Y = X.W + b` of `input`, a part of a batch of `batch_rows` rows, into
+    /// `output`, through the given workspaces: a row-major copy of `input` and of `output` when
+    /// they are not in standard layout, and the kernels' `scratch`. The kernels are chosen for
+    /// the whole batch, so that each row gets the bits it gets in a pass over the batch.
+    /// [`Layer::forward`](crate::layers::Layer::forward) runs it with `batch_rows` the rows of
+    /// `input` and the layer's own workspaces, [`Inference::infer`] with fresh ones.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) for views of the wrong shape.
+    pub(super) fn forward_part(
+        &self,
+        input: ArrayView2<'_, f32>,
+        mut output: ArrayViewMut2<'_, f32>,
+        batch_rows: usize,
+        input_copy: &mut Vec<f32>,
+        output_copy: &mut Vec<f32>,
+        scratch: &mut Vec<f32>,
+    ) -> Result<()> {
+        expect_width("Dense input", &input, self.inputs())?;
+        check_rows(&input, &output.view(), self.outputs())?;
+        let (m, k, n) = (input.nrows(), self.inputs(), self.outputs());
+        let x = row_major(&input, input_copy);
+        let (wt, b) = (standard(&self.weight_t), standard(&self.bias));
+        let threads = crate::parallel::threads_for(m * k * n);
+        write_row_major(&mut output, output_copy, |y| {
+            kernels::forward_part(
+                Isa::detect(),
+                x,
+                wt,
+                b,
+                y,
+                m,
+                batch_rows.max(m),
+                k,
+                n,
+                threads,
+                scratch,
+            )
+        });
+        Ok(())
+    }
+}
+
 impl Inference for Dense {
     /// [`Layer::forward`](crate::layers::Layer::forward) on a part of a batch of `batch_rows`
     /// rows, the kernels chosen for the whole batch so that each row gets the same bits.
     fn infer(
         &self,
         input: ArrayView2<'_, f32>,
-        mut output: ArrayViewMut2<'_, f32>,
+        output: ArrayViewMut2<'_, f32>,
         batch_rows: usize,
     ) -> Result<()> {
-        expect_width("Dense input", &input, self.inputs())?;
-        check_rows(&input, &output.view(), self.outputs())?;
-        let (m, k, n) = (input.nrows(), self.inputs(), self.outputs());
         let (mut input_copy, mut output_copy) = (Vec::new(), Vec::new());
-        let x = row_major(&input, &mut input_copy);
-        let (wt, b) = (standard(&self.weight_t), standard(&self.bias));
-        let threads = crate::parallel::threads_for(m * k * n);
         with_scratch(|scratch| {
-            write_row_major(&mut output, &mut output_copy, |y| {
-                kernels::forward_part(
-                    Isa::detect(),
-                    x,
-                    wt,
-                    b,
-                    y,
-                    m,
-                    batch_rows.max(m),
-                    k,
-                    n,
-                    threads,
-                    scratch,
-                )
-            })
-        });
-        Ok(())
+            self.forward_part(
+                input,
+                output,
+                batch_rows,
+                &mut input_copy,
+                &mut output_copy,
+                scratch,
+            )
+        })
     }
 }
