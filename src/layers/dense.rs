@@ -58,6 +58,10 @@ pub struct Dense {
     training: bool,
     /// The parameters before a [`Layer::backward_and_step`], until [`Layer::end_step`].
     undo: Undo,
+    /// `weight_t` packed for the forward kernel of large batches on AVX-512
+    /// (`kernels::uses_packed_weights`), kept between calls; invalidated by every method that
+    /// can change the weights.
+    packed: kernels::PackedCache,
 }
 
 /// The copy that undoes a step taken by [`Layer::backward_and_step`]: `weight_t` and `bias`
@@ -151,6 +155,7 @@ impl Dense {
             staging: Staging::default(),
             training: true,
             undo: Undo::default(),
+            packed: kernels::PackedCache::default(),
         })
     }
 
@@ -201,6 +206,9 @@ impl Dense {
     ) -> Result<FusedStep> {
         // A step not ended by `end_step` is kept: its copy is overwritten from here on.
         self.undo.stepped = false;
+        if step.is_some() {
+            self.packed.invalidate();
+        }
         expect_width("Dense input", &input, self.inputs())?;
         check_rows(&input, &grad_output, self.outputs())?;
         if let Some(grad_input) = &grad_input {
@@ -310,9 +318,13 @@ impl Layer for Dense {
         input: ArrayView2<'_, f32>,
         output: ArrayViewMut2<'_, f32>,
     ) -> Result<()> {
+        let (rows, k, n) = (input.nrows(), self.inputs(), self.outputs());
+        if kernels::uses_packed_weights(Isa::detect(), rows, k, n) {
+            // Into the memory of the panels last dropped: no allocation.
+            self.packed.refresh(standard(&self.weight_t), k, n);
+        }
         // The workspaces move out for the call (no allocation) and back whatever it returns.
         let mut staging = std::mem::take(&mut self.staging);
-        let rows = input.nrows();
         let result = self.forward_part(
             input,
             output,
@@ -358,6 +370,7 @@ impl Layer for Dense {
     /// [`backward_and_step`](Layer::backward_and_step).
     fn end_step(&mut self, commit: bool) {
         if std::mem::take(&mut self.undo.stepped) && !commit {
+            self.packed.invalidate();
             if let Some(saved) = &self.undo.weight_t {
                 standard_mut(&mut self.weight_t).copy_from_slice(standard(saved));
             }
@@ -378,6 +391,8 @@ impl Layer for Dense {
     }
 
     fn visit_parameters_mut(&mut self, visit: &mut dyn FnMut(Parameter<'_>)) {
+        // Whoever visits may change the weights (an optimizer's step, loading a state).
+        self.packed.invalidate();
         // `(in, out)` views of the `(out, in)` storage: value and gradient share one layout.
         visit(Parameter {
             name: "weight",

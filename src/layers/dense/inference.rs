@@ -50,19 +50,13 @@ impl Dense {
         let x = row_major(&input, input_copy);
         let (wt, b) = (standard(&self.weight_t), standard(&self.bias));
         let threads = crate::parallel::threads_for(m * k * n);
+        let isa = Isa::detect();
+        let batch_rows = batch_rows.max(m);
+        let packed =
+            kernels::uses_packed_weights(isa, batch_rows, k, n).then(|| self.packed.get(wt, k, n));
         write_row_major(&mut output, output_copy, |y| {
             kernels::forward_part(
-                Isa::detect(),
-                x,
-                wt,
-                b,
-                y,
-                m,
-                batch_rows.max(m),
-                k,
-                n,
-                threads,
-                scratch,
+                isa, x, wt, packed, b, y, m, batch_rows, k, n, threads, scratch,
             )
         });
         Ok(())

@@ -1,0 +1,154 @@
+//! [`PackedWeights`]: a `Dense` layer's weights laid out for the AVX-512 forward kernel
+//! (`avx512_forward`), packed once and kept until the weights change ([`PackedCache`]), the way
+//! onnxruntime's MLAS (`MlasGemmPackB`) and oneDNN keep a layer's weights packed between calls.
+
+use std::sync::OnceLock;
+
+/// Outputs per panel: two vectors of 16 lanes.
+pub(crate) const PANEL: usize = 32;
+
+/// The values of a 64-byte cache line.
+const LINE: usize = 16;
+
+/// The weights `wt (n, k)` of a [`Dense`](crate::layers::Dense) layer packed into panels of
+/// [`PANEL`] outputs: panel `p` holds, input after input, the weights of outputs `32 p ..
+/// 32 p + 32` (zeros past the last output), `k 32` values starting a cache line.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PackedWeights {
+    /// The panels, from `offset` on; `offset` makes the first one start a 64-byte line.
+    values: Vec<f32>,
+    offset: usize,
+    k: usize,
+    n: usize,
+}
+
+impl PackedWeights {
+    /// `wt (n, k)` row-major, packed.
+    ///
+    /// # Panics
+    /// When `wt.len() != n k`.
+    pub(crate) fn pack(wt: &[f32], k: usize, n: usize) -> PackedWeights {
+        let mut packed = PackedWeights::default();
+        packed.repack(wt, k, n);
+        packed
+    }
+
+    /// Packs `wt (n, k)` into this value, reusing its memory.
+    ///
+    /// # Panics
+    /// When `wt.len() != n k`.
+    pub(crate) fn repack(&mut self, wt: &[f32], k: usize, n: usize) {
+        assert_eq!(wt.len(), n * k, "wt is (n, k)");
+        let len = n.div_ceil(PANEL) * PANEL * k;
+        self.values.clear();
+        self.values.resize(len + LINE, 0.0);
+        let misaligned = (self.values.as_ptr() as usize / std::mem::size_of::<f32>()) % LINE;
+        self.offset = (LINE - misaligned) % LINE;
+        (self.k, self.n) = (k, n);
+        let panels = &mut self.values[self.offset..self.offset + len];
+        for (p, panel) in panels.chunks_exact_mut(PANEL * k).enumerate() {
+            let outputs = (n - p * PANEL).min(PANEL);
+            // Tiles of 16 inputs by the panel's outputs: each row of `wt` is read a line at a
+            // time, and the tile's writes stay within 16 lines of the panel.
+            for t0 in (0..k).step_by(LINE) {
+                let t1 = (t0 + LINE).min(k);
+                for c in 0..outputs {
+                    let row = &wt[(p * PANEL + c) * k..][t0..t1];
+                    for (t, &w) in (t0..t1).zip(row) {
+                        panel[t * PANEL + c] = w;
+                    }
+                }
+            }
+        }
+    }
+
+    /// `(k, n)`: the inputs and outputs of the weights.
+    pub(super) fn shape(&self) -> (usize, usize) {
+        (self.k, self.n)
+    }
+
+    /// Whether these are the panels of weights of `k` inputs and `n` outputs.
+    pub(crate) fn fits(&self, k: usize, n: usize) -> bool {
+        (self.k, self.n) == (k, n) && !self.values.is_empty()
+    }
+
+    /// The panels.
+    pub(super) fn panels(&self) -> &[f32] {
+        &self.values[self.offset..self.offset + self.n.div_ceil(PANEL) * PANEL * self.k]
+    }
+}
+
+/// A layer's [`PackedWeights`], made on first use and dropped whenever the weights change: the
+/// layer calls [`PackedCache::invalidate`] from every method that can change them (each takes
+/// `&mut self`, so no reader holds the panels then). A pass through `&self` (a prediction on
+/// several threads) packs on its first call; the training pass, through `&mut self`, repacks into
+/// the memory of the panels it dropped ([`PackedCache::refresh`]), so that a warm step allocates
+/// nothing. A clone starts empty.
+#[derive(Debug, Default)]
+pub(crate) struct PackedCache {
+    current: OnceLock<PackedWeights>,
+    /// The memory of the last panels dropped, for the next ones.
+    spare: PackedWeights,
+}
+
+impl Clone for PackedCache {
+    fn clone(&self) -> Self {
+        PackedCache::default()
+    }
+}
+
+impl PackedCache {
+    /// The panels of `wt (n, k)`, packed now when they are not yet.
+    pub(crate) fn get(&self, wt: &[f32], k: usize, n: usize) -> &PackedWeights {
+        let packed = self.current.get_or_init(|| PackedWeights::pack(wt, k, n));
+        debug_assert!(packed.fits(k, n));
+        packed
+    }
+
+    /// Packs `wt (n, k)` into the spare memory when the panels are not current.
+    pub(crate) fn refresh(&mut self, wt: &[f32], k: usize, n: usize) {
+        if self.current.get().is_none() {
+            let mut packed = std::mem::take(&mut self.spare);
+            packed.repack(wt, k, n);
+            let _ = self.current.set(packed);
+        }
+    }
+
+    /// Drops the panels: the weights are about to change.
+    pub(crate) fn invalidate(&mut self) {
+        if let Some(packed) = self.current.take() {
+            self.spare = packed;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_packs_once_and_again_after_an_invalidation_into_the_same_memory() {
+        let (k, n) = (5, 3);
+        let old: Vec<f32> = (0..n * k).map(|i| i as f32).collect();
+        let new: Vec<f32> = old.iter().map(|v| -v).collect();
+        let mut cache = PackedCache::default();
+        let first = cache.get(&old, k, n).panels().to_vec();
+        assert_eq!(first, PackedWeights::pack(&old, k, n).panels());
+        // Current panels are kept, whatever weights are passed.
+        assert_eq!(cache.get(&new, k, n).panels(), first);
+        cache.refresh(&new, k, n);
+        assert_eq!(cache.get(&new, k, n).panels(), first);
+        // Invalidated, they are packed anew, in the memory of the old ones.
+        let memory = cache.get(&old, k, n).values.as_ptr();
+        cache.invalidate();
+        cache.refresh(&new, k, n);
+        assert_eq!(cache.get(&new, k, n).values.as_ptr(), memory);
+        assert_eq!(
+            cache.get(&new, k, n).panels(),
+            PackedWeights::pack(&new, k, n).panels()
+        );
+        // A clone starts empty.
+        let clone = cache.clone();
+        assert_eq!(clone.get(&old, k, n).panels(), first);
+    }
+}
