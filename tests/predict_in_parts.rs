@@ -222,8 +222,8 @@ impl Layer for Amplify {
 
 #[test]
 fn predictions_follow_the_weights_through_steps_failed_steps_and_loads() {
-    // 600 -> 512 -> 512 -> 10 at a batch of 64: on a processor with AVX-512 every Dense layer of
-    // 64 outputs or more reads its weights packed ahead (kept between calls, dropped when the
+    // 600 -> 512 -> 512 -> 10 at a batch of 512: on a processor with AVX-512 the Dense layer
+    // 512 -> 512 (1 MB) reads its weights packed ahead (kept between calls, dropped when the
     // weights change). The two first layers' weights (1 MB or more) step within their backward
     // pass under plain SGD, the last one's by the optimizer; Adam steps them all. Whatever
     // changed the weights, a prediction must be the one a model loaded from them makes.
@@ -245,8 +245,8 @@ fn predictions_follow_the_weights_through_steps_failed_steps_and_loads() {
             .unwrap()
     };
     let mut model = build(&factor);
-    let x = RandomState::new(5).rand(64, 600).unwrap();
-    let y = one_hot(64, 10);
+    let x = RandomState::new(5).rand(512, 600).unwrap();
+    let y = one_hot(512, 10);
     let predict = |model: &mut Sequential| bits(model.predict(x.view()).unwrap());
     let reloaded = |model: &Sequential| {
         model.save_weights(&saved).unwrap();

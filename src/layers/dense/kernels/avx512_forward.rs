@@ -50,9 +50,9 @@ const ROWS: usize = 12;
 const DEPTH: usize = 512;
 
 /// `y (m, n) = x (m, k) . wt^T + bias` from the weights `packed` (of `k` inputs and `n`
-/// outputs) on up to `threads` threads; `x` and `y` are row-major. The threads split the rows
-/// when there are more rows than outputs, else the panels (each thread then reads its part of
-/// the weights only); the result does not depend on the split.
+/// outputs) on up to `threads` threads; `x` and `y` are row-major. The threads split the panels
+/// when they split evenly (each thread then reads its part of the weights only, and does as
+/// much as the others), else the rows; the result does not depend on the split.
 ///
 /// # Panics
 /// When the shapes do not match.
@@ -76,9 +76,10 @@ pub(super) fn forward(
         // SAFETY: `y` holds `m n` values and is borrowed mutably for the call.
         return unsafe { forward_panels(token, packed, x, bias, y.as_mut_ptr(), m, 0..panels) };
     }
-    if m >= n || panels < 2 {
-        // The rows in contiguous parts of whole micro-kernel calls.
-        let rows = m.div_ceil(threads).next_multiple_of(ROWS);
+    if panels < threads || !panels.is_multiple_of(threads) {
+        // The panels do not split evenly over the threads: the rows do, in contiguous parts of
+        // whole micro-kernel calls.
+        let rows = m.div_ceil(ROWS).div_ceil(threads) * ROWS;
         return x
             .par_chunks(rows * k)
             .zip(y.par_chunks_mut(rows * n))
@@ -89,7 +90,7 @@ pub(super) fn forward(
             });
     }
     // The panels in contiguous parts: part `p` writes the columns of its panels in every row.
-    let parts = threads.min(panels);
+    let parts = threads;
     let y_addr = y.as_mut_ptr() as usize;
     (0..parts).into_par_iter().for_each(|part| {
         let range = part * panels / parts..(part + 1) * panels / parts;

@@ -2,6 +2,7 @@
 //! (`avx512_forward`), packed once and kept until the weights change ([`PackedCache`]), the way
 //! onnxruntime's MLAS (`MlasGemmPackB`) and oneDNN keep a layer's weights packed between calls.
 
+use rayon::prelude::*;
 use std::sync::OnceLock;
 
 /// Outputs per panel: two vectors of 16 lanes.
@@ -46,7 +47,7 @@ impl PackedWeights {
         self.offset = (LINE - misaligned) % LINE;
         (self.k, self.n) = (k, n);
         let panels = &mut self.values[self.offset..self.offset + len];
-        for (p, panel) in panels.chunks_exact_mut(PANEL * k).enumerate() {
+        let pack = |p: usize, panel: &mut [f32]| {
             let outputs = (n - p * PANEL).min(PANEL);
             // Tiles of 16 inputs by the panel's outputs: each row of `wt` is read a line at a
             // time, and the tile's writes stay within 16 lines of the panel.
@@ -58,6 +59,24 @@ impl PackedWeights {
                         panel[t * PANEL + c] = w;
                     }
                 }
+            }
+        };
+        // The panels on rayon's threads when the weights are large enough to repay a split (a
+        // training step packs them on the calling thread while the others wait).
+        let parts = crate::parallel::parts(len);
+        if parts > 1 {
+            let per_part = (len / (PANEL * k)).div_ceil(parts);
+            panels
+                .par_chunks_mut(per_part * PANEL * k)
+                .enumerate()
+                .for_each(|(part, panels)| {
+                    for (p, panel) in panels.chunks_exact_mut(PANEL * k).enumerate() {
+                        pack(part * per_part + p, panel);
+                    }
+                });
+        } else {
+            for (p, panel) in panels.chunks_exact_mut(PANEL * k).enumerate() {
+                pack(p, panel);
             }
         }
     }
@@ -125,6 +144,31 @@ impl PackedCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weights_large_enough_to_split_pack_the_same_on_any_number_of_threads() {
+        // 784 x 1000: 784,000 values, split over the threads; 32 panels, the last of 8 outputs.
+        let (k, n) = (784, 1000);
+        let wt: Vec<f32> = (0..n * k).map(|i| i as f32).collect();
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let packed = pool.install(|| PackedWeights::pack(&wt, k, n));
+            let panels = packed.panels();
+            assert_eq!(panels.len(), n.div_ceil(PANEL) * PANEL * k);
+            for (i, &value) in panels.iter().enumerate() {
+                let (p, t, c) = (i / (PANEL * k), i / PANEL % k, i % PANEL);
+                let j = p * PANEL + c;
+                let want = if j < n { wt[j * k + t] } else { 0.0 };
+                assert_eq!(
+                    value, want,
+                    "{threads} threads: panel {p}, input {t}, output {c}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn the_cache_packs_once_and_again_after_an_invalidation_into_the_same_memory() {
