@@ -1,4 +1,5 @@
 //! `cargo run --example tabular`: any CSV table, from the file to a trained, saved model.
+#![cfg(all(feature = "csv", feature = "npy"))]
 
 mod common;
 
