@@ -282,16 +282,18 @@ mod tests {
             (64, 256, 31),
             (130, 64, 64),
         ] {
-            let (x, wt, bias) = (values(m * k, 1), values(n * k, 2), values(n, 3));
-            let want = chain(&x, &wt, &bias, m, k, n);
+            let (x, wt, bias) = (values(m * k + 1, 1), values(n * k, 2), values(n, 3));
             let packed = PackedWeights::pack(&wt, k, n);
-            for threads in [1, 2, 3, 8] {
+            for (threads, first) in [(1, 0), (2, 0), (3, 0), (8, 0), (1, 1), (2, 1)] {
+                // From the second value on, the rows start 4 bytes past where they did.
+                let x = &x[first..first + m * k];
+                let want = chain(x, &wt, &bias, m, k, n);
                 let pool = rayon::ThreadPoolBuilder::new()
                     .num_threads(threads)
                     .build()
                     .unwrap();
                 let mut y = vec![f32::NAN; m * n];
-                pool.install(|| forward(token, &packed, &x, &bias, &mut y, m, threads));
+                pool.install(|| forward(token, &packed, x, &bias, &mut y, m, threads));
                 let (got, want): (Vec<u32>, Vec<u32>) = (
                     y.iter().map(|v| v.to_bits()).collect(),
                     want.iter().map(|v| v.to_bits()).collect(),
