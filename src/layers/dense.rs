@@ -20,7 +20,7 @@
 //! on the first such pass and kept until the weights change (a step, its undo, or anything that
 //! visits the parameters mutably): a prediction then reads the weights as they are packed
 //! instead of packing them on every call. The layer's memory grows by that copy (at most 1 MB,
-//! two while a prediction repacks weights a training step changed).
+//! kept and reused from change to change).
 //!
 //! ```
 //! use feedforward::prelude::*;
@@ -325,13 +325,9 @@ impl Layer for Dense {
         input: ArrayView2<'_, f32>,
         output: ArrayViewMut2<'_, f32>,
     ) -> Result<()> {
-        let (rows, k, n) = (input.nrows(), self.inputs(), self.outputs());
-        if kernels::uses_packed_weights(Isa::detect(), rows, k, n) {
-            // Into the memory of the panels last dropped: no allocation.
-            self.packed.refresh(standard(&self.weight_t), k, n);
-        }
         // The workspaces move out for the call (no allocation) and back whatever it returns.
         let mut staging = std::mem::take(&mut self.staging);
+        let rows = input.nrows();
         let result = self.forward_part(
             input,
             output,

@@ -3,7 +3,7 @@
 //! onnxruntime's MLAS (`MlasGemmPackB`) and oneDNN keep a layer's weights packed between calls.
 
 use rayon::prelude::*;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// Outputs per panel: two vectors of 16 lanes.
 pub(crate) const PANEL: usize = 32;
@@ -28,6 +28,7 @@ impl PackedWeights {
     ///
     /// # Panics
     /// When `wt.len() != n k`.
+    #[cfg(test)]
     pub(crate) fn pack(wt: &[f32], k: usize, n: usize) -> PackedWeights {
         let mut packed = PackedWeights::default();
         packed.repack(wt, k, n);
@@ -99,15 +100,15 @@ impl PackedWeights {
 
 /// A layer's [`PackedWeights`], made on first use and dropped whenever the weights change: the
 /// layer calls [`PackedCache::invalidate`] from every method that can change them (each takes
-/// `&mut self`, so no reader holds the panels then). A pass through `&self` (a prediction on
-/// several threads) packs on its first call; the training pass, through `&mut self`, repacks into
-/// the memory of the panels it dropped ([`PackedCache::refresh`]), so that a warm step allocates
-/// nothing. A clone starts empty.
+/// `&mut self`, so no reader holds the panels then). The first pass after a change packs them,
+/// through `&self` (a prediction's parts on several threads wait for the one that packs), into
+/// the memory of the panels last dropped: the layer holds one copy of its packed weights at
+/// most, and a warm training step allocates nothing. A clone starts empty.
 #[derive(Debug, Default)]
 pub(crate) struct PackedCache {
     current: OnceLock<PackedWeights>,
-    /// The memory of the last panels dropped, for the next ones.
-    spare: PackedWeights,
+    /// The memory of the panels last dropped, for the next ones.
+    spare: Mutex<PackedWeights>,
 }
 
 impl Clone for PackedCache {
@@ -119,24 +120,22 @@ impl Clone for PackedCache {
 impl PackedCache {
     /// The panels of `wt (n, k)`, packed now when they are not yet.
     pub(crate) fn get(&self, wt: &[f32], k: usize, n: usize) -> &PackedWeights {
-        let packed = self.current.get_or_init(|| PackedWeights::pack(wt, k, n));
+        let packed = self.current.get_or_init(|| {
+            // A panic while packing leaves the spare memory empty, never wrong: it is repacked
+            // whole before use.
+            let mut spare = self.spare.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut packed = std::mem::take(&mut *spare);
+            packed.repack(wt, k, n);
+            packed
+        });
         debug_assert!(packed.fits(k, n));
         packed
     }
 
-    /// Packs `wt (n, k)` into the spare memory when the panels are not current.
-    pub(crate) fn refresh(&mut self, wt: &[f32], k: usize, n: usize) {
-        if self.current.get().is_none() {
-            let mut packed = std::mem::take(&mut self.spare);
-            packed.repack(wt, k, n);
-            let _ = self.current.set(packed);
-        }
-    }
-
-    /// Drops the panels: the weights are about to change.
+    /// Drops the panels: the weights are about to change. Their memory is kept for the next.
     pub(crate) fn invalidate(&mut self) {
         if let Some(packed) = self.current.take() {
-            self.spare = packed;
+            *self.spare.get_mut().unwrap_or_else(PoisonError::into_inner) = packed;
         }
     }
 }
@@ -180,12 +179,9 @@ mod tests {
         assert_eq!(first, PackedWeights::pack(&old, k, n).panels());
         // Current panels are kept, whatever weights are passed.
         assert_eq!(cache.get(&new, k, n).panels(), first);
-        cache.refresh(&new, k, n);
-        assert_eq!(cache.get(&new, k, n).panels(), first);
         // Invalidated, they are packed anew, in the memory of the old ones.
         let memory = cache.get(&old, k, n).values.as_ptr();
         cache.invalidate();
-        cache.refresh(&new, k, n);
         assert_eq!(cache.get(&new, k, n).values.as_ptr(), memory);
         assert_eq!(
             cache.get(&new, k, n).panels(),
