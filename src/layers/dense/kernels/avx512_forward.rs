@@ -8,11 +8,12 @@
 //! 32 weights with two aligned loads and multiplies them by the input of 12 rows of `x` at once,
 //! each broadcast from its row in place (`x` is not copied): 24 accumulators, each the running
 //! sum of one row and 16 outputs, in 24 of the 32 vector registers for the whole inner loop.
-//! The loops take 12 rows at a time, and for them the inner dimension in blocks of [`DEPTH`]
-//! inputs, and for each block every panel: the block of 12 rows (24 KB) stays in the
-//! first-level cache while the panels' blocks stream through it from the second-level cache,
-//! which holds the whole of the weights (they are at most 1 MB on this path, see
-//! `super::uses_packed_weights`).
+//! When a thread's panels are at most 512 KB ([`IN_CACHE`]), the loops take 12 rows at a time,
+//! and for them the inner dimension in blocks of [`DEPTH`] inputs, and for each block every
+//! panel: the block of 12 rows (24 KB) stays in the first-level cache while the panels' blocks
+//! stream through it from the second-level cache, which holds them all. Larger weights go by
+//! blocks of inputs, and in each by groups of panels of 512 KB, which stay in the second-level
+//! cache while every block of rows goes through them (the order of `gemm` and BLIS).
 //!
 //! Every output is one chain of fused multiply-adds in the order of the inputs, starting from
 //! its bias: `((bias + x0 w0) + x1 w1) + ...`, each step rounded once. Between blocks of the
@@ -48,6 +49,10 @@ const ROWS: usize = 12;
 /// 128, 256, 512 and 784 inputs took 1,943-1,967, 1,950-1,973, 1,898-1,968 and 1,888-1,927 us a
 /// call; 512 keeps the block within the cache for inputs of any width.
 const DEPTH: usize = 512;
+
+/// The packed weights (values) that the loops count on finding in the second-level cache: 512
+/// KB, half of Zen 4's (Zen 5 and current Xeons have 2 MB a core).
+const IN_CACHE: usize = 1 << 17;
 
 /// `y (m, n) = x (m, k) . wt^T + bias` from the weights `packed` (of `k` inputs and `n`
 /// outputs) on up to `threads` threads; `x` and `y` are row-major. The threads split the panels
@@ -118,50 +123,68 @@ unsafe fn forward_panels(
 ) {
     let (k, n) = packed.shape();
     let weights = packed.panels();
-    let mut r0 = 0;
-    while r0 < m {
-        let rows = (m - r0).min(ROWS);
+    // One micro-kernel call: rows `r0..` (at most 12), inputs `t0..` (at most DEPTH), panel `p`.
+    let tile = |r0: usize, t0: usize, p: usize| {
+        let (rows, depth) = ((m - r0).min(ROWS), DEPTH.min(k - t0));
+        let j0 = p * PANEL;
+        let outputs = (n - j0).min(PANEL);
+        let w = &weights[p * PANEL * k + t0 * PANEL..][..depth * PANEL];
+        let tile = Tile {
+            x: x[r0 * k + t0..].as_ptr(),
+            k,
+            w: w.as_ptr(),
+            depth,
+            // SAFETY: row `r0 < m`, column `j0 < n`: within `y`'s `m n` values.
+            y: unsafe { y.add(r0 * n + j0) },
+            n,
+            masks: (lane_mask(outputs), lane_mask(outputs.saturating_sub(16))),
+            bias: (t0 == 0).then(|| bias[j0..].as_ptr()),
+        };
+        // SAFETY: the token exists only when the processor has AVX-512F; the tile's rows
+        // `r0..r0 + rows` of `x` (inputs `t0..t0 + depth`) and of `y` (the lanes of `masks` from
+        // `j0`) are within them, as are the panel's `depth` inputs (32 values each from a
+        // 64-byte line) and the bias's lanes.
+        unsafe {
+            match rows {
+                12 => tile.run::<12>(),
+                11 => tile.run::<11>(),
+                10 => tile.run::<10>(),
+                9 => tile.run::<9>(),
+                8 => tile.run::<8>(),
+                7 => tile.run::<7>(),
+                6 => tile.run::<6>(),
+                5 => tile.run::<5>(),
+                4 => tile.run::<4>(),
+                3 => tile.run::<3>(),
+                2 => tile.run::<2>(),
+                _ => tile.run::<1>(),
+            }
+        }
+    };
+    if panels.len() * PANEL * k <= IN_CACHE {
+        // The weights of these panels stay in the second-level cache: for each block of 12
+        // rows, each block of inputs, every panel (the rows' block stays in the first-level
+        // cache).
+        for r0 in (0..m).step_by(ROWS) {
+            for t0 in (0..k).step_by(DEPTH) {
+                for p in panels.clone() {
+                    tile(r0, t0, p);
+                }
+            }
+        }
+    } else {
+        // Blocks of inputs, and in each, groups of panels whose blocks stay in the
+        // second-level cache while every block of rows goes through them.
+        let group = (IN_CACHE / (PANEL * DEPTH)).max(1);
         for t0 in (0..k).step_by(DEPTH) {
-            let depth = DEPTH.min(k - t0);
-            for p in panels.clone() {
-                let j0 = p * PANEL;
-                let outputs = (n - j0).min(PANEL);
-                let masks = (lane_mask(outputs), lane_mask(outputs.saturating_sub(16)));
-                let w = &weights[p * PANEL * k + t0 * PANEL..][..depth * PANEL];
-                let tile = Tile {
-                    x: x[r0 * k + t0..].as_ptr(),
-                    k,
-                    w: w.as_ptr(),
-                    depth,
-                    // SAFETY: row `r0 < m`, column `j0 < n`: within `y`'s `m n` values.
-                    y: unsafe { y.add(r0 * n + j0) },
-                    n,
-                    masks,
-                    bias: (t0 == 0).then(|| bias[j0..].as_ptr()),
-                };
-                // SAFETY: the token exists only when the processor has AVX-512F; the tile's
-                // rows `r0..r0 + rows` of `x` (inputs `t0..t0 + depth`) and of `y` (the lanes
-                // of `masks` from `j0`) are within them, as are the panel's `depth` inputs (32
-                // values each from a 64-byte line) and the bias's lanes.
-                unsafe {
-                    match rows {
-                        12 => tile.run::<12>(),
-                        11 => tile.run::<11>(),
-                        10 => tile.run::<10>(),
-                        9 => tile.run::<9>(),
-                        8 => tile.run::<8>(),
-                        7 => tile.run::<7>(),
-                        6 => tile.run::<6>(),
-                        5 => tile.run::<5>(),
-                        4 => tile.run::<4>(),
-                        3 => tile.run::<3>(),
-                        2 => tile.run::<2>(),
-                        _ => tile.run::<1>(),
+            for g0 in panels.clone().step_by(group) {
+                for r0 in (0..m).step_by(ROWS) {
+                    for p in g0..(g0 + group).min(panels.end) {
+                        tile(r0, t0, p);
                     }
                 }
             }
         }
-        r0 += rows;
     }
 }
 
