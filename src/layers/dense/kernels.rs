@@ -30,10 +30,9 @@
 //! ([`packs`]), every packed panel is reused enough to repay the packing, and they go to the
 //! `gemm` crate (module `packed`), 2 to 5 times faster there than the blocked kernels. With
 //! AVX-512, the forward pass of such a product over 512 rows or more with weights of 1 MB or
-//! less runs instead from
-//! the weights packed once into panels and kept by the layer until they change
-//! ([`PackedWeights`], module `avx512_forward`), as onnxruntime keeps a model's: 784-256-128-10
-//! predicts a batch of 1,000 in about 1,040 us instead of 1,160 us.
+//! less runs instead from the weights packed once into panels and kept by the layer until they
+//! change ([`PackedWeights`], module `avx512_forward`), as onnxruntime keeps a model's:
+//! 784-256-128-10 predicts a batch of 1,000 in about 1,040 us instead of 1,160 us.
 //!
 //! Threads: a product of 16 M multiply-adds or more
 //! ([`threads_for`](crate::parallel::threads_for)) runs on rayon's pool, each thread running
@@ -224,13 +223,11 @@ pub(crate) fn forward(
 }
 
 /// Weights of at most this many values (1 MB) go to the AVX-512 forward kernel from packed
-/// weights ([`uses_packed_weights`]): they stay in a core's second-level cache (1 MB on Zen 4,
-/// 2 MB on Zen 5 and current Xeons) for the whole product, which the kernel's loops assume, and
-/// a training step, which packs them anew after every update, repacks them from the cache.
-/// Larger weights stay with `gemm`: measured with `bench_mlp` at a batch of 256 (AMD EPYC Zen 5,
-/// alternating runs, medians of 3), the packed kernel for every size against `gemm`: H = 1024
-/// 0.90 -> 0.97 s and H = 4096 0.93 -> 1.44 s (their 3 to 64 MB of weights packed at every step
-/// and streamed from memory for every block of rows).
+/// weights ([`uses_packed_weights`]). Larger ones stay with `gemm`, which is as fast on them:
+/// measured with `bench_mlp` (784-H-H-10, AMD EPYC Zen 5, alternating runs of 3, seconds),
+/// `gemm` against the packed kernel for every size, at a batch of 512: H = 1024 0.82-0.90 ->
+/// 0.79-0.88, H = 4096 1.84-1.93 -> 1.90-1.96; at 1,024, H = 1024 0.79-0.85 -> 0.80-0.85. (A
+/// training step packs the weights anew after every update: 3 to 64 MB there.)
 const PACKED_WEIGHTS_UP_TO: usize = 1 << 18;
 
 /// Batches of at least this many rows go to the AVX-512 forward kernel from packed weights
