@@ -29,10 +29,11 @@
 //! Large products are another matter: from a batch of 64 rows on, with both widths 64 or more
 //! ([`packs`]), every packed panel is reused enough to repay the packing, and they go to the
 //! `gemm` crate (module `packed`), 2 to 5 times faster there than the blocked kernels. With
-//! AVX-512, the forward pass of such a product over 512 rows or more with weights of 1 MB or
-//! less runs instead from the weights packed once into panels and kept by the layer until they
-//! change ([`PackedWeights`], module `avx512_forward`), as onnxruntime keeps a model's:
-//! 784-256-128-10 predicts a batch of 1,000 in about 1,040 us instead of 1,160 us.
+//! AVX-512, the forward pass of such a product with weights of 1 MB or less runs instead from
+//! the weights packed once into panels and kept by the layer until they change
+//! ([`PackedWeights`], module `avx512_forward`), as onnxruntime keeps a model's:
+//! 784-256-128-10 predicts a batch of 1,000 in about 1,040 us instead of 1,160 us, of 256 in
+//! 270 us instead of 340.
 //!
 //! Threads: a product of 16 M multiply-adds or more
 //! ([`threads_for`](crate::parallel::threads_for)) runs on rayon's pool, each thread running
@@ -230,28 +231,24 @@ pub(crate) fn forward(
 /// training step packs the weights anew after every update: 3 to 64 MB there.)
 const PACKED_WEIGHTS_UP_TO: usize = 1 << 18;
 
-/// Batches of at least this many rows go to the AVX-512 forward kernel from packed weights
-/// ([`uses_packed_weights`]): a training step packs the weights anew after every update, on
-/// the calling thread, which a smaller batch does not repay. Measured with `bench_mlp --hidden
-/// 128` (784-128-128-10, AMD EPYC Zen 5, alternating pairs of runs, seconds), `gemm` against
-/// the packed kernel: batch 256 0.53-0.55 -> 0.57-0.58 (3 of 3 pairs slower), 512 0.69-0.70 ->
-/// 0.66-0.67, 1,024 0.65-0.67 -> 0.63-0.64.
-const PACKED_WEIGHTS_FROM_ROWS: usize = 512;
-
 /// Whether [`forward_part`] over a batch of `batch_rows` rows reads the weights packed into
 /// panels ([`PackedWeights`]) rather than as `wt`: for the products that go to a packed GEMM
-/// ([`packs`]) on processors with AVX-512, for batches of 512 rows or more
-/// ([`PACKED_WEIGHTS_FROM_ROWS`]) and weights of 1 MB or less ([`PACKED_WEIGHTS_UP_TO`]). The
-/// forward kernel of those (module `avx512_forward`) keeps the weights packed between calls
-/// instead of packing both operands on every call as the `gemm` crate does: a prediction packs
-/// them once (onnxruntime packs a model's weights when it loads it), a training step once after
-/// each update.
+/// ([`packs`]: 64 rows or more) on processors with AVX-512, when the weights are 1 MB or less
+/// ([`PACKED_WEIGHTS_UP_TO`]). The forward kernel of those (module `avx512_forward`) keeps the
+/// weights packed between calls instead of packing both operands on every call as the `gemm`
+/// crate does: a prediction packs them once (onnxruntime packs a model's weights when it loads
+/// it), a training step once after each update.
+///
+/// Measured against `gemm` (AMD EPYC Zen 5, alternating runs of 3): `bench_predict --hidden
+/// 256,128` at a batch of 64 142-143 -> 118-124 us a call, at 256 339-346 -> 265-281 us;
+/// `bench_mlp --hidden 128` (784-128-128-10, seconds) at a batch of 64 1.01-1.04 -> 0.92-0.97,
+/// at 128 0.88-0.90 -> 0.85-0.87, at 512 0.69-0.70 -> 0.66-0.67. At 256 it depends on the
+/// host's state: while it ran slowly, 0.70-0.79 -> 0.61-0.69 (4 pairs of 5); at its fastest,
+/// 0.52-0.53 -> 0.56-0.61, the step repacking 128 K weights on the calling thread.
 pub(crate) fn uses_packed_weights(isa: Isa, batch_rows: usize, k: usize, n: usize) -> bool {
     #[cfg(target_arch = "x86_64")]
     if let Isa::Avx512(_) = isa {
-        return packs(batch_rows, k, n)
-            && batch_rows >= PACKED_WEIGHTS_FROM_ROWS
-            && n.saturating_mul(k) <= PACKED_WEIGHTS_UP_TO;
+        return packs(batch_rows, k, n) && n.saturating_mul(k) <= PACKED_WEIGHTS_UP_TO;
     }
     let _ = (isa, batch_rows, k, n);
     false

@@ -48,16 +48,32 @@ impl PackedWeights {
         self.offset = (LINE - misaligned) % LINE;
         (self.k, self.n) = (k, n);
         let panels = &mut self.values[self.offset..self.offset + len];
+        #[cfg(target_arch = "x86_64")]
+        let avx512 = matches!(super::Isa::detect(), super::Isa::Avx512(_));
         let pack = |p: usize, panel: &mut [f32]| {
             let outputs = (n - p * PANEL).min(PANEL);
-            // Tiles of 16 inputs by the panel's outputs: each row of `wt` is read a line at a
-            // time, and the tile's writes stay within 16 lines of the panel.
+            // Tiles of 16 inputs by 16 outputs: each row of `wt` is read a line at a time, and
+            // the tile's writes stay within 16 lines of the panel.
             for t0 in (0..k).step_by(LINE) {
                 let t1 = (t0 + LINE).min(k);
-                for c in 0..outputs {
-                    let row = &wt[(p * PANEL + c) * k..][t0..t1];
-                    for (t, &w) in (t0..t1).zip(row) {
-                        panel[t * PANEL + c] = w;
+                for c0 in (0..outputs).step_by(LINE) {
+                    let c1 = (c0 + LINE).min(outputs);
+                    let rows = &wt[(p * PANEL + c0) * k..];
+                    #[cfg(target_arch = "x86_64")]
+                    if avx512 && t1 - t0 == LINE && c1 - c0 == LINE {
+                        let rows = &rows[..15 * k + t1];
+                        let tile = &mut panel[t0 * PANEL + c0..][..15 * PANEL + LINE];
+                        // SAFETY: the processor has AVX-512F; `rows` holds 16 rows of `k`
+                        // values from `t0` (the last ending at `t1`), `tile` 16 rows of 32
+                        // values from `c0` (the last ending 16 values on).
+                        unsafe { transpose_16x16(rows[t0..].as_ptr(), k, tile.as_mut_ptr()) };
+                        continue;
+                    }
+                    for c in c0..c1 {
+                        let row = &rows[(c - c0) * k..][t0..t1];
+                        for (t, &w) in (t0..t1).zip(row) {
+                            panel[t * PANEL + c] = w;
+                        }
                     }
                 }
             }
@@ -95,6 +111,53 @@ impl PackedWeights {
     /// The panels.
     pub(super) fn panels(&self) -> &[f32] {
         &self.values[self.offset..self.offset + self.n.div_ceil(PANEL) * PANEL * self.k]
+    }
+}
+
+/// Writes the transpose of the 16 x 16 block of `src` (rows `k` values apart) into `dst`
+/// (rows [`PANEL`] values apart): `dst[t PANEL + c] = src[c k + t]`. Four rounds of 16
+/// shuffles within and across 128-bit lanes, the usual in-register transposition.
+///
+/// # Safety
+/// The processor has AVX-512F; `src` reaches 16 rows of 16 values `k` apart, `dst` 16 rows of
+/// 16 values `PANEL` apart.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn transpose_16x16(src: *const f32, k: usize, dst: *mut f32) {
+    use std::arch::x86_64::{
+        __m512, _mm512_castpd_ps, _mm512_castps_pd, _mm512_loadu_ps, _mm512_shuffle_f32x4,
+        _mm512_storeu_ps, _mm512_unpackhi_pd, _mm512_unpackhi_ps, _mm512_unpacklo_pd,
+        _mm512_unpacklo_ps,
+    };
+    // SAFETY: the caller's contract.
+    unsafe {
+        let mut r: [__m512; 16] = std::array::from_fn(|i| _mm512_loadu_ps(src.add(i * k)));
+        let mut t = r;
+        for i in 0..8 {
+            t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+        }
+        for g in (0..16).step_by(4) {
+            let (a, b) = (_mm512_castps_pd(t[g]), _mm512_castps_pd(t[g + 2]));
+            let (c, d) = (_mm512_castps_pd(t[g + 1]), _mm512_castps_pd(t[g + 3]));
+            r[g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+            r[g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+            r[g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+            r[g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+        }
+        for h in [0, 8] {
+            for i in 0..4 {
+                t[h + i] = _mm512_shuffle_f32x4::<0x88>(r[h + i], r[h + 4 + i]);
+                t[h + 4 + i] = _mm512_shuffle_f32x4::<0xdd>(r[h + i], r[h + 4 + i]);
+            }
+        }
+        for i in 0..8 {
+            r[i] = _mm512_shuffle_f32x4::<0x88>(t[i], t[8 + i]);
+            r[8 + i] = _mm512_shuffle_f32x4::<0xdd>(t[i], t[8 + i]);
+        }
+        for (i, row) in r.iter().enumerate() {
+            _mm512_storeu_ps(dst.add(i * PANEL), *row);
+        }
     }
 }
 
