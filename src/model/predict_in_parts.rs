@@ -23,6 +23,17 @@ use rayon::prelude::*;
 /// The fewest rows a part takes: below this, the layers' own splits do better.
 const MIN_PART_ROWS: usize = 16;
 
+/// The least work (multiply-adds, rows times the largest layer's) of a part: 2 M, about 15 us of
+/// one core. A pass in parts meets its threads once, where a pass layer by layer meets them
+/// after every product, so a part repays its thread from a quarter of a product's share
+/// ([`WORK_PER_THREAD`](crate::parallel::WORK_PER_THREAD), 8 M). Measured with `bench_predict`
+/// (AMD EPYC Zen 5, alternating runs of 3, microseconds a call), 8 M against 2 M: 784-128-10
+/// at a batch of 64 56 -> 39-47; 784-256-128-10 at 32 91-92 -> 56-65, at 64 118-120 -> 74-77
+/// (with 4 M: 89.5-92 and 74-77). Calls in a loop find the other thread still awake; a call
+/// after a pause of a millisecond or more wakes it, which costs some tens of microseconds or
+/// more on a virtual machine (see `crate::parallel`).
+const WORK_PER_PART: usize = 1 << 21;
+
 impl Sequential {
     /// Runs checked `inputs` (rows numbered from `first_row`) through every layer in parts of
     /// rows on rayon's threads, the outputs in the activation buffers as
@@ -35,7 +46,12 @@ impl Sequential {
     ) -> Option<Result<()>> {
         let rows = inputs.nrows();
         let work = rows.saturating_mul(self.largest_parameter.max(self.sample_work));
-        let parts = crate::parallel::threads_for(work).min(rows / MIN_PART_ROWS);
+        let parts = if work < 2 * WORK_PER_PART {
+            1
+        } else {
+            (work / WORK_PER_PART).min(rayon::current_num_threads())
+        };
+        let parts = parts.min(rows / MIN_PART_ROWS);
         if parts < 2 {
             return None;
         }
