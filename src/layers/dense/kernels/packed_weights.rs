@@ -49,7 +49,7 @@ impl PackedWeights {
         (self.k, self.n) = (k, n);
         let panels = &mut self.values[self.offset..self.offset + len];
         #[cfg(target_arch = "x86_64")]
-        let avx512 = matches!(super::Isa::detect(), super::Isa::Avx512(_));
+        let avx512 = is_x86_feature_detected!("avx512f");
         let pack = |p: usize, panel: &mut [f32]| {
             let outputs = (n - p * PANEL).min(PANEL);
             // Tiles of 16 inputs by 16 outputs: each row of `wt` is read a line at a time, and
