@@ -15,8 +15,8 @@
 //! [`Layer::end_step`] says it failed. Smaller weights, which stay in the cache, are stepped by
 //! the optimizer (faster there, measured); the bits are the same either way.
 //!
-//! On processors with AVX-512, a layer of 1 MB of weights or less runs its forward pass over a
-//! batch of 64 rows or more (and 64 outputs or more) from a copy of its weights packed into panels of 32 outputs, made
+//! On processors with AVX-512, a layer of 64 inputs and 64 outputs or more and 1 MB of weights
+//! or less runs its forward pass over a batch of 32 rows or more from a copy of its weights packed into panels of 32 outputs, made
 //! on the first such pass and kept until the weights change (a step, its undo, or anything that
 //! visits the parameters mutably): a prediction then reads the weights as they are packed
 //! instead of packing them on every call. The layer's memory grows by that copy (at most 1 MB,

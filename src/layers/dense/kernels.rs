@@ -29,11 +29,11 @@
 //! Large products are another matter: from a batch of 64 rows on, with both widths 64 or more
 //! ([`packs`]), every packed panel is reused enough to repay the packing, and they go to the
 //! `gemm` crate (module `packed`), 2 to 5 times faster there than the blocked kernels. With
-//! AVX-512, the forward pass of such a product with weights of 1 MB or less runs instead from
-//! the weights packed once into panels and kept by the layer until they change
-//! ([`PackedWeights`], module `avx512_forward`), as onnxruntime keeps a model's:
+//! AVX-512, the forward pass of a batch of 32 rows or more through weights of 64 by 64 up to
+//! 1 MB runs instead from the weights packed once into panels and kept by the layer until they
+//! change ([`uses_packed_weights`], module `avx512_forward`), as onnxruntime keeps a model's:
 //! 784-256-128-10 predicts a batch of 1,000 in about 1,040 us instead of 1,160 us, of 256 in
-//! 270 us instead of 340.
+//! 270 us instead of 340, of 32 in 45 us instead of 60.
 //!
 //! Threads: a product of 16 M multiply-adds or more
 //! ([`threads_for`](crate::parallel::threads_for)) runs on rayon's pool, each thread running
@@ -231,24 +231,38 @@ pub(crate) fn forward(
 /// training step packs the weights anew after every update: 3 to 64 MB there.)
 const PACKED_WEIGHTS_UP_TO: usize = 1 << 18;
 
+/// Batches of at least this many rows go to the AVX-512 forward kernel from packed weights
+/// ([`uses_packed_weights`]). A training step packs the weights anew after each update (about
+/// 12 us for 784-128-128-10's), which a smaller batch does not repay: measured with `bench_mlp
+/// --hidden 128` (AMD EPYC Zen 5, alternating runs, microseconds a step), the blocked kernels
+/// against the packed kernel at a batch of 1 20 -> 32, 4 24 -> 36, 8 34 -> 42-44, 16 54-55 ->
+/// 59, 32 95-98 -> 92-95.
+const PACKED_WEIGHTS_FROM_ROWS: usize = 32;
+
 /// Whether [`forward_part`] over a batch of `batch_rows` rows reads the weights packed into
-/// panels ([`PackedWeights`]) rather than as `wt`: for the products that go to a packed GEMM
-/// ([`packs`]: 64 rows or more) on processors with AVX-512, when the weights are 1 MB or less
-/// ([`PACKED_WEIGHTS_UP_TO`]). The forward kernel of those (module `avx512_forward`) keeps the
-/// weights packed between calls instead of packing both operands on every call as the `gemm`
-/// crate does: a prediction packs them once (onnxruntime packs a model's weights when it loads
-/// it), a training step once after each update.
+/// panels ([`PackedWeights`]) rather than as `wt`: on processors with AVX-512, for batches of
+/// 32 rows or more ([`PACKED_WEIGHTS_FROM_ROWS`]), 64 inputs and 64 outputs or more, and
+/// weights of 1 MB or less ([`PACKED_WEIGHTS_UP_TO`]). The forward kernel of those (module
+/// `avx512_forward`) keeps the weights packed between calls instead of reading them row by row
+/// (the blocked kernels) or packing both operands on every call (the `gemm` crate): a
+/// prediction packs them once (onnxruntime packs a model's weights when it loads it), a
+/// training step once after each update.
 ///
-/// Measured against `gemm` (AMD EPYC Zen 5, alternating runs of 3): `bench_predict --hidden
-/// 256,128` at a batch of 64 142-143 -> 118-124 us a call, at 256 339-346 -> 265-281 us;
-/// `bench_mlp --hidden 128` (784-128-128-10, seconds) at a batch of 64 1.01-1.04 -> 0.92-0.97,
-/// at 128 0.88-0.90 -> 0.85-0.87, at 512 0.69-0.70 -> 0.66-0.67. At 256 it depends on the
-/// host's state: while it ran slowly, 0.70-0.79 -> 0.61-0.69 (4 pairs of 5); at its fastest,
-/// 0.52-0.53 -> 0.56-0.61, the step repacking 128 K weights on the calling thread.
+/// Measured against the blocked kernels (32 rows) and `gemm` (64 rows on), AMD EPYC Zen 5,
+/// alternating runs of 3: `bench_predict --hidden 256,128` at a batch of 32 54-68 -> 40-47 us a
+/// call, 64 142-143 -> 118-124 us, 256 339-346 -> 265-281 us; `--hidden 128` at 32 36.5 -> 26.0
+/// us. `bench_mlp --hidden 128` (784-128-128-10, seconds) at a batch of 32 1.07-1.10 ->
+/// 1.03-1.06, 64 1.01-1.04 -> 0.92-0.97, 128 0.88-0.90 -> 0.85-0.87, 512 0.69-0.70 ->
+/// 0.66-0.67. At 256 it depends on the host's state: while it ran slowly, 0.70-0.79 ->
+/// 0.61-0.69 (4 pairs of 5); at its fastest, 0.52-0.53 -> 0.56-0.61, the step repacking 128 K
+/// weights on the calling thread.
 pub(crate) fn uses_packed_weights(isa: Isa, batch_rows: usize, k: usize, n: usize) -> bool {
     #[cfg(target_arch = "x86_64")]
     if let Isa::Avx512(_) = isa {
-        return packs(batch_rows, k, n) && n.saturating_mul(k) <= PACKED_WEIGHTS_UP_TO;
+        return batch_rows >= PACKED_WEIGHTS_FROM_ROWS
+            && k >= 64
+            && n >= 64
+            && n.saturating_mul(k) <= PACKED_WEIGHTS_UP_TO;
     }
     let _ = (isa, batch_rows, k, n);
     false
@@ -288,13 +302,13 @@ pub(crate) fn forward_part(
     if m == 0 {
         return;
     }
+    #[cfg(target_arch = "x86_64")]
+    if let (Isa::Avx512(token), Some(packed)) = (isa, packed) {
+        debug_assert!(uses_packed_weights(isa, batch_rows, k, n));
+        assert!(packed.fits(k, n), "the weights packed are (n, k)");
+        return avx512_forward::forward(token, packed, x, bias, y, m, threads);
+    }
     if packs(batch_rows, k, n) {
-        #[cfg(target_arch = "x86_64")]
-        if let (Isa::Avx512(token), Some(packed)) = (isa, packed) {
-            debug_assert!(uses_packed_weights(isa, batch_rows, k, n));
-            assert!(packed.fits(k, n), "the weights packed are (n, k)");
-            return avx512_forward::forward(token, packed, x, bias, y, m, threads);
-        }
         return packed::forward(x, wt, bias, y, m, batch_rows, k, n, threads, scratch);
     }
     // `x (rows, k)` times the outputs of `wt (outputs, k)` into `y (rows, outputs)`.
