@@ -61,7 +61,7 @@ pub(crate) fn parts(len: usize) -> usize {
 /// How many threads take a share of `size` units of work: 1 below two shares, then one per
 /// share up to the threads of rayon's pool; a share is `per_thread` units, or `per_thread_awake`
 /// while the calling thread runs the work of a [`with_threads_awake`].
-fn shares(size: usize, per_thread: usize, per_thread_awake: usize) -> usize {
+pub(crate) fn shares(size: usize, per_thread: usize, per_thread_awake: usize) -> usize {
     let per_thread = if awake() {
         per_thread_awake
     } else {

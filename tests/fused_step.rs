@@ -13,6 +13,10 @@ use feedforward::{Error, Optimizer, Sequential};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+#[path = "common/spike.rs"]
+mod spike;
+use spike::Spike;
+
 /// `Sgd`, updating every parameter itself: hides `plain_step_learning_rate` (the default,
 /// `None`), so that the model takes the unfused path.
 struct Unfused(Sgd);
@@ -94,45 +98,6 @@ impl Layer for Spy {
     }
     fn end_step(&mut self, commit: bool) {
         self.dense.end_step(commit)
-    }
-}
-
-/// Identity forward; backward, while `on`, makes the gradient of column `column` infinite in
-/// the first row.
-struct Spike {
-    column: usize,
-    on: Arc<AtomicBool>,
-}
-
-impl Layer for Spike {
-    fn name(&self) -> &str {
-        "Spike"
-    }
-    fn output_width(&self, input_width: usize) -> feedforward::Result<usize> {
-        Ok(input_width)
-    }
-    fn forward(
-        &mut self,
-        input: ArrayView2<'_, f32>,
-        mut output: ArrayViewMut2<'_, f32>,
-    ) -> feedforward::Result<()> {
-        output.assign(&input);
-        Ok(())
-    }
-    fn backward(
-        &mut self,
-        _input: ArrayView2<'_, f32>,
-        _output: ArrayView2<'_, f32>,
-        grad_output: ArrayView2<'_, f32>,
-        grad_input: Option<ArrayViewMut2<'_, f32>>,
-    ) -> feedforward::Result<()> {
-        if let Some(mut grad_input) = grad_input {
-            grad_input.assign(&grad_output);
-            if self.on.load(Ordering::Relaxed) {
-                grad_input[[0, self.column]] = f32::INFINITY;
-            }
-        }
-        Ok(())
     }
 }
 

@@ -11,8 +11,12 @@ use feedforward::layers::{Dropout, Identity, Inference, Layer, Tanh};
 use feedforward::ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use feedforward::prelude::*;
 use feedforward::{Error, Optimizer};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+#[path = "common/spike.rs"]
+mod spike;
+use spike::Spike;
 
 /// A layer run through its `forward` only: no `Inference`, so a model holding one predicts
 /// layer by layer.
@@ -179,47 +183,6 @@ fn parts_report_the_errors_of_the_pass_layer_by_layer() {
     );
 }
 
-/// One-hot labels of `rows` rows over `classes` classes.
-fn one_hot(rows: usize, classes: usize) -> Array2<f32> {
-    Array2::from_shape_fn((rows, classes), |(r, c)| f32::from(r % classes == c))
-}
-
-/// Passes values through and multiplies the gradient by the factor in `self.0` (`f32` bits).
-struct Amplify(Arc<AtomicU32>);
-
-impl Layer for Amplify {
-    fn name(&self) -> &str {
-        "Amplify"
-    }
-
-    fn output_width(&self, input_width: usize) -> feedforward::Result<usize> {
-        Ok(input_width)
-    }
-
-    fn forward(
-        &mut self,
-        input: ArrayView2<'_, f32>,
-        mut output: ArrayViewMut2<'_, f32>,
-    ) -> feedforward::Result<()> {
-        output.assign(&input);
-        Ok(())
-    }
-
-    fn backward(
-        &mut self,
-        _input: ArrayView2<'_, f32>,
-        _output: ArrayView2<'_, f32>,
-        grad_output: ArrayView2<'_, f32>,
-        grad_input: Option<ArrayViewMut2<'_, f32>>,
-    ) -> feedforward::Result<()> {
-        let factor = f32::from_bits(self.0.load(Ordering::Relaxed));
-        if let Some(mut grad_input) = grad_input {
-            grad_input.assign(&grad_output.mapv(|g| g * factor));
-        }
-        Ok(())
-    }
-}
-
 #[test]
 fn predictions_follow_the_weights_through_steps_failed_steps_and_loads() {
     // 600 -> 512 -> 512 -> 10 at a batch of 512: on a processor with AVX-512 the Dense layer
@@ -229,14 +192,17 @@ fn predictions_follow_the_weights_through_steps_failed_steps_and_loads() {
     // changed the weights, a prediction must be the one a model loaded from them makes.
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("model.safetensors");
-    let factor = Arc::new(AtomicU32::new(1.0f32.to_bits()));
-    let build = |factor: &Arc<AtomicU32>| {
+    let spike = Arc::new(AtomicBool::new(false));
+    let build = |on: &Arc<AtomicBool>| {
         let mut rng = RandomState::new(3);
         let mut dense = |i, o| Dense::new(i, o, Init::HeNormal, &mut rng).unwrap();
         Sequential::builder(600)
             .push(dense(600, 512))
+            .push(Spike {
+                column: 7,
+                on: Arc::clone(on),
+            })
             .push(Relu)
-            .push(Amplify(Arc::clone(factor)))
             .push(dense(512, 512))
             .push(Relu)
             .push(dense(512, 10))
@@ -244,13 +210,14 @@ fn predictions_follow_the_weights_through_steps_failed_steps_and_loads() {
             .build()
             .unwrap()
     };
-    let mut model = build(&factor);
+    let mut model = build(&spike);
     let x = RandomState::new(5).rand(512, 600).unwrap();
-    let y = one_hot(512, 10);
+    let labels: Vec<usize> = (0..512).map(|r| r % 10).collect();
+    let y = feedforward::data::one_hot(&labels, 10).unwrap();
     let predict = |model: &mut Sequential| bits(model.predict(x.view()).unwrap());
     let reloaded = |model: &Sequential| {
         model.save_weights(&saved).unwrap();
-        let mut fresh = build(&Arc::new(AtomicU32::new(1.0f32.to_bits())));
+        let mut fresh = build(&Arc::new(AtomicBool::new(false)));
         fresh.load_weights(&saved).unwrap();
         predict(&mut fresh)
     };
@@ -269,22 +236,23 @@ fn predictions_follow_the_weights_through_steps_failed_steps_and_loads() {
         assert!(now == reloaded(&model), "after a step");
         last = now;
     }
-    // A step whose first layer's update overflows after the second layer stepped within its
-    // backward pass: both are undone, and the predictions are as they were.
-    factor.store(1e38f32.to_bits(), Ordering::Relaxed);
+    // A step whose first layer's update is infinite (its gradient spiked) after the second
+    // layer stepped within its backward pass: both are undone, and the predictions are as they
+    // were.
+    spike.store(true, Ordering::Relaxed);
     let error = model
         .train_step(
             x.view(),
             y.view(),
             &CrossEntropy,
-            &mut Sgd::new(1e30).unwrap(),
+            &mut Sgd::new(0.05).unwrap(),
         )
         .unwrap_err();
     assert!(matches!(error, Error::NonFiniteUpdate { .. }), "{error}");
     assert!(predict(&mut model) == last, "after a failed step");
     // Weights loaded into a model replace the ones it packed.
-    factor.store(1.0f32.to_bits(), Ordering::Relaxed);
-    let mut other = build(&factor);
+    spike.store(false, Ordering::Relaxed);
+    let mut other = build(&spike);
     assert!(predict(&mut other) != last);
     model.save_weights(&saved).unwrap();
     other.load_weights(&saved).unwrap();

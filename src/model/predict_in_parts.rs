@@ -46,12 +46,8 @@ impl Sequential {
     ) -> Option<Result<()>> {
         let rows = inputs.nrows();
         let work = rows.saturating_mul(self.largest_parameter.max(self.sample_work));
-        let parts = if work < 2 * WORK_PER_PART {
-            1
-        } else {
-            (work / WORK_PER_PART).min(rayon::current_num_threads())
-        };
-        let parts = parts.min(rows / MIN_PART_ROWS);
+        let parts =
+            crate::parallel::shares(work, WORK_PER_PART, WORK_PER_PART).min(rows / MIN_PART_ROWS);
         if parts < 2 {
             return None;
         }

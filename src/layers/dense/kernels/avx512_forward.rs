@@ -95,10 +95,9 @@ pub(super) fn forward(
             });
     }
     // The panels in contiguous parts: part `p` writes the columns of its panels in every row.
-    let parts = threads;
     let y_addr = y.as_mut_ptr() as usize;
-    (0..parts).into_par_iter().for_each(|part| {
-        let range = part * panels / parts..(part + 1) * panels / parts;
+    (0..threads).into_par_iter().for_each(|part| {
+        let range = part * panels / threads..(part + 1) * panels / threads;
         // SAFETY: `y` holds `m n` values and stays borrowed mutably until every part is done;
         // the parts' panels are disjoint, so no value of `y` is written by two threads, and
         // none is read by another.

@@ -44,8 +44,7 @@ impl PackedWeights {
         let len = n.div_ceil(PANEL) * PANEL * k;
         self.values.clear();
         self.values.resize(len + LINE, 0.0);
-        let misaligned = (self.values.as_ptr() as usize / std::mem::size_of::<f32>()) % LINE;
-        self.offset = (LINE - misaligned) % LINE;
+        self.offset = self.values.as_ptr().align_offset(64).min(LINE - 1);
         (self.k, self.n) = (k, n);
         let panels = &mut self.values[self.offset..self.offset + len];
         #[cfg(target_arch = "x86_64")]
